@@ -1,0 +1,66 @@
+# The README's two commands are `make demo` and `make test`; both install what they need first.
+# Second runs skip what is done: each step is a stamp file that depends on its lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SOLC_VERSION := 0.8.28
+SOLC_DIR := $(CURDIR)/.build/solc
+
+# Every command runs with the project's compiler shim, its anvil and a project-local Ape data
+# folder (nothing is written to the user's ~/.ape).
+export SOLCX_BINARY_PATH := $(SOLC_DIR)
+export APE_DATA_FOLDER := $(CURDIR)/.build/ape
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+TEST_NETWORK := ethereum:local:foundry
+
+.PHONY: setup demo test bench lint fmt lock clean
+
+setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled
+
+$(VENV)/.installed: requirements/requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
+	@mkdir -p $(SOLC_DIR)
+	@printf '#!/bin/sh\nexec node "%s/tools/solc-js-cli.js" "$$@"\n' "$(CURDIR)" > $@
+	@chmod +x $@
+
+.build/.compiled: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-config.yaml
+	$(BIN)/ape compile
+	@touch $@
+
+demo: setup
+	$(BIN)/ape run demo
+
+test: setup
+	$(BIN)/ape test tests --network $(TEST_NETWORK) -n 2 -q
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/slither . --config-file slither.config.json
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements/requirements.in \
+		--override requirements/overrides.txt -o requirements/requirements.lock
+
+clean:
+	rm -rf .build contracts/.cache $(VENV) node_modules

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Capped} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Capped.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+import {ILegacyMintableERC20, IOptimismMintableERC20} from "./interfaces/IOptimismMintableERC20.sol";
+
+/// @title PHAToken
+/// @notice Phala Network's PHA on an OP-stack L2: ERC-20 with 18 decimals, ERC-2612 permit,
+///         ERC20Votes checkpoints for governance and a hard supply cap of 1,000,000,000 PHA.
+/// @dev Two ways to create supply, both bounded by the cap:
+///      - the OP-stack standard bridge (immutable `BRIDGE`) mints on deposit and burns on
+///        withdrawal through `mint`/`burn` (IOptimismMintableERC20 and its legacy form);
+///      - holders of `MINTER_ROLE` (the parachain migrator) mint through `minterMint`.
+///      Nobody can burn another holder's tokens except the bridge, as the bridge interface
+///      requires; holders burn their own with `burnOwn`.
+contract PHAToken is ERC20Capped, ERC20Permit, ERC20Votes, AccessControl, IOptimismMintableERC20, ILegacyMintableERC20 {
+    /// @notice Role allowed to mint through `minterMint` (granted to the migrator).
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+
+    /// @notice Hard cap on total supply: one billion PHA.
+    uint256 public constant MAX_SUPPLY = 1_000_000_000 ether;
+
+    /// @notice The OP-stack bridge allowed to `mint` and `burn`.
+    address public immutable BRIDGE;
+
+    /// @notice The L1 token this token represents (PHA on Ethereum).
+    address public immutable REMOTE_TOKEN;
+
+    /// @notice The caller is not the bridge.
+    error PHATokenOnlyBridge(address caller);
+
+    /// @notice A constructor argument was the zero address.
+    error PHATokenZeroAddress();
+
+    /// @notice Emitted when the bridge mints on a deposit.
+    event Mint(address indexed account, uint256 amount);
+
+    /// @notice Emitted when the bridge burns on a withdrawal.
+    event Burn(address indexed account, uint256 amount);
+
+    modifier onlyBridge() {
+        if (msg.sender != BRIDGE) revert PHATokenOnlyBridge(msg.sender);
+        _;
+    }
+
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (governance: a timelock or multisig).
+    /// @param bridge_ The L2 standard bridge (0x4200000000000000000000000000000000000010 on OP stack).
+    /// @param remoteToken_ The L1 PHA token.
+    constructor(address admin, address bridge_, address remoteToken_)
+        ERC20("Phala Token", "PHA")
+        ERC20Permit("Phala Token")
+        ERC20Capped(MAX_SUPPLY)
+    {
+        if (admin == address(0) || bridge_ == address(0) || remoteToken_ == address(0)) {
+            revert PHATokenZeroAddress();
+        }
+        BRIDGE = bridge_;
+        REMOTE_TOKEN = remoteToken_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- bridge
+
+    /// @inheritdoc IOptimismMintableERC20
+    function mint(address to, uint256 amount)
+        external
+        override(IOptimismMintableERC20, ILegacyMintableERC20)
+        onlyBridge
+    {
+        _mint(to, amount);
+        emit Mint(to, amount);
+    }
+
+    /// @inheritdoc IOptimismMintableERC20
+    function burn(address from, uint256 amount)
+        external
+        override(IOptimismMintableERC20, ILegacyMintableERC20)
+        onlyBridge
+    {
+        _burn(from, amount);
+        emit Burn(from, amount);
+    }
+
+    /// @inheritdoc IOptimismMintableERC20
+    function remoteToken() external view returns (address) {
+        return REMOTE_TOKEN;
+    }
+
+    /// @inheritdoc IOptimismMintableERC20
+    function bridge() external view returns (address) {
+        return BRIDGE;
+    }
+
+    /// @inheritdoc ILegacyMintableERC20
+    function l1Token() external view returns (address) {
+        return REMOTE_TOKEN;
+    }
+
+    /// @notice Legacy name of `bridge()`.
+    function l2Bridge() external view returns (address) {
+        return BRIDGE;
+    }
+
+    // ---------------------------------------------------------------- minter and holders
+
+    /// @notice Mints `amount` to `to`; only `MINTER_ROLE` (the migrator). Bounded by `MAX_SUPPLY`.
+    function minterMint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+        _mint(to, amount);
+    }
+
+    /// @notice Burns `amount` of the caller's own tokens.
+    function burnOwn(uint256 amount) external {
+        _burn(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice ERC-165: IERC165, IAccessControl, IOptimismMintableERC20 (0xec4fc8e3) and
+    ///         ILegacyMintableERC20 (0x1d1d8b63).
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(AccessControl, IERC165)
+        returns (bool)
+    {
+        return interfaceId == type(IOptimismMintableERC20).interfaceId
+            || interfaceId == type(ILegacyMintableERC20).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    /// @inheritdoc ERC20Permit
+    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev One hook for every balance change: the cap (ERC20Capped) and vote checkpoints
+    ///      (ERC20Votes) both apply to mint, burn and transfer.
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Capped, ERC20Votes) {
+        super._update(from, to, value);
+    }
+}

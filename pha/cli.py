@@ -1,0 +1,116 @@
+"""Helpers shared by the `ape run` scripts: accounts, manifests, one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pha.manifest import Manifest, ManifestError, load_manifest, manifest_path
+
+LOCAL_CHAIN_IDS = frozenset({31337, 1337})
+LOCAL_NETWORKS = frozenset({"local", "devnet"})
+
+
+def is_local_network() -> bool:
+    """True on chains that exist only on this machine (embedded, project anvil, devnet)."""
+    from ape import chain
+
+    provider = chain.provider
+    return provider.network.name in LOCAL_NETWORKS or provider.chain_id in LOCAL_CHAIN_IDS
+
+
+def resolve_account(alias: str | None) -> Any:
+    """The signing account: an Ape account alias, or test account N as `test:N`.
+
+    On local networks with no alias given, the first test account signs. Elsewhere an alias is
+    required (accounts are never read from files in the repository).
+    """
+    from ape import accounts
+    from ape.exceptions import AccountsError
+
+    if alias is None:
+        if is_local_network():
+            return accounts.test_accounts[0]
+        raise click.ClickException("--account is required on this network (an alias from `ape accounts list`)")
+    if alias.startswith("test:"):
+        if not is_local_network():
+            raise click.ClickException("test accounts exist only on local networks")
+        try:
+            return accounts.test_accounts[int(alias.split(":", 1)[1])]
+        except (ValueError, IndexError):
+            raise click.ClickException(f"no test account {alias!r}") from None
+    try:
+        return accounts.load(alias)
+    except (AccountsError, IndexError, KeyError):
+        raise click.ClickException(
+            f"no account named {alias!r}: create or import one with `ape accounts generate/import {alias}`"
+        ) from None
+
+
+def current_manifest_path(deployments: Path | None = None) -> Path:
+    from ape import chain
+
+    network = chain.provider.network
+    if deployments is None:
+        return manifest_path(network.ecosystem.name, network.name)
+    return manifest_path(network.ecosystem.name, network.name, deployments)
+
+
+def require_manifest(path: Path | None = None) -> Manifest:
+    """The current network's manifest, or a one-line error telling the user to deploy first."""
+    from ape import chain
+
+    try:
+        manifest = load_manifest(path or current_manifest_path())
+    except ManifestError as error:
+        raise click.ClickException(str(error)) from None
+    if manifest.chain_id != chain.provider.chain_id:
+        raise click.ClickException(
+            f"the manifest is for chain {manifest.chain_id}, connected to chain {chain.provider.chain_id}"
+        )
+    return manifest
+
+
+account_option = click.option(
+    "--account",
+    "account_alias",
+    metavar="ALIAS",
+    default=None,
+    help="Ape account alias that signs (default on local chains: the first test account).",
+)
+
+
+network_option = click.option(
+    "--network",
+    "network_choice",
+    metavar="ECOSYSTEM:NETWORK:PROVIDER",
+    default="ethereum:local:test",
+    show_default=True,
+    help="Ape network choice, e.g. ethereum:local:foundry, base:devnet:node, base:sepolia:node.",
+)
+
+
+@contextmanager
+def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
+    """Connect to an Ape network for the block; every Ape error becomes one line and exit 1.
+
+    Ape's own command classes print a stack trace for provider errors when the virtualenv lives
+    inside the project; scripts connect through here instead so users see one line.
+    """
+    from ape import networks
+    from ape.exceptions import ApeException
+
+    try:
+        with networks.parse_network_choice(network_choice, provider_settings=provider_settings or None) as p:
+            yield p
+    except click.ClickException:
+        raise
+    except ApeException as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "${" in message:
+            message += " (export that environment variable: the RPC URL of the network)"
+        raise click.ClickException(f"{type(error).__name__}: {message}") from None

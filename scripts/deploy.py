@@ -1,0 +1,51 @@
+"""Deploy the PHA stack, or attach to a deployment that is still current.
+
+    ape run deploy --network ethereum:local:test
+    ape run deploy --network base:sepolia:node --account deployer --admin 0xMultisig
+    ape run deploy --network ethereum:local:foundry --fresh
+
+Writes deployments/<ecosystem>-<network>.json and prints its path.
+"""
+
+from __future__ import annotations
+
+import click
+
+from pha.cli import account_option, connected, current_manifest_path, network_option, resolve_account
+from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE, DeployConfig, deploy_stack
+
+
+@click.command(short_help="Deploy the PHA stack and write its manifest")
+@network_option
+@account_option
+@click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's deployment is current.")
+@click.option("--admin", default=None, help="Governance address (default: the deployer).")
+@click.option("--treasury", default=None, help="Treasury for fees and slashes (default: the admin).")
+@click.option("--bridge", default=L2_STANDARD_BRIDGE, show_default=True, help="OP-stack L2 bridge.")
+@click.option("--remote-token", default=L1_PHA, show_default=True, help="PHA on L1.")
+def cli(
+    network_choice: str,
+    account_alias: str | None,
+    fresh: bool,
+    admin: str | None,
+    treasury: str | None,
+    bridge: str,
+    remote_token: str,
+) -> None:
+    with connected(network_choice):
+        deployer = resolve_account(account_alias)
+        try:
+            config = DeployConfig(
+                admin=admin or str(deployer.address),
+                bridge=bridge,
+                remote_token=remote_token,
+                treasury=treasury,
+            )
+        except ValueError as error:
+            raise click.ClickException(f"bad address: {error}") from None
+        path = current_manifest_path()
+        manifest, _, deployed = deploy_stack(deployer, config, path, fresh=fresh)
+        for name, entry in manifest.contracts.items():
+            state = "deployed" if name in deployed else "attached"
+            click.echo(f"{name:<16} {entry.address}  ({state})")
+        click.echo(f"manifest: {path}")
