@@ -1,0 +1,1 @@
+"""`make bench`: gas and throughput figures, written to bench/results.json."""

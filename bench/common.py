@@ -1,0 +1,50 @@
+"""The row type and helpers shared by every bench module.
+
+A bench module is `bench/<component>.py` with `measure(env: BenchEnv) -> list[Row]`. The runner
+gives each module a fresh chain snapshot and restores it afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Row:
+    """One figure (see shared BENCH.md): measured `value`, the issue's `goal` (or None)."""
+
+    name: str
+    value: float
+    unit: str
+    goal: float | None = None
+    better: str = "lower"
+    chain: str = "anvil"
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def meets_goal(self) -> bool | None:
+        if self.goal is None:
+            return None
+        return self.value <= self.goal if self.better == "lower" else self.value >= self.goal
+
+
+@dataclass
+class BenchEnv:
+    """What a bench module gets: Ape's project, chain and test accounts (index 0 governs)."""
+
+    project: Any
+    chain: Any
+    accounts: Any
+
+    @property
+    def gov(self) -> Any:
+        return self.accounts[0]
+
+
+def gas(receipt: Any) -> int:
+    """The receipt's gasUsed: the figure every gas row reports."""
+    return int(receipt.gas_used)
