@@ -55,7 +55,9 @@ def print_table(rows: list[Row]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", default="", help="comma-separated bench modules (default: all)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results.json"), help="results file")
     args = parser.parse_args()
