@@ -30,7 +30,9 @@ def cli(block_time: float) -> None:
         with connected(f"base:devnet:{node.url}"):
             deployer = resolve_account(None)
             path = current_manifest_path()
-            manifest, _, _ = deploy_stack(deployer, DeployConfig(admin=str(deployer.address)), path, fresh=True)
+            manifest, _, _ = deploy_stack(
+                deployer, DeployConfig(admin=str(deployer.address)), path, fresh=True
+            )
             for name, entry in manifest.contracts.items():
                 click.echo(f"  {name:<16} {entry.address}")
             click.echo(f"manifest: {path}")
