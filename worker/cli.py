@@ -58,13 +58,12 @@ def serve(**options: Any) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from worker.server import build_state, log_startup, run_server
+    from worker.server import build_state, run_server
 
     try:
         state = build_state(settings)
     except (AttestationError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    log_startup(state)
     asyncio.run(_serve(state, run_server))
 
 

@@ -293,6 +293,7 @@ async def run_server(
     state: WorkerState, stop: asyncio.Event, on_ready: Callable[[int], None] | None = None
 ) -> None:
     """Serve until `stop` is set, then finish in-flight requests and close."""
+    log_startup(state)
     runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     site = web.TCPSite(runner, state.settings.host, state.settings.port)
