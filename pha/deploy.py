@@ -196,8 +196,12 @@ def deploy_stack(
         except ManifestError as error:
             log.warning("ignoring unreadable manifest: %s", error)
         if previous is not None and previous.chain_id != provider.chain_id:
-            log.warning("manifest %s is for chain %d, not %d: deploying anew", path, previous.chain_id,
-                        provider.chain_id)
+            log.warning(
+                "manifest %s is for chain %d, not %d: deploying anew",
+                path,
+                previous.chain_id,
+                provider.chain_id,
+            )
             previous = None
 
     ctx = DeployContext(config=config, deployer=deployer)
