@@ -52,7 +52,7 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/slither . --config-file slither.config.json
+	$(BIN)/slither contracts --config-file slither.config.json
 
 fmt: setup
 	$(BIN)/ruff format .

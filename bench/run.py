@@ -54,8 +54,34 @@ def print_table(rows: list[Row]) -> None:
         print(f"{r.name:<{width}}  {value:>14}  {r.unit:<8}  {goal:>12}  {ok}")
 
 
+def format_number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def readme_table(rows: list[dict]) -> str:
+    lines = ["| row | value | unit | goal | note |", "| --- | ---: | --- | ---: | --- |"]
+    for r in rows:
+        goal = "" if r["goal"] is None else format_number(r["goal"])
+        lines.append(f"| {r['name']} | {format_number(r['value'])} | {r['unit']} | {goal} | {r['note']} |")
+    return "\n".join(lines)
+
+
+def update_readme(rows: list[dict]) -> None:
+    """Replace the table between the bench markers in README.md with the current figures."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{readme_table(rows)}\n{end}{tail}")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", default="", help="comma-separated bench modules (default: all)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results.json"), help="results file")
     args = parser.parse_args()
@@ -98,6 +124,7 @@ def main() -> int:
         "rows": merged,
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
+    update_readme(merged)
     print_table([Row(**r) for r in merged])
     print(f"\nwrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0

@@ -26,25 +26,68 @@ def measure(env: BenchEnv) -> list[Row]:
     transfer_from = gas(token.transferFrom(alice, bob, PHA, sender=carol))
 
     deadline = env.chain.pending_timestamp + 3600
-    domain = {"name": "Phala Token", "version": "1", "chainId": env.chain.chain_id,
-              "verifyingContract": str(token.address)}
-    types = {"Permit": [{"name": n, "type": t} for n, t in (
-        ("owner", "address"), ("spender", "address"), ("value", "uint256"),
-        ("nonce", "uint256"), ("deadline", "uint256"))]}
-    message = {"owner": str(alice.address), "spender": str(carol.address), "value": 5 * PHA,
-               "nonce": int(token.nonces(alice)), "deadline": deadline}
+    domain = {
+        "name": "Phala Token",
+        "version": "1",
+        "chainId": env.chain.chain_id,
+        "verifyingContract": str(token.address),
+    }
+    types = {
+        "Permit": [
+            {"name": n, "type": t}
+            for n, t in (
+                ("owner", "address"),
+                ("spender", "address"),
+                ("value", "uint256"),
+                ("nonce", "uint256"),
+                ("deadline", "uint256"),
+            )
+        ]
+    }
+    message = {
+        "owner": str(alice.address),
+        "spender": str(carol.address),
+        "value": 5 * PHA,
+        "nonce": int(token.nonces(alice)),
+        "deadline": deadline,
+    }
     signed = Account.sign_message(encode_typed_data(domain, types, message), alice.private_key)
-    permit = gas(token.permit(alice, carol, 5 * PHA, deadline, signed.v, signed.r.to_bytes(32, "big"),
-                              signed.s.to_bytes(32, "big"), sender=carol))
+    permit = gas(
+        token.permit(
+            alice,
+            carol,
+            5 * PHA,
+            deadline,
+            signed.v,
+            signed.r.to_bytes(32, "big"),
+            signed.s.to_bytes(32, "big"),
+            sender=carol,
+        )
+    )
 
     mint = gas(token.mint(carol, 10 * PHA, sender=bridge))
     burn = gas(token.burn(carol, 5 * PHA, sender=bridge))
     delegate = gas(token.invoke_transaction("delegate", alice, sender=alice))
 
     return [
-        Row("token.deploy", deploy_gas, "gas", note="PHAToken constructor (ERC20 + Permit + Votes + Capped + AccessControl)"),
-        Row("token.transfer_new_holder", new_holder, "gas", note="recipient had no balance (cold slot 0 -> non-zero)"),
-        Row("token.transfer_existing_holder", existing, "gas", note="recipient already holds PHA; sender keeps a balance"),
+        Row(
+            "token.deploy",
+            deploy_gas,
+            "gas",
+            note="PHAToken constructor (ERC20 + Permit + Votes + Capped + AccessControl)",
+        ),
+        Row(
+            "token.transfer_new_holder",
+            new_holder,
+            "gas",
+            note="recipient had no balance (cold slot 0 -> non-zero)",
+        ),
+        Row(
+            "token.transfer_existing_holder",
+            existing,
+            "gas",
+            note="recipient already holds PHA; sender keeps a balance",
+        ),
         Row("token.transfer_from", transfer_from, "gas", note="finite allowance, existing recipient"),
         Row("token.permit", permit, "gas", note="first permit of the owner (nonce 0 -> 1)"),
         Row("token.bridge_mint", mint, "gas", note="L2 bridge mint to a new holder"),

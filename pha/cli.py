@@ -35,7 +35,9 @@ def resolve_account(alias: str | None) -> Any:
     if alias is None:
         if is_local_network():
             return accounts.test_accounts[0]
-        raise click.ClickException("--account is required on this network (an alias from `ape accounts list`)")
+        raise click.ClickException(
+            "--account is required on this network (an alias from `ape accounts list`)"
+        )
     if alias.startswith("test:"):
         if not is_local_network():
             raise click.ClickException("test accounts exist only on local networks")

@@ -83,7 +83,9 @@ def test_permit__replayed__reverts(token, alice, bob, deadline):
 
 
 def test_permit__signed_for_another_chain__reverts(token, alice, bob, deadline, chain):
-    v, r, s = sign_permit(token, alice, alice.address, bob.address, PHA, 0, deadline, chain_id=chain.chain_id + 1)
+    v, r, s = sign_permit(
+        token, alice, alice.address, bob.address, PHA, 0, deadline, chain_id=chain.chain_id + 1
+    )
     with ape.reverts(token.ERC2612InvalidSigner):
         token.permit(alice, bob, PHA, deadline, v, r, s, sender=bob)
 

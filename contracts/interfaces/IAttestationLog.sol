@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IAttestationLog
+/// @notice An append-only, hash-chained log of worker attestations and settled results.
+///         The contract stores only the chain head and the entry count; the entries travel in
+///         `Appended` events, and anyone can rebuild the chain from them and compare heads.
+interface IAttestationLog {
+    /// @notice What an entry records.
+    enum Kind {
+        WorkerAttested, // a worker registered or renewed with a verified quote
+        ResultSettled // a job's result was accepted and paid
+    }
+
+    /// @notice One log entry as the events carry it.
+    struct Entry {
+        Kind kind;
+        bytes32 subject; // worker attestations: the quote hash; results: the job id
+        address worker;
+        bytes32 measurement;
+        bytes32 dataHash; // attestations: report_data binding; results: the output hash
+    }
+
+    /// @notice Emitted for every entry. `head` is the chain head after this entry:
+    ///         head = keccak256(abi.encode(previousHead, index, kind, subject, worker,
+    ///         measurement, dataHash, time)).
+    event Appended(
+        uint256 indexed index,
+        Kind indexed kind,
+        bytes32 indexed subject,
+        address worker,
+        bytes32 measurement,
+        bytes32 dataHash,
+        uint64 time,
+        bytes32 head
+    );
+
+    /// @notice The caller may not write to the log.
+    error AttestationLogUnauthorized(address caller);
+
+    /// @notice Appends one entry; only writers (the registry and the escrow).
+    function append(Entry calldata entry) external returns (uint256 index);
+
+    /// @notice Appends several entries in order with one storage write; only writers.
+    function appendBatch(Entry[] calldata entries) external returns (uint256 firstIndex);
+
+    /// @notice The hash-chain head after the last entry (zero for an empty log).
+    function head() external view returns (bytes32);
+
+    /// @notice The number of entries appended so far.
+    function count() external view returns (uint256);
+}

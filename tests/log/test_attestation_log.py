@@ -1,0 +1,113 @@
+"""AttestationLog: writers only, hash chain, and the off-chain rebuild that detects tampering."""
+
+import dataclasses
+import os
+
+import ape
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pha.attestation_log import ZERO32, fetch_entries, next_head, verify_chain
+
+
+@pytest.fixture(scope="module")
+def log_contract(project, gov):
+    contract = gov.deploy(project.AttestationLog, gov)
+    contract.grantRole(contract.WRITER_ROLE(), gov, sender=gov)
+    return contract
+
+
+def entry(kind=0, subject=b"\x01" * 32, worker=None, measurement=b"\x02" * 32, data=b"\x03" * 32):
+    return (kind, subject, worker or "0x" + "ab" * 20, measurement, data)
+
+
+def rebuild(log_contract, chain):
+    w3 = chain.provider.web3
+    start = log_contract.creation_metadata.receipt.block_number
+    return verify_chain(
+        fetch_entries(w3, log_contract.address, start, chain.blocks.head.number, page=4),
+        bytes(log_contract.head()),
+        log_contract.count(),
+    )
+
+
+def test_append__non_writer__reverts(log_contract, attacker):
+    with ape.reverts(log_contract.AttestationLogUnauthorized):
+        log_contract.append(entry(), sender=attacker)
+    with ape.reverts(log_contract.AttestationLogUnauthorized):
+        log_contract.appendBatch([entry()], sender=attacker)
+
+
+def test_append__revoked_writer__reverts(log_contract, gov, alice):
+    log_contract.grantRole(log_contract.WRITER_ROLE(), alice, sender=gov)
+    log_contract.append(entry(), sender=alice)
+    log_contract.revokeRole(log_contract.WRITER_ROLE(), alice, sender=gov)
+    with ape.reverts(log_contract.AttestationLogUnauthorized):
+        log_contract.append(entry(), sender=alice)
+
+
+def test_append__emits_entry_and_advances_head(log_contract, gov, chain):
+    assert log_contract.count() == 0 and bytes(log_contract.head()) == ZERO32
+    tx = log_contract.append(entry(kind=1), sender=gov)
+    event = tx.decode_logs(log_contract.Appended)[0]
+    assert event.index == 0 and event.kind == 1
+    assert log_contract.count() == 1
+    assert bytes(log_contract.head()) == bytes(event.head) != ZERO32
+    report = rebuild(log_contract, chain)
+    assert report.ok and report.entries == 1 and report.rebuilt_head == bytes(event.head)
+
+
+def test_append_batch__same_chain_as_single_appends(log_contract, gov, chain):
+    entries = [entry(subject=bytes([i]) * 32) for i in range(5)]
+    log_contract.appendBatch(entries, sender=gov)
+    assert log_contract.count() == 5
+    report = rebuild(log_contract, chain)
+    assert report.ok and report.entries == 5
+
+
+def test_rebuild__tampered_event__first_mismatch_reported(log_contract, gov, chain):
+    for i in range(4):
+        log_contract.append(entry(subject=bytes([i + 1]) * 32), sender=gov)
+    entries = list(fetch_entries(chain.provider.web3, log_contract.address, 0, chain.blocks.head.number))
+    tampered = list(entries)
+    tampered[2] = dataclasses.replace(entries[2], data_hash=b"\xff" * 32)
+    report = verify_chain(tampered, bytes(log_contract.head()), log_contract.count())
+    assert not report.ok and report.first_mismatch == 2
+    dropped = entries[:1] + entries[2:]
+    report = verify_chain(dropped, bytes(log_contract.head()), log_contract.count())
+    assert not report.ok and report.first_mismatch == 1 and "missing" in report.problem
+    report = verify_chain(entries[:3], bytes(log_contract.head()), log_contract.count())
+    assert not report.ok and "3 entries" in report.problem
+
+
+def test_rebuild__forged_consistent_event_chain__caught_by_onchain_head(log_contract, gov, chain):
+    log_contract.append(entry(), sender=gov)
+    [real] = list(fetch_entries(chain.provider.web3, log_contract.address, 0, chain.blocks.head.number))
+    forged = dataclasses.replace(real, worker="0x" + "cd" * 20)
+    forged = dataclasses.replace(forged, head=next_head(ZERO32, forged))
+    report = verify_chain([forged], bytes(log_contract.head()), log_contract.count())
+    assert not report.ok and "on-chain head" in report.problem
+
+
+@settings(
+    max_examples=int(os.environ.get("PHA_LOG_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(batches=st.lists(st.lists(st.tuples(st.integers(0, 1), st.binary(min_size=32, max_size=32)),
+                                 min_size=1, max_size=4), min_size=1, max_size=4))  # fmt: skip
+def test_rebuild__any_sequence__matches_onchain_head(log_contract, gov, chain, batches):
+    snapshot = chain.snapshot()
+    try:
+        for batch in batches:
+            items = [entry(kind=k, data=d) for k, d in batch]
+            if len(items) == 1:
+                log_contract.append(items[0], sender=gov)
+            else:
+                log_contract.appendBatch(items, sender=gov)
+        report = rebuild(log_contract, chain)
+        assert report.ok, report.problem
+        assert report.entries == sum(len(b) for b in batches) == log_contract.count()
+    finally:
+        chain.restore(snapshot)
