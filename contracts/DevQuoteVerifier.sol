@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+import {IDevQuoteVerifier} from "./interfaces/IDevQuoteVerifier.sol";
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {QuoteParser} from "./libraries/QuoteParser.sol";
+import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
+
+/// @title DevQuoteVerifier
+/// @notice Development verifier: accepts simulated quotes (same binary layout as real ones) signed
+///         by a development key. Works on chain ids 31337 and 1337 only, unless governance opts the
+///         current chain in (event `DevQuoteVerifierNonLocalOptIn`). The opt-in names the chain id,
+///         so a fork under another chain id is not opted in.
+/// @dev `verify` is `view`. Verdict: UpToDate, no advisories, valid for `VALIDITY` seconds.
+contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step {
+    // ------------------------------------------------------------------ state
+
+    /// @notice QE vendor id that marks a simulated quote ("PHA-SIMULATED-QE").
+    bytes16 public constant SIMULATED_QE_VENDOR_ID = bytes16("PHA-SIMULATED-QE");
+
+    /// @notice EIP-712 type signed by the development key.
+    bytes32 public constant SIMULATED_QUOTE_TYPEHASH = keccak256("SimulatedQuote(bytes32 quoteHash)");
+
+    /// @notice EIP-712 domain separator {name: "PHA Simulated Quote", version: "1"}.
+    bytes32 public constant DOMAIN_SEPARATOR = keccak256(
+        abi.encode(
+            keccak256("EIP712Domain(string name,string version)"), keccak256("PHA Simulated Quote"), keccak256("1")
+        )
+    );
+
+    /// @notice How long a verdict stays valid.
+    uint64 public immutable VALIDITY;
+
+    /// @notice Address of the development key.
+    address public devSigner;
+
+    /// @notice The non-local chain id governance opted in (0: none).
+    uint256 public optedInChainId;
+
+    // ------------------------------------------------------------------ constructor
+
+    /// @param governance Owner.
+    /// @param signer The development key's address.
+    /// @param validity Seconds a verdict stays valid.
+    constructor(address governance, address signer, uint64 validity) Ownable(governance) {
+        if (signer == address(0) || validity == 0) revert DevQuoteVerifierBadParameter();
+        VALIDITY = validity;
+        devSigner = signer;
+        emit DevSignerChanged(address(0), signer);
+    }
+
+    // ------------------------------------------------------------------ external
+
+    /// @inheritdoc IQuoteVerifier
+    /// @dev `evidence` is ignored: the signature is inside the quote.
+    function verify(bytes calldata quote, bytes calldata) external view returns (VerifiedQuote memory) {
+        if (!_enabled()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
+        QuoteParser.Quote memory q = QuoteParser.parse(quote);
+        if (!q.hasSignatureData || q.signatureDataLength != 65 || bytes16(quote[12:28]) != SIMULATED_QE_VENDOR_ID) {
+            revert DevQuoteVerifierNotSimulated();
+        }
+        bytes32 quoteHash = keccak256(quote[:q.signedLength]);
+        bytes32 digest = keccak256(
+            abi.encodePacked("\x19\x01", DOMAIN_SEPARATOR, keccak256(abi.encode(SIMULATED_QUOTE_TYPEHASH, quoteHash)))
+        );
+        uint256 sig = q.signedLength + 4;
+        (address recovered,,) = ECDSA.tryRecover(
+            digest, uint8(quote[sig + 64]), bytes32(quote[sig:sig + 32]), bytes32(quote[sig + 32:sig + 64])
+        );
+        if (recovered != devSigner || recovered == address(0)) revert DevQuoteVerifierBadSignature(recovered);
+        uint64 nowTs = uint64(block.timestamp);
+        return _result(quote, q, TcbStatus.UpToDate, new bytes32[](0), 0, nowTs, nowTs + VALIDITY, bytes32(0));
+    }
+
+    // ------------------------------------------------------------------ restricted
+
+    /// @inheritdoc IDevQuoteVerifier
+    function setNonLocalOptIn(bool enabled) external onlyOwner {
+        optedInChainId = enabled ? block.chainid : 0;
+        emit DevQuoteVerifierNonLocalOptIn(block.chainid, enabled);
+    }
+
+    /// @inheritdoc IDevQuoteVerifier
+    function setDevSigner(address signer) external onlyOwner {
+        if (signer == address(0)) revert DevQuoteVerifierBadParameter();
+        emit DevSignerChanged(devSigner, signer);
+        devSigner = signer;
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IDevQuoteVerifier
+    function enabledOnThisChain() external view returns (bool) {
+        return _enabled();
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    function _enabled() internal view returns (bool) {
+        return _isLocalChain() || optedInChainId == block.chainid;
+    }
+}

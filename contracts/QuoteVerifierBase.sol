@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {QuoteParser} from "./libraries/QuoteParser.sol";
+
+/// @title QuoteVerifierBase
+/// @notice What every quote verifier shares: the local-chain rule and the mapping of a parsed
+///         quote plus a verdict into `VerifiedQuote`.
+/// @dev Invariant for implementers: never return a quote whose DEBUG bit is set on a chain that
+///      is not local (31337, 1337); call `_result`, which enforces it.
+abstract contract QuoteVerifierBase is IQuoteVerifier {
+    /// @notice True on the local development chains (anvil 31337, ganache/geth-dev 1337).
+    function _isLocalChain() internal view returns (bool) {
+        return block.chainid == 31337 || block.chainid == 1337;
+    }
+
+    /// @dev Assemble the result; refuses DEBUG quotes off local chains.
+    function _result(
+        bytes calldata quote,
+        QuoteParser.Quote memory q,
+        TcbStatus tcbStatus,
+        bytes32[] memory advisoryIds,
+        uint64 tcbDate,
+        uint64 verifiedAt,
+        uint64 expiresAt,
+        bytes32 composeHash
+    ) internal view returns (VerifiedQuote memory r) {
+        if (q.debug && !_isLocalChain()) revert QuoteVerifierDebugRefused(block.chainid);
+        r.teeType = q.teeType;
+        r.quoteVersion = q.version;
+        r.measurementId = composeHash == bytes32(0) ? q.measurementId : QuoteParser.tdxMeasurementId(quote, q, composeHash);
+        r.quoteHash = keccak256(quote[:q.signedLength]);
+        r.reportData = q.reportData;
+        r.attributes = q.attributes;
+        r.debug = q.debug;
+        r.tcbStatus = tcbStatus;
+        r.advisoryIds = advisoryIds;
+        r.tcbDate = tcbDate;
+        r.verifiedAt = verifiedAt;
+        r.expiresAt = expiresAt;
+        r.composeHash = composeHash;
+    }
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IQuoteVerifier} from "./IQuoteVerifier.sol";
+
+/// @title IDevQuoteVerifier
+/// @notice Accepts simulated quotes (real SGX v3 / TDX v4 / v5 binary layout, QE vendor id
+///         "PHA-SIMULATED-QE", signature data = one 65-byte secp256k1 signature by the development
+///         key) on local chains only, unless governance explicitly opts this chain in.
+/// @dev The dev key signs EIP-712 `SimulatedQuote(bytes32 quoteHash)` in the domain
+///      {name: "PHA Simulated Quote", version: "1"} (no chain id or contract: like a hardware
+///      quote, a simulated quote is not tied to a chain; its report_data binding is).
+interface IDevQuoteVerifier is IQuoteVerifier {
+    /// @notice This chain is not local and governance has not opted it in.
+    error DevQuoteVerifierChainNotAllowed(uint256 chainId);
+    /// @notice The quote is not a simulated quote (QE vendor id) or has no 65-byte dev signature.
+    error DevQuoteVerifierNotSimulated();
+    /// @notice The signature is not the development key's.
+    error DevQuoteVerifierBadSignature(address recovered);
+    /// @notice Zero address or zero validity.
+    error DevQuoteVerifierBadParameter();
+
+    /// @notice Governance opted this (non-local) chain in or out. Simulated quotes carry no
+    ///         hardware guarantee: anything registered through them is trusted on governance's word.
+    event DevQuoteVerifierNonLocalOptIn(uint256 indexed chainId, bool enabled);
+    /// @notice The development signer changed.
+    event DevSignerChanged(address previous, address signer);
+
+    /// @notice Opt this chain in (or out) although it is not local (governance).
+    function setNonLocalOptIn(bool enabled) external;
+
+    /// @notice Replace the development key's address (governance).
+    function setDevSigner(address signer) external;
+
+    /// @notice Whether verify works on this chain right now.
+    function enabledOnThisChain() external view returns (bool);
+}

@@ -1,0 +1,95 @@
+"""The attester's HTTP service (aiohttp).
+
+    POST /attest   {"quote": "0x..." (full quote), "collateral": {...} (optional)}
+                   -> 200 {"statement": {...}, "attester", "signature", "chainId", "verifier", "quote"}
+                   -> 400 {"error": "one line"} for bad input, 422 when dcap-qvl refuses the quote
+    GET  /health   -> 200 {"attester", "chainId", "verifier"}
+
+Collateral: the request's, else the service's configured provider (a file, or a PCCS fetch). The
+verification time is always the service's clock, never the client's; collateral is signed by
+Intel and checked by dcap-qvl, so client-supplied collateral cannot forge a verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from pha.quote.attester import Attester
+from pha.quote.errors import QuoteError, QuoteFormatError, VerificationError
+from pha.quote.layout import strip_padding
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+CollateralProvider = Callable[[bytes], Awaitable[str]]
+Clock = Callable[[], int]
+
+
+def pccs_provider(pccs_url: str) -> CollateralProvider:
+    """Fetch collateral for a quote from a PCCS / Intel PCS with dcap-qvl."""
+
+    async def provide(raw: bytes) -> str:
+        import dcap_qvl
+
+        collateral = await dcap_qvl.get_collateral(pccs_url, raw)
+        return str(collateral.to_json())
+
+    return provide
+
+
+def make_app(
+    attester: Attester, provider: CollateralProvider | None = None, clock: Clock | None = None
+) -> web.Application:
+    """Build the aiohttp application."""
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response(
+            {"attester": attester.address, "chainId": attester.chain_id, "verifier": attester.verifier}
+        )
+
+    async def attest(request: web.Request) -> web.Response:
+        try:
+            body: Any = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "body is not JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("quote"), str):
+            return _error(400, 'expected {"quote": "0x..."}')
+        try:
+            raw = strip_padding(bytes.fromhex(body["quote"].removeprefix("0x")))
+        except ValueError:
+            return _error(400, "quote is not hex")
+        collateral = body.get("collateral")
+        try:
+            if collateral is None:
+                if provider is None:
+                    return _error(400, "no collateral given and none configured")
+                collateral_json = await provider(raw)
+            else:
+                collateral_json = collateral if isinstance(collateral, str) else json.dumps(collateral)
+            now = clock() if clock else None
+            signed = await asyncio.to_thread(attester.attest, raw, collateral_json, now)
+        except QuoteFormatError as error:
+            return _error(400, str(error))
+        except VerificationError as error:
+            return _error(422, str(error))
+        except QuoteError as error:
+            return _error(400, str(error))
+        except ValueError as error:  # collateral fetch problems from dcap-qvl
+            return _error(502, f"collateral: {error}")
+        return web.json_response(signed.as_json())
+
+    app.router.add_get("/health", health)
+    app.router.add_post("/attest", attest)
+    return app
+
+
+def _error(status: int, message: str) -> web.Response:
+    log.info("attest refused (%d): %s", status, message)
+    return web.json_response({"error": message}, status=status)
