@@ -70,12 +70,40 @@ def _token_args(ctx: DeployContext) -> list:
     return [ctx.config.admin, ctx.config.bridge, ctx.config.remote_token]
 
 
+def _staking_args(ctx: DeployContext) -> list:
+    # Staking(IERC20 pha, address admin, address treasury): governance gets DEFAULT_ADMIN_ROLE
+    # and SLASHER_ROLE; slashed PHA goes to the treasury.
+    return [ctx.address("PHAToken"), ctx.config.admin, ctx.config.treasury]
+
+
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
+    Step("Staking", _staking_args),
 ]
 
+
+def _wire_staking_slashers(ctx: DeployContext) -> None:
+    """Grant Staking's SLASHER_ROLE to the job escrow once it is part of the stack (idempotent)."""
+    staking = ctx.contracts.get("Staking")
+    escrow = ctx.contracts.get("JobEscrow")
+    if staking is None or escrow is None:
+        return
+    role = staking.SLASHER_ROLE()
+    if staking.hasRole(role, escrow.address):
+        return
+    if not staking.hasRole(staking.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning(
+            "Staking: the deployer is not governance; grant SLASHER_ROLE to %s yourself", escrow.address
+        )
+        return
+    staking.grantRole(role, escrow.address, sender=ctx.deployer)
+    log.info("Staking: SLASHER_ROLE granted to JobEscrow %s", escrow.address)
+
+
 # Idempotent functions run after every deploy or attach (grant roles, link contracts).
-WIRING: list[Callable[[DeployContext], None]] = []
+WIRING: list[Callable[[DeployContext], None]] = [
+    _wire_staking_slashers,
+]
 
 
 def git_commit() -> str:
