@@ -58,6 +58,13 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         bool invalidated;
     }
 
+    /// @dev What a quote's report_data must bind (keeps the admission path's stack small).
+    struct Binding {
+        address worker;
+        bytes32 encryptionKey;
+        uint256 poolId;
+    }
+
     IStaking public immutable STAKING;
     IAttestationLog public immutable ATTESTATION_LOG;
 
@@ -105,22 +112,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         if (_workers[worker].registered) revert RegistryWorkerExists(worker);
         uint256 count = _workerCount[poolId] + 1;
         if (!STAKING.canAddWorker(poolId, count)) revert RegistryPoolUnderBacked(poolId, count);
-
-        (IQuoteVerifier.VerifiedQuote memory q, bytes32 bound, uint64 until) =
-            _admit(verifier, quote, evidence, worker, encryptionKey, poolId);
-
         _workerCount[poolId] = count;
-        _workers[worker] = Worker({
-            measurementId: q.measurementId,
-            poolId: uint64(poolId),
-            attestedUntil: until,
-            verifiedAt: q.verifiedAt,
-            tcbStatus: q.tcbStatus,
-            registered: true,
-            invalidated: false
-        });
+        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
+            _attest(Binding(worker, encryptionKey, poolId), verifier, quote, evidence);
         emit WorkerRegistered(worker, poolId, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
-        _log(q, worker, bound);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -139,21 +134,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         if (newWorker == address(0)) revert RegistryZeroAddress();
         if (newWorker != worker && _workers[newWorker].registered) revert RegistryWorkerExists(newWorker);
 
-        (IQuoteVerifier.VerifiedQuote memory q, bytes32 bound, uint64 until) =
-            _admit(verifier, quote, evidence, newWorker, encryptionKey, poolId);
-
         if (newWorker != worker) delete _workers[worker];
-        _workers[newWorker] = Worker({
-            measurementId: q.measurementId,
-            poolId: uint64(poolId),
-            attestedUntil: until,
-            verifiedAt: q.verifiedAt,
-            tcbStatus: q.tcbStatus,
-            registered: true,
-            invalidated: false
-        });
+        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
+            _attest(Binding(newWorker, encryptionKey, poolId), verifier, quote, evidence);
         emit WorkerRenewed(newWorker, worker, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
-        _log(q, newWorker, bound);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -358,19 +342,40 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         if (q.verifiedAt + maxVerdictAge < block.timestamp) revert RegistryVerdictStale(q.verifiedAt, maxVerdictAge);
     }
 
-    /// @dev Everything registration and renewal require of a quote: verified, bound to this
-    ///      worker's keys and pool, measurement allowed, policy met. Returns the attestation's end.
-    function _admit(
-        address verifier,
-        bytes calldata quote,
-        bytes calldata evidence,
-        address worker,
-        bytes32 encryptionKey,
-        uint256 poolId
-    ) private returns (IQuoteVerifier.VerifiedQuote memory q, bytes32 bound, uint64 until) {
+    /// @dev Everything registration and renewal require of a quote (verified, bound to this
+    ///      worker's keys and pool, measurement allowed, policy met), then the worker's record and
+    ///      its log entry. Returns the verdict and the end of the attestation.
+    function _attest(Binding memory b, address verifier, bytes calldata quote, bytes calldata evidence)
+        private
+        returns (IQuoteVerifier.VerifiedQuote memory q, uint64 until)
+    {
         q = _verified(verifier, quote, evidence);
-        bound = WorkerBinding.binding(block.chainid, address(this), worker, encryptionKey, poolId);
+        bytes32 bound = WorkerBinding.binding(block.chainid, address(this), b.worker, b.encryptionKey, b.poolId);
         _checkBinding(q, bound);
+        until = _admissionEnd(q);
+        _workers[b.worker] = Worker({
+            measurementId: q.measurementId,
+            poolId: uint64(b.poolId),
+            attestedUntil: until,
+            verifiedAt: q.verifiedAt,
+            tcbStatus: q.tcbStatus,
+            registered: true,
+            invalidated: false
+        });
+        ATTESTATION_LOG.append(
+            IAttestationLog.Entry({
+                kind: IAttestationLog.Kind.WorkerAttested,
+                subject: q.quoteHash,
+                worker: b.worker,
+                measurement: q.measurementId,
+                dataHash: bound
+            })
+        );
+    }
+
+    /// @dev The measurement's policy applied to a verdict; returns when the attestation ends
+    ///      (the registry's validity, the verdict's expiry, or an OutOfDate grace window).
+    function _admissionEnd(IQuoteVerifier.VerifiedQuote memory q) private view returns (uint64 until) {
         Measurement storage m = _measurements[q.measurementId];
         if (m.status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(q.measurementId, m.status);
         if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) {
@@ -420,18 +425,6 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         if (_tcbAccepted(q.tcbStatus, m.maxTcbStatus)) return true;
         return _isOutOfDate(q.tcbStatus) && m.outOfDateGrace != 0
             && block.timestamp < uint256(q.tcbDate) + m.outOfDateGrace;
-    }
-
-    function _log(IQuoteVerifier.VerifiedQuote memory q, address worker, bytes32 bound) private {
-        ATTESTATION_LOG.append(
-            IAttestationLog.Entry({
-                kind: IAttestationLog.Kind.WorkerAttested,
-                subject: q.quoteHash,
-                worker: worker,
-                measurement: q.measurementId,
-                dataHash: bound
-            })
-        );
     }
 
     /// @dev The eligibility checks, cheapest first; reads two worker slots, one measurement slot

@@ -12,8 +12,6 @@ from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from tests.world import PHA
 
 
-
-
 @pytest.fixture(scope="session")
 def gov(accounts):
     """Governance (admin of every contract)."""
@@ -119,7 +117,9 @@ def dev_verifier(project, gov, registry):
 def attester_keys():
     from eth_account import Account
 
-    return sorted((Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16))
+    return sorted(
+        (Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -148,15 +148,16 @@ def allow(registry, gov, default_policy):
     """allow(code, policy=None): allow a code's measurement with the default policy."""
 
     def _allow(code, policy=None):
-        registry.allowMeasurement(code.measurement_id, policy or default_policy, ("test", bytes(20), bytes(32)),
-                                  sender=gov)
+        registry.allowMeasurement(
+            code.measurement_id, policy or default_policy, ("test", bytes(20), bytes(32)), sender=gov
+        )
 
     return _allow
 
 
 @pytest.fixture(scope="session")
 def open_pool(staking, token, fund):
-    """open_pool(operator, stake_wei=...): a pool with `stake_wei` delegated by its operator; returns its id."""
+    """open_pool(operator, stake=...): a pool with `stake` wei delegated by its operator; returns its id."""
 
     def _open(owner, stake: int = 10_000 * PHA, commission_bps: int = 1_000) -> int:
         staking.openPool(commission_bps, sender=owner)
@@ -164,7 +165,7 @@ def open_pool(staking, token, fund):
         if stake:
             fund(owner, stake)
             token.approve(staking, stake, sender=owner)
-            staking.delegate(pool_id, stake, sender=owner)
+            staking.invoke_transaction("delegate", pool_id, stake, sender=owner)
         return pool_id
 
     return _open
@@ -187,8 +188,15 @@ def register_worker(registry, dev_verifier, chain, operator):
     def _register(pool_id, enclave=None, owner=None, code=None):
         enclave = enclave or Enclave(code or Code.named("pha-worker/test"))
         quote = enclave.quote(chain.chain_id, registry.address, pool_id)
-        registry.registerWorker(pool_id, enclave.address, enclave.encryption_key, dev_verifier, quote, b"",
-                                sender=owner or operator)
+        registry.registerWorker(
+            pool_id,
+            enclave.address,
+            enclave.encryption_key,
+            dev_verifier,
+            quote,
+            b"",
+            sender=owner or operator,
+        )
         return enclave
 
     return _register
