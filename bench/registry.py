@@ -114,8 +114,8 @@ def measure(env: BenchEnv) -> list[Row]:
             register_gas,
             "gas",
             goal=250_000,
-            note=f"TDX v4 header+body ({quote_len} B) + 2 attester signatures in calldata; the pool's 2nd worker; "
-            "includes verification, binding, policy, stake check and the log entry",
+            note=f"TDX v4 header+body ({quote_len} B) + 2 attester signatures in calldata; the pool's "
+            "2nd worker; includes verification, binding, policy, stake check and the log entry",
         ),
         Row(
             "registry.renew",
