@@ -28,6 +28,17 @@ L2_STANDARD_BRIDGE = "0x4200000000000000000000000000000000000010"
 L1_PHA = "0x6c5bA91642F10282b576d91922Ae6448C9d52f4E"
 
 
+@dataclass(frozen=True)
+class MigratorParams:
+    """The Migrator's deploy-time snapshot commitment (from `ape run migrate build`)."""
+
+    root: str
+    total: int
+    count: int
+    closes_at: int
+    operator: str
+
+
 @dataclass
 class DeployConfig:
     """Parameters of a deployment that are not code."""
@@ -47,6 +58,8 @@ class DeployConfig:
     threshold: int = 1
     attestation_validity: int = 7 * 86_400
     max_verdict_age: int = 86_400
+    migrator: MigratorParams | None = None
+    """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
     def __post_init__(self) -> None:
         self.admin = to_checksum_address(self.admin)
@@ -86,6 +99,29 @@ def _token_args(ctx: DeployContext) -> list:
     return [ctx.config.admin, ctx.config.bridge, ctx.config.remote_token]
 
 
+class SkipStep(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a step's `args` when this deployment does not include it (its inputs are not given).
+
+    The step's previous deployment is then kept in the manifest if nothing deployed before it
+    changed in this call (so re-running `ape run deploy` keeps the Migrator).
+    """
+
+
+def _migrator_args(ctx: DeployContext) -> list:
+    params = ctx.config.migrator
+    if params is None:
+        raise SkipStep
+    return [
+        ctx.address("PHAToken"),
+        params.root,
+        params.total,
+        params.count,
+        params.closes_at,
+        ctx.config.admin,
+        to_checksum_address(params.operator),
+    ]
+
+
 def _staking_args(ctx: DeployContext) -> list:
     # Staking(IERC20 pha, address admin, address treasury): governance gets DEFAULT_ADMIN_ROLE
     # and SLASHER_ROLE; slashed PHA goes to the treasury.
@@ -120,6 +156,7 @@ def _committee_args(ctx: DeployContext) -> list:
 
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
+    Step("Migrator", _migrator_args),
     Step("Staking", _staking_args),
     Step("AttestationLog", _log_args),
     Step("WorkerRegistry", _registry_args),
@@ -148,6 +185,21 @@ def grant_role(ctx: DeployContext, target: str, role_name: str, grantee: str) ->
         return
     contract.grantRole(role, holder.address, sender=ctx.deployer)
     log.info("%s: %s granted to %s %s", target, role_name, grantee, holder.address)
+
+
+def _wire_migrator_minter(ctx: DeployContext) -> None:
+    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
+    if "Migrator" not in ctx.contracts:
+        return
+    token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
+    role = token.MINTER_ROLE()
+    if migrator.closed() or token.hasRole(role, migrator.address):
+        return
+    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
+        return
+    token.grantRole(role, migrator.address, sender=ctx.deployer)
+    log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
 
 
 def _wire_staking_slashers(ctx: DeployContext) -> None:
@@ -193,6 +245,7 @@ def _wire_verifiers(ctx: DeployContext) -> None:
 
 
 WIRING: list[Callable[[DeployContext], None]] = [
+    _wire_migrator_minter,
     _wire_staking_slashers,
     _wire_log_writers,
     _wire_verifiers,
@@ -285,8 +338,15 @@ def deploy_stack(
         if not step.when(config):
             continue
         container = getattr(project, step.name)
-        args = _normalise(step.args(ctx))
         entry = previous.contracts.get(step.name) if previous else None
+        try:
+            args = _normalise(step.args(ctx))
+        except SkipStep:
+            if entry is not None and not deployed and _still_current(entry, container, entry.args, provider):
+                ctx.contracts[step.name] = container.at(entry.address)
+                manifest.contracts[step.name] = entry
+                log.info("%s: kept at %s", step.name, entry.address)
+            continue
         if entry is not None and _still_current(entry, container, args, provider):
             ctx.contracts[step.name] = container.at(entry.address)
             manifest.contracts[step.name] = entry
