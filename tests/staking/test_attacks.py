@@ -33,13 +33,14 @@ def test_inflation__pumping_price_with_rewards__victim_loses_at_most_dust(
     staking, token, attacker, alice, stake, pay_reward
 ):
     staking.openPool(0, sender=attacker)
-    stake(attacker, MIN_DELEGATION, 1)
-    pay_reward(10_000 * PHA, 1, payer=attacker)  # price of a share now ~1e6 times higher
-    stake(alice, PHA, 1)
-    assert staking.sharesOf(1, alice) > 0
-    assert staking.assetsOf(1, alice) >= PHA - 10**4
+    own = staking.poolCount()
+    stake(attacker, MIN_DELEGATION, own)
+    pay_reward(10_000 * PHA, own, payer=attacker)  # price of a share now ~1e6 times higher
+    stake(alice, PHA, own)
+    assert staking.sharesOf(own, alice) > 0
+    assert staking.assetsOf(own, alice) >= PHA - 10**4
     # the attacker's position grew only by their own reward, not by alice's deposit
-    before = staking.assetsOf(1, attacker)
+    before = staking.assetsOf(own, attacker)
     assert before <= MIN_DELEGATION + 10_000 * PHA
 
 

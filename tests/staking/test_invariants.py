@@ -11,7 +11,8 @@ and at the end of each sequence the delegators' shares and open requests add up 
 
 Transactions go straight to anvil's JSON-RPC (eth_sendTransaction from its unlocked accounts,
 fixed gas) rather than through Ape, so that 1,000 sequences fit in about two minutes; each
-sequence starts from an evm_snapshot and ends with evm_revert.
+sequence starts from a chain.snapshot() and ends with chain.restore() (Ape's own snapshot
+stack, so the suite's per-test isolation stays intact).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import socket
 from fractions import Fraction
 from urllib.parse import urlsplit
 
-import pytest
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, settings
@@ -140,8 +140,9 @@ def to_assets(shares, assets, total):
     return shares * (assets + 1) // (total + VIRTUAL_SHARES)
 
 
-@pytest.fixture
-def world(chain, project, token, gov, fund, accounts):
+def build_world(chain, project, token, gov, fund, accounts):
+    """Two pools and funded delegators. Built inside the test body (not a fixture) so that Ape's
+    per-test snapshot reverts it: changes made by function-scoped fixtures can outlive the test."""
     treasury = accounts[7]
     staking = gov.deploy(project.Staking, token, gov, treasury)
     operators = [accounts[4], accounts[5]]
@@ -162,14 +163,15 @@ def world(chain, project, token, gov, fund, accounts):
     }
 
 
-def test_invariants__random_sequences_hold(world, record_property):
+def test_invariants__random_sequences_hold(chain, project, token, gov, fund, accounts, record_property):
+    world = build_world(chain, project, token, gov, fund, accounts)
     rpc = world["rpc"]
     stats = {"examples": 0, "steps": 0}
 
     class StakingMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
-            self.snapshot = rpc.request("evm_snapshot", [])
+            self.snapshot = chain.snapshot()
             stats["examples"] += 1
             self.deposited = {d: 0 for d in world["delegators"]}
             self.withdrawn = {d: 0 for d in world["delegators"]}
@@ -198,7 +200,7 @@ def test_invariants__random_sequences_hold(world, record_property):
                             open_q += req[0]
                     assert open_q == info["QS"]
             finally:
-                rpc.request("evm_revert", [self.snapshot])
+                chain.restore(self.snapshot)
 
         @rule(
             d=st.integers(0, 3), pool=st.sampled_from([1, 2]), amount=st.integers(MIN_DELEGATION, 5_000 * PHA)
