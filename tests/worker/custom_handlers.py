@@ -20,3 +20,10 @@ def not_json(data):
 
 
 NOT_CALLABLE = 3
+
+
+def slow(data):
+    import time
+
+    time.sleep(float(data))
+    return "done"
