@@ -23,6 +23,13 @@ def is_local_network() -> bool:
     return provider.network.name in LOCAL_NETWORKS or provider.chain_id in LOCAL_CHAIN_IDS
 
 
+def is_devnet() -> bool:
+    """True on a project-started chain that mimics a real L2 (the `devnet` networks, e.g. chain id 8453)."""
+    from ape import chain
+
+    return chain.provider.network.name == "devnet"
+
+
 def resolve_account(alias: str | None) -> Any:
     """The signing account: an Ape account alias, or test account N as `test:N`.
 

@@ -38,12 +38,26 @@ class DeployConfig:
     remote_token: str = L1_PHA
     treasury: str | None = None
     """Receives protocol fees and slashed stake; defaults to `admin`."""
+    dev_verifier: bool = False
+    """Deploy the development quote verifier (simulated quotes). Local chains only, unless opted in."""
+    dev_verifier_opt_in: bool = False
+    """Let the development verifier work on a non-local chain id (a Base-like devnet)."""
+    attesters: list[str] = field(default_factory=list)
+    """Committee attesters; the committee verifier is deployed only when some are given."""
+    threshold: int = 1
+    attestation_validity: int = 7 * 86_400
+    max_verdict_age: int = 86_400
 
     def __post_init__(self) -> None:
         self.admin = to_checksum_address(self.admin)
         self.bridge = to_checksum_address(self.bridge)
         self.remote_token = to_checksum_address(self.remote_token)
         self.treasury = to_checksum_address(self.treasury or self.admin)
+        self.attesters = sorted((to_checksum_address(a) for a in self.attesters), key=lambda a: int(a, 16))
+        if self.attesters and not 1 <= self.threshold <= len(self.attesters):
+            raise ValueError(
+                f"threshold {self.threshold} is not between 1 and {len(self.attesters)} attesters"
+            )
 
 
 @dataclass
@@ -64,18 +78,126 @@ class Step:
 
     name: str
     args: Callable[[DeployContext], list]
+    when: Callable[[DeployConfig], bool] = lambda config: True
+    """Deploy this step only when it returns True for the configuration."""
 
 
 def _token_args(ctx: DeployContext) -> list:
     return [ctx.config.admin, ctx.config.bridge, ctx.config.remote_token]
 
 
+def _staking_args(ctx: DeployContext) -> list:
+    # Staking(IERC20 pha, address admin, address treasury): governance gets DEFAULT_ADMIN_ROLE
+    # and SLASHER_ROLE; slashed PHA goes to the treasury.
+    return [ctx.address("PHAToken"), ctx.config.admin, ctx.config.treasury]
+
+
+def _log_args(ctx: DeployContext) -> list:
+    return [ctx.config.admin]
+
+
+def _registry_args(ctx: DeployContext) -> list:
+    c = ctx.config
+    return [
+        c.admin,
+        ctx.address("Staking"),
+        ctx.address("AttestationLog"),
+        c.attestation_validity,
+        c.max_verdict_age,
+    ]
+
+
+def _dev_verifier_args(ctx: DeployContext) -> list:
+    from pha.quote.dev import DEV_ADDRESS
+
+    return [ctx.config.admin, DEV_ADDRESS, ctx.config.max_verdict_age]
+
+
+def _committee_args(ctx: DeployContext) -> list:
+    c = ctx.config
+    return [c.admin, c.attesters, c.threshold, c.attestation_validity]
+
+
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
+    Step("Staking", _staking_args),
+    Step("AttestationLog", _log_args),
+    Step("WorkerRegistry", _registry_args),
+    Step("DevQuoteVerifier", _dev_verifier_args, when=lambda c: c.dev_verifier),
+    Step("CommitteeQuoteVerifier", _committee_args, when=lambda c: bool(c.attesters)),
 ]
 
-# Idempotent functions run after every deploy or attach (grant roles, link contracts).
-WIRING: list[Callable[[DeployContext], None]] = []
+
+def _is_admin(ctx: DeployContext, contract: Any) -> bool:
+    if contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        return True
+    log.warning(
+        "%s: the deployer is not governance; wire it yourself (see docs/deploy.md)",
+        contract.contract_type.name,
+    )
+    return False
+
+
+def grant_role(ctx: DeployContext, target: str, role_name: str, grantee: str) -> None:
+    """Grant `role_name` on contract `target` to contract `grantee`, if both are deployed (idempotent)."""
+    contract, holder = ctx.contracts.get(target), ctx.contracts.get(grantee)
+    if contract is None or holder is None:
+        return
+    role = getattr(contract, role_name)()
+    if contract.hasRole(role, holder.address) or not _is_admin(ctx, contract):
+        return
+    contract.grantRole(role, holder.address, sender=ctx.deployer)
+    log.info("%s: %s granted to %s %s", target, role_name, grantee, holder.address)
+
+
+def _wire_staking_slashers(ctx: DeployContext) -> None:
+    grant_role(ctx, "Staking", "SLASHER_ROLE", "JobEscrow")
+
+
+def _wire_dev_verifier_opt_in(ctx: DeployContext) -> None:
+    """On a non-local chain the development verifier works only if governance opts in (evented)."""
+    verifier = ctx.contracts.get("DevQuoteVerifier")
+    if verifier is None or not ctx.config.dev_verifier_opt_in or verifier.enabledOnThisChain():
+        return
+    if verifier.owner() != ctx.deployer.address:
+        log.warning("DevQuoteVerifier: the deployer is not its owner; opt in yourself")
+        return
+    verifier.setNonLocalOptIn(True, sender=ctx.deployer)
+    log.warning(
+        "DevQuoteVerifier: opted in on non-local chain %d: simulated quotes are accepted", _chain_id()
+    )
+
+
+def _chain_id() -> int:
+    from ape import chain
+
+    return int(chain.provider.chain_id)
+
+
+def _wire_log_writers(ctx: DeployContext) -> None:
+    grant_role(ctx, "AttestationLog", "WRITER_ROLE", "WorkerRegistry")
+    grant_role(ctx, "AttestationLog", "WRITER_ROLE", "JobEscrow")
+
+
+def _wire_verifiers(ctx: DeployContext) -> None:
+    """Allow-list every deployed verifier in the registry (idempotent)."""
+    registry = ctx.contracts.get("WorkerRegistry")
+    if registry is None:
+        return
+    for name in ("DevQuoteVerifier", "CommitteeQuoteVerifier", "AutomataQuoteVerifier"):
+        verifier = ctx.contracts.get(name)
+        if verifier is None or registry.isVerifier(verifier.address) or not _is_admin(ctx, registry):
+            continue
+        registry.setVerifier(verifier.address, True, sender=ctx.deployer)
+        log.info("WorkerRegistry: verifier %s %s allowed", name, verifier.address)
+
+
+WIRING: list[Callable[[DeployContext], None]] = [
+    _wire_staking_slashers,
+    _wire_log_writers,
+    _wire_verifiers,
+    _wire_dev_verifier_opt_in,
+]
 
 
 def git_commit() -> str:
@@ -160,6 +282,8 @@ def deploy_stack(
     )
     deployed: list[str] = []
     for step in STEPS:
+        if not step.when(config):
+            continue
         container = getattr(project, step.name)
         args = _normalise(step.args(ctx))
         entry = previous.contracts.get(step.name) if previous else None

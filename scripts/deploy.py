@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import click
 
-from pha.cli import account_option, connected, current_manifest_path, network_option, resolve_account
+from pha.cli import (
+    account_option,
+    connected,
+    current_manifest_path,
+    is_devnet,
+    is_local_network,
+    network_option,
+    resolve_account,
+)
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE, DeployConfig, deploy_stack
 
 
@@ -23,6 +31,13 @@ from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE, DeployConfig, deploy_stack
 @click.option("--treasury", default=None, help="Treasury for fees and slashes (default: the admin).")
 @click.option("--bridge", default=L2_STANDARD_BRIDGE, show_default=True, help="OP-stack L2 bridge.")
 @click.option("--remote-token", default=L1_PHA, show_default=True, help="PHA on L1.")
+@click.option(
+    "--dev-verifier/--no-dev-verifier",
+    default=None,
+    help="Deploy the development quote verifier (default: on local chains and devnets only).",
+)
+@click.option("--attester", "attesters", multiple=True, help="Committee attester address (repeat).")
+@click.option("--threshold", default=1, show_default=True, help="Committee signatures required.")
 def cli(
     network_choice: str,
     account_alias: str | None,
@@ -31,6 +46,9 @@ def cli(
     treasury: str | None,
     bridge: str,
     remote_token: str,
+    dev_verifier: bool | None,
+    attesters: tuple[str, ...],
+    threshold: int,
 ) -> None:
     with connected(network_choice):
         deployer = resolve_account(account_alias)
@@ -40,9 +58,13 @@ def cli(
                 bridge=bridge,
                 remote_token=remote_token,
                 treasury=treasury,
+                dev_verifier=is_local_network() if dev_verifier is None else dev_verifier,
+                dev_verifier_opt_in=is_devnet(),
+                attesters=list(attesters),
+                threshold=threshold,
             )
         except ValueError as error:
-            raise click.ClickException(f"bad address: {error}") from None
+            raise click.ClickException(f"bad parameter: {error}") from None
         path = current_manifest_path()
         manifest, _, deployed = deploy_stack(deployer, config, path, fresh=fresh)
         for name, entry in manifest.contracts.items():

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IStaking} from "./interfaces/IStaking.sol";
+import {ShareMath} from "./libraries/ShareMath.sol";
+
+/// @title Staking
+/// @notice Operator pools backing TEE workers. Delegators buy pool shares with PHA; rewards raise
+///         the share price in O(1) after the operator's commission; undelegated shares wait in a
+///         share-based withdrawal queue for a cooldown, still slashable; slashes take a bounded
+///         fraction of active and queued stake pro rata and send it to the treasury.
+/// @dev Invariants (tested by tests/staking/test_invariants.py):
+///      1. PHA.balanceOf(this) >= sum over pools of (activeAssets + queuedAssets + commissionOwed),
+///         with equality unless someone transferred PHA in directly (donations are ignored:
+///         all accounting is internal, so a donation cannot move a share price).
+///      2. The active price (activeAssets + 1) / (totalShares + 1e3) and the queue price
+///         queuedAssets / queuedShares never fall except by a slash.
+///      3. queuedShares > 0 implies queuedAssets > 0 (a slash never takes a whole class).
+///      4. No loop depends on the number of delegators or requests.
+///      Governance is the DEFAULT_ADMIN_ROLE holder; it also holds SLASHER_ROLE from the start
+///      and grants it to the job escrow.
+contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ================================================================ state
+
+    /// @notice Role allowed to slash (the job escrow and governance).
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+
+    /// @notice Hard maximum commission: 50%.
+    uint16 public constant MAX_COMMISSION_BPS = 5_000;
+    /// @notice Smallest delegation, and smallest position a partial undelegation may leave.
+    uint256 public constant MIN_DELEGATION = 0.01 ether;
+    /// @notice Hard bounds of the cooldown.
+    uint256 public constant MIN_COOLDOWN = 1 days;
+    uint256 public constant MAX_COOLDOWN = 28 days;
+    /// @notice Hard bounds of the commission notice period.
+    uint256 public constant MIN_COMMISSION_NOTICE = 1 days;
+    uint256 public constant MAX_COMMISSION_NOTICE = 30 days;
+    /// @notice Hard maximum of the per-slash bound: half of a pool's backing.
+    uint256 public constant MAX_SLASH_BPS_LIMIT = 5_000;
+    /// @notice Hard bounds of the minimum stake per worker.
+    uint256 public constant MIN_STAKE_PER_WORKER_FLOOR = 1 ether;
+    uint256 public constant MIN_STAKE_PER_WORKER_CEILING = 10_000_000 ether;
+
+    uint256 private constant BPS = 10_000;
+    /// @dev 1 PHA worth of shares at a fresh pool's price (sharePrice's unit).
+    uint256 private constant PRICE_UNIT_SHARES = 1e18 * ShareMath.VIRTUAL_SHARES;
+
+    /// @notice The staked token.
+    IERC20 public immutable PHA;
+
+    /// @dev Storage of one pool. Slot 0 is all that `reward` writes.
+    struct Pool {
+        // slot 0
+        uint96 activeAssets;
+        uint96 commissionOwed;
+        uint16 commissionBps;
+        uint16 pendingCommissionBps;
+        uint32 commissionEffectiveAt; // 0: no pending increase
+        // slot 1
+        address operator; // zero: no such pool
+        uint96 queuedAssets;
+        // slot 2
+        uint128 totalShares;
+        uint128 queuedShares;
+    }
+
+    /// @dev One delegator's position in one pool (one slot).
+    struct Delegator {
+        uint128 shares;
+        uint64 requestCount;
+    }
+
+    /// @dev Governance parameters, packed in one slot.
+    struct Params {
+        uint32 cooldown;
+        uint32 commissionNotice;
+        uint16 maxSlashBps;
+        uint96 minStakePerWorker;
+    }
+
+    Params private _params;
+    address private _treasury;
+    uint64 private _poolCount;
+
+    mapping(uint256 poolId => Pool) private _pools;
+    mapping(uint256 poolId => mapping(address delegator => Delegator)) private _delegators;
+    mapping(uint256 poolId => mapping(address delegator => mapping(uint256 requestId => WithdrawalRequest))) private
+        _requests;
+
+    // ================================================================ constructor
+
+    /// @param pha The PHA token (ERC-20 with ERC-2612 permit).
+    /// @param admin Governance: DEFAULT_ADMIN_ROLE and SLASHER_ROLE.
+    /// @param treasury_ Receiver of slashed PHA.
+    /// @dev Defaults: cooldown 7 days, commission notice 7 days, max slash 10% of backing,
+    ///      minimum stake per worker 1,000 PHA.
+    constructor(IERC20 pha, address admin, address treasury_) {
+        if (address(pha) == address(0) || admin == address(0) || treasury_ == address(0)) {
+            revert StakingZeroAddress();
+        }
+        PHA = pha;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(SLASHER_ROLE, admin);
+        _params = Params({
+            cooldown: 7 days, commissionNotice: 7 days, maxSlashBps: 1_000, minStakePerWorker: 1_000 ether
+        });
+        _treasury = treasury_;
+        emit CooldownSet(7 days);
+        emit CommissionNoticeSet(7 days);
+        emit MaxSlashBpsSet(1_000);
+        emit MinStakePerWorkerSet(1_000 ether);
+        emit TreasurySet(treasury_);
+    }
+
+    // ================================================================ external: operators
+
+    /// @inheritdoc IStaking
+    function openPool(uint16 commissionBps) external returns (uint256 poolId) {
+        if (commissionBps > MAX_COMMISSION_BPS) revert StakingCommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
+        unchecked {
+            // a uint64 counter incremented by one per transaction cannot wrap
+            poolId = ++_poolCount;
+        }
+        Pool storage p = _pools[poolId];
+        p.operator = msg.sender;
+        p.commissionBps = commissionBps;
+        emit PoolOpened(poolId, msg.sender, commissionBps);
+    }
+
+    /// @inheritdoc IStaking
+    function setCommission(uint256 poolId, uint16 commissionBps) external {
+        Pool storage p = _operatorPool(poolId);
+        if (commissionBps > MAX_COMMISSION_BPS) revert StakingCommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
+        uint16 current = _settleCommission(p, poolId);
+        if (commissionBps <= current) {
+            p.commissionBps = commissionBps;
+            p.pendingCommissionBps = 0;
+            p.commissionEffectiveAt = 0;
+            emit CommissionChanged(poolId, current, commissionBps);
+        } else {
+            uint64 effectiveAt = uint64(block.timestamp) + _params.commissionNotice;
+            p.pendingCommissionBps = commissionBps;
+            p.commissionEffectiveAt = _u32(effectiveAt);
+            emit CommissionChangeScheduled(poolId, current, commissionBps, effectiveAt);
+        }
+    }
+
+    /// @inheritdoc IStaking
+    function claimCommission(uint256 poolId, address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert StakingZeroAddress();
+        Pool storage p = _operatorPool(poolId);
+        amount = p.commissionOwed;
+        if (amount == 0) revert StakingNothingToClaim(poolId);
+        p.commissionOwed = 0;
+        PHA.safeTransfer(to, amount);
+        emit CommissionClaimed(poolId, msg.sender, to, amount);
+    }
+
+    // ================================================================ external: delegators
+
+    /// @inheritdoc IStaking
+    function delegate(uint256 poolId, uint256 assets) external nonReentrant returns (uint256 shares) {
+        return _delegate(poolId, assets);
+    }
+
+    /// @inheritdoc IStaking
+    function delegateWithPermit(uint256 poolId, uint256 assets, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+        returns (uint256 shares)
+    {
+        // A front-runner may spend the permit first; then the allowance it set is what counts.
+        try IERC20Permit(address(PHA)).permit(msg.sender, address(this), assets, deadline, v, r, s) {} catch {}
+        return _delegate(poolId, assets);
+    }
+
+    /// @inheritdoc IStaking
+    function undelegate(uint256 poolId, uint256 shares) external returns (uint256 requestId) {
+        if (shares == 0) revert StakingZeroAmount();
+        Pool storage p = _existingPool(poolId);
+        Delegator storage d = _delegators[poolId][msg.sender];
+        uint256 held = d.shares;
+        if (shares > held) revert StakingInsufficientShares(poolId, msg.sender, held, shares);
+
+        uint256 activeAssets = p.activeAssets;
+        uint256 totalShares = p.totalShares;
+        uint256 assets = ShareMath.toAssets(shares, activeAssets, totalShares);
+        if (assets == 0) revert StakingZeroShares(poolId, shares);
+        unchecked {
+            // toAssets(shares) <= activeAssets * shares / totalShares <= activeAssets; shares <= held <= totalShares
+            activeAssets -= assets;
+            totalShares -= shares;
+            held -= shares;
+        }
+        if (held != 0) {
+            uint256 left = ShareMath.toAssets(held, activeAssets, totalShares);
+            if (left < MIN_DELEGATION) revert StakingDustRemainder(left, MIN_DELEGATION);
+        }
+
+        uint256 queuedAssets = p.queuedAssets;
+        uint256 queuedShares = p.queuedShares;
+        uint256 q = ShareMath.toQueueShares(assets, queuedAssets, queuedShares);
+        if (q == 0) revert StakingZeroShares(poolId, shares);
+
+        p.activeAssets = uint96(activeAssets); // decreased: fits
+        p.totalShares = uint128(totalShares); // decreased: fits
+        p.queuedAssets = _u96(queuedAssets + assets);
+        p.queuedShares = _u128(queuedShares + q);
+
+        requestId = d.requestCount;
+        d.shares = uint128(held);
+        unchecked {
+            // one request per transaction: a uint64 counter cannot wrap
+            d.requestCount = uint64(requestId + 1);
+        }
+        uint256 unlockAt = block.timestamp + _params.cooldown;
+        _requests[poolId][msg.sender][requestId] = WithdrawalRequest({queuedShares: uint128(q), unlockAt: _u32(unlockAt)});
+        emit Undelegated(poolId, msg.sender, requestId, shares, assets, q, unlockAt);
+    }
+
+    /// @inheritdoc IStaking
+    function withdraw(uint256 poolId, uint256 requestId) external nonReentrant returns (uint256 assets) {
+        WithdrawalRequest storage request = _requests[poolId][msg.sender][requestId];
+        uint256 q = request.queuedShares;
+        if (q == 0) revert StakingNoSuchRequest(poolId, msg.sender, requestId);
+        uint256 unlockAt = request.unlockAt;
+        if (block.timestamp < unlockAt) revert StakingCooldownNotOver(poolId, requestId, unlockAt);
+
+        Pool storage p = _pools[poolId];
+        uint256 queuedAssets = p.queuedAssets;
+        uint256 queuedShares = p.queuedShares;
+        assets = ShareMath.toQueueAssets(q, queuedAssets, queuedShares);
+        unchecked {
+            // q <= queuedShares (it is part of them) and assets <= queuedAssets * q / queuedShares
+            p.queuedAssets = uint96(queuedAssets - assets);
+            p.queuedShares = uint128(queuedShares - q);
+        }
+        delete _requests[poolId][msg.sender][requestId];
+        if (assets != 0) PHA.safeTransfer(msg.sender, assets);
+        emit Withdrawn(poolId, msg.sender, requestId, assets);
+    }
+
+    // ================================================================ external: rewards and slashing
+
+    /// @inheritdoc IStaking
+    function reward(uint256 poolId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert StakingZeroAmount();
+        Pool storage p = _existingPool(poolId);
+        uint256 bps = _settleCommission(p, poolId);
+        // Rule for a pool without active shares: the whole reward is the operator's (it ran
+        // the workers); it is neither lost nor left for the next delegator to take.
+        uint256 commission = p.totalShares == 0 ? amount : amount * bps / BPS;
+        p.activeAssets = _u96(uint256(p.activeAssets) + (amount - commission));
+        p.commissionOwed = _u96(uint256(p.commissionOwed) + commission);
+        PHA.safeTransferFrom(msg.sender, address(this), amount);
+        emit Rewarded(poolId, msg.sender, amount, commission);
+    }
+
+    /// @inheritdoc IStaking
+    function slash(uint256 poolId, uint256 amount, bytes32 evidence)
+        external
+        onlyRole(SLASHER_ROLE)
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        Pool storage p = _existingPool(poolId);
+        uint256 activeAssets = p.activeAssets;
+        uint256 queuedAssets = p.queuedAssets;
+        uint256 total = activeAssets + queuedAssets;
+        uint256 fromActive;
+        uint256 fromQueued;
+        if (total != 0) {
+            uint256 cap = total * _params.maxSlashBps / BPS;
+            uint256 take = amount < cap ? amount : cap;
+            // Both parts round down, so each is at most maxSlashBps (< 100%) of its class and
+            // neither class is ever emptied while it still has shares.
+            fromActive = take * activeAssets / total;
+            fromQueued = take * queuedAssets / total;
+            unchecked {
+                // each part <= take * class / total <= class
+                p.activeAssets = uint96(activeAssets - fromActive);
+                p.queuedAssets = uint96(queuedAssets - fromQueued);
+            }
+            slashed = fromActive + fromQueued;
+            if (slashed != 0) PHA.safeTransfer(_treasury, slashed);
+        }
+        emit Slashed(poolId, msg.sender, evidence, amount, fromActive, fromQueued);
+    }
+
+    // ================================================================ restricted: governance
+
+    /// @inheritdoc IStaking
+    function setCooldown(uint256 cooldown_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBounds(cooldown_, MIN_COOLDOWN, MAX_COOLDOWN);
+        _params.cooldown = uint32(cooldown_);
+        emit CooldownSet(cooldown_);
+    }
+
+    /// @inheritdoc IStaking
+    function setCommissionNotice(uint256 notice) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBounds(notice, MIN_COMMISSION_NOTICE, MAX_COMMISSION_NOTICE);
+        _params.commissionNotice = uint32(notice);
+        emit CommissionNoticeSet(notice);
+    }
+
+    /// @inheritdoc IStaking
+    function setMaxSlashBps(uint256 maxSlashBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBounds(maxSlashBps_, 0, MAX_SLASH_BPS_LIMIT);
+        _params.maxSlashBps = uint16(maxSlashBps_);
+        emit MaxSlashBpsSet(maxSlashBps_);
+    }
+
+    /// @inheritdoc IStaking
+    function setMinStakePerWorker(uint256 minStakePerWorker_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBounds(minStakePerWorker_, MIN_STAKE_PER_WORKER_FLOOR, MIN_STAKE_PER_WORKER_CEILING);
+        _params.minStakePerWorker = uint96(minStakePerWorker_);
+        emit MinStakePerWorkerSet(minStakePerWorker_);
+    }
+
+    /// @inheritdoc IStaking
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury_ == address(0)) revert StakingZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IStaking
+    function poolCount() external view returns (uint256) {
+        return _poolCount;
+    }
+
+    /// @inheritdoc IStaking
+    function operatorOf(uint256 poolId) external view returns (address) {
+        return _pools[poolId].operator;
+    }
+
+    /// @inheritdoc IStaking
+    function poolInfo(uint256 poolId) external view returns (PoolInfo memory info) {
+        Pool storage p = _existingPool(poolId);
+        info.operator = p.operator;
+        info.commissionBps = p.commissionBps;
+        info.pendingCommissionBps = p.pendingCommissionBps;
+        info.commissionEffectiveAt = p.commissionEffectiveAt;
+        if (info.commissionEffectiveAt != 0 && block.timestamp >= info.commissionEffectiveAt) {
+            info.commissionBps = info.pendingCommissionBps;
+            info.pendingCommissionBps = 0;
+            info.commissionEffectiveAt = 0;
+        }
+        info.activeAssets = p.activeAssets;
+        info.totalShares = p.totalShares;
+        info.queuedAssets = p.queuedAssets;
+        info.queuedShares = p.queuedShares;
+        info.commissionOwed = p.commissionOwed;
+    }
+
+    /// @inheritdoc IStaking
+    function backing(uint256 poolId) public view returns (uint256) {
+        Pool storage p = _pools[poolId];
+        return uint256(p.activeAssets) + p.queuedAssets;
+    }
+
+    /// @inheritdoc IStaking
+    function minStakePerWorker() external view returns (uint256) {
+        return _params.minStakePerWorker;
+    }
+
+    /// @inheritdoc IStaking
+    function canAddWorker(uint256 poolId, uint256 workerCount) external view returns (bool) {
+        if (_pools[poolId].operator == address(0)) return false;
+        return backing(poolId) >= uint256(_params.minStakePerWorker) * workerCount;
+    }
+
+    /// @inheritdoc IStaking
+    function sharesOf(uint256 poolId, address delegator) external view returns (uint256) {
+        return _delegators[poolId][delegator].shares;
+    }
+
+    /// @inheritdoc IStaking
+    function assetsOf(uint256 poolId, address delegator) external view returns (uint256) {
+        return convertToAssets(poolId, _delegators[poolId][delegator].shares);
+    }
+
+    /// @inheritdoc IStaking
+    function convertToShares(uint256 poolId, uint256 assets) external view returns (uint256) {
+        Pool storage p = _pools[poolId];
+        return ShareMath.toShares(assets, p.activeAssets, p.totalShares);
+    }
+
+    /// @inheritdoc IStaking
+    function convertToAssets(uint256 poolId, uint256 shares) public view returns (uint256) {
+        Pool storage p = _pools[poolId];
+        return ShareMath.toAssets(shares, p.activeAssets, p.totalShares);
+    }
+
+    /// @inheritdoc IStaking
+    function sharePrice(uint256 poolId) external view returns (uint256) {
+        return convertToAssets(poolId, PRICE_UNIT_SHARES);
+    }
+
+    /// @inheritdoc IStaking
+    function requestCount(uint256 poolId, address delegator) external view returns (uint256) {
+        return _delegators[poolId][delegator].requestCount;
+    }
+
+    /// @inheritdoc IStaking
+    function withdrawalRequest(uint256 poolId, address delegator, uint256 requestId)
+        external
+        view
+        returns (WithdrawalRequest memory request, uint256 assets)
+    {
+        request = _requests[poolId][delegator][requestId];
+        Pool storage p = _pools[poolId];
+        assets = ShareMath.toQueueAssets(request.queuedShares, p.queuedAssets, p.queuedShares);
+    }
+
+    /// @inheritdoc IStaking
+    function cooldown() external view returns (uint256) {
+        return _params.cooldown;
+    }
+
+    /// @inheritdoc IStaking
+    function commissionNotice() external view returns (uint256) {
+        return _params.commissionNotice;
+    }
+
+    /// @inheritdoc IStaking
+    function maxSlashBps() external view returns (uint256) {
+        return _params.maxSlashBps;
+    }
+
+    /// @inheritdoc IStaking
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    // ================================================================ internal
+
+    function _delegate(uint256 poolId, uint256 assets) private returns (uint256 shares) {
+        if (assets < MIN_DELEGATION) revert StakingBelowMinimum(assets, MIN_DELEGATION);
+        Pool storage p = _existingPool(poolId);
+        uint256 activeAssets = p.activeAssets;
+        uint256 totalShares = p.totalShares;
+        shares = ShareMath.toShares(assets, activeAssets, totalShares);
+        if (shares == 0) revert StakingZeroShares(poolId, assets);
+        p.activeAssets = _u96(activeAssets + assets);
+        p.totalShares = _u128(totalShares + shares);
+        Delegator storage d = _delegators[poolId][msg.sender];
+        // a delegator's shares are part of totalShares, which fit in uint128 (checked above)
+        d.shares = uint128(uint256(d.shares) + shares);
+        PHA.safeTransferFrom(msg.sender, address(this), assets);
+        emit Delegated(poolId, msg.sender, assets, shares);
+    }
+
+    /// @dev Applies a matured commission increase and returns the commission in force.
+    function _settleCommission(Pool storage p, uint256 poolId) private returns (uint16 bps) {
+        bps = p.commissionBps;
+        uint256 effectiveAt = p.commissionEffectiveAt;
+        if (effectiveAt != 0 && block.timestamp >= effectiveAt) {
+            uint16 pending = p.pendingCommissionBps;
+            p.commissionBps = pending;
+            p.pendingCommissionBps = 0;
+            p.commissionEffectiveAt = 0;
+            emit CommissionChanged(poolId, bps, pending);
+            bps = pending;
+        }
+    }
+
+    function _existingPool(uint256 poolId) private view returns (Pool storage p) {
+        p = _pools[poolId];
+        if (p.operator == address(0)) revert StakingUnknownPool(poolId);
+    }
+
+    function _operatorPool(uint256 poolId) private view returns (Pool storage p) {
+        p = _existingPool(poolId);
+        if (p.operator != msg.sender) revert StakingNotOperator(poolId, msg.sender);
+    }
+
+    function _checkBounds(uint256 value, uint256 minimum, uint256 maximum) private pure {
+        if (value < minimum || value > maximum) revert StakingParameterOutOfBounds(value, minimum, maximum);
+    }
+
+    function _u96(uint256 x) private pure returns (uint96) {
+        if (x > type(uint96).max) revert StakingOverflow();
+        return uint96(x);
+    }
+
+    function _u128(uint256 x) private pure returns (uint128) {
+        if (x > type(uint128).max) revert StakingOverflow();
+        return uint128(x);
+    }
+
+    function _u32(uint256 x) private pure returns (uint32) {
+        if (x > type(uint32).max) revert StakingOverflow();
+        return uint32(x);
+    }
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
+import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
+import {WorkerBinding} from "./libraries/WorkerBinding.sol";
+
+/// @title WorkerRegistry
+/// @notice TEE workers admitted by a verified quote of an allowed measurement and bound, through
+///         the quote's report_data, to this chain, this registry, their signing and encryption keys
+///         and their staking pool.
+/// @dev Invariants:
+///      - a worker is eligible only while: registered and not invalidated; its measurement is the
+///        one asked for, Allowed and unexpired; its attestation is unexpired; its TCB status is
+///        within the measurement's current policy (and the job's floor); its pool is backed for
+///        its worker count. Every one of these is read live, so revoking a measurement or
+///        tightening a policy takes effect for all its workers in O(1).
+///      - a worker (signing address) belongs to exactly one pool; only that pool's operator
+///        (Staking.operatorOf) registers, renews, deregisters it or authorises relayers.
+///      - stake never depends on worker state: this contract never moves tokens.
+contract WorkerRegistry is IWorkerRegistry, AccessControl {
+    // ------------------------------------------------------------------ constants
+
+    /// @notice Bounds on governance parameters.
+    uint256 public constant MIN_ATTESTATION_VALIDITY = 1 hours;
+    uint256 public constant MAX_ATTESTATION_VALIDITY = 90 days;
+    uint256 public constant MIN_VERDICT_AGE = 5 minutes;
+    uint256 public constant MAX_VERDICT_AGE = 7 days;
+    /// @notice Quotes listing more advisories than this are refused (bounds the policy loop).
+    uint256 public constant MAX_ADVISORIES = 32;
+
+    // ------------------------------------------------------------------ state
+
+    /// @dev Measurement policy in two slots: (teeType, status, expiresAt, maxTcbStatus,
+    ///      outOfDateGrace) and (attributesMask, attributesValue).
+    struct Measurement {
+        IQuoteVerifier.TeeType teeType;
+        MeasurementStatus status;
+        uint64 expiresAt;
+        IQuoteVerifier.TcbStatus maxTcbStatus;
+        uint32 outOfDateGrace;
+        bytes16 attributesMask;
+        bytes16 attributesValue;
+    }
+
+    /// @dev A worker in two slots: the measurement id, then everything else packed.
+    struct Worker {
+        bytes32 measurementId;
+        uint64 poolId;
+        uint64 attestedUntil;
+        uint64 verifiedAt;
+        IQuoteVerifier.TcbStatus tcbStatus;
+        bool registered;
+        bool invalidated;
+    }
+
+    /// @dev What a quote's report_data must bind (keeps the admission path's stack small).
+    struct Binding {
+        address worker;
+        bytes32 encryptionKey;
+        uint256 poolId;
+    }
+
+    IStaking public immutable STAKING;
+    IAttestationLog public immutable ATTESTATION_LOG;
+
+    uint256 public attestationValidity;
+    uint256 public maxVerdictAge;
+
+    mapping(address verifier => bool) private _verifiers;
+    mapping(bytes32 measurementId => Measurement) private _measurements;
+    mapping(bytes32 measurementId => mapping(bytes32 advisoryId => bool)) private _tolerated;
+    mapping(address worker => Worker) private _workers;
+    mapping(uint256 poolId => uint256) private _workerCount;
+    mapping(uint256 poolId => mapping(address relayer => bool)) private _relayers;
+
+    // ------------------------------------------------------------------ constructor
+
+    /// @param admin Governance (allows measurements and verifiers, sets parameters).
+    /// @param staking The staking contract (pool operators and backing).
+    /// @param attestationLog The log this registry appends attestations to (needs WRITER_ROLE).
+    /// @param validity Initial attestation validity in seconds.
+    /// @param verdictAge Initial maximum age of a verifier's verdict in seconds.
+    constructor(address admin, IStaking staking, IAttestationLog attestationLog, uint256 validity, uint256 verdictAge) {
+        if (admin == address(0) || address(staking) == address(0) || address(attestationLog) == address(0)) {
+            revert RegistryZeroAddress();
+        }
+        STAKING = staking;
+        ATTESTATION_LOG = attestationLog;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setAttestationValidity(validity);
+        _setMaxVerdictAge(verdictAge);
+    }
+
+    // ------------------------------------------------------------------ operators
+
+    /// @inheritdoc IWorkerRegistry
+    function registerWorker(
+        uint256 poolId,
+        address worker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence
+    ) external {
+        _onlyOperator(poolId);
+        if (worker == address(0)) revert RegistryZeroAddress();
+        if (_workers[worker].registered) revert RegistryWorkerExists(worker);
+        uint256 count = _workerCount[poolId] + 1;
+        if (!STAKING.canAddWorker(poolId, count)) revert RegistryPoolUnderBacked(poolId, count);
+        _workerCount[poolId] = count;
+        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
+            _attest(Binding(worker, encryptionKey, poolId), verifier, quote, evidence);
+        emit WorkerRegistered(worker, poolId, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function renewWorker(
+        address worker,
+        address newWorker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence
+    ) external {
+        Worker storage current = _workers[worker];
+        if (!current.registered) revert RegistryUnknownWorker(worker);
+        uint256 poolId = current.poolId;
+        _onlyOperator(poolId);
+        if (newWorker == address(0)) revert RegistryZeroAddress();
+        if (newWorker != worker && _workers[newWorker].registered) revert RegistryWorkerExists(newWorker);
+
+        if (newWorker != worker) delete _workers[worker];
+        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
+            _attest(Binding(newWorker, encryptionKey, poolId), verifier, quote, evidence);
+        emit WorkerRenewed(newWorker, worker, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function deregisterWorker(address worker) external {
+        Worker storage w = _workers[worker];
+        if (!w.registered) revert RegistryUnknownWorker(worker);
+        uint256 poolId = w.poolId;
+        _onlyOperator(poolId);
+        delete _workers[worker];
+        unchecked {
+            // A registered worker is counted in its pool, so the count is at least one.
+            _workerCount[poolId] -= 1;
+        }
+        emit WorkerDeregistered(worker, poolId);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setRelayer(uint256 poolId, address relayer, bool authorised) external {
+        _onlyOperator(poolId);
+        if (relayer == address(0)) revert RegistryZeroAddress();
+        _relayers[poolId][relayer] = authorised;
+        emit RelayerAuthorised(poolId, relayer, authorised);
+    }
+
+    // ------------------------------------------------------------------ anyone
+
+    /// @inheritdoc IWorkerRegistry
+    function invalidateWorker(
+        address worker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence
+    ) external {
+        Worker storage w = _workers[worker];
+        if (!w.registered || w.invalidated) revert RegistryUnknownWorker(worker);
+        IQuoteVerifier.VerifiedQuote memory q = _verified(verifier, quote, evidence);
+        // The quote must come from this worker's enclave: only it can bind its signing key.
+        _checkBinding(q, WorkerBinding.binding(block.chainid, address(this), worker, encryptionKey, w.poolId));
+        if (q.verifiedAt <= w.verifiedAt) revert RegistryEvidenceNotNewer(q.verifiedAt, w.verifiedAt);
+        if (q.measurementId == w.measurementId && _meetsPolicy(q, _measurements[q.measurementId])) {
+            revert RegistryWorkerStillValid(worker);
+        }
+        w.invalidated = true;
+        w.tcbStatus = q.tcbStatus;
+        emit WorkerInvalidated(worker, msg.sender, q.tcbStatus, q.quoteHash);
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @inheritdoc IWorkerRegistry
+    function setVerifier(address verifier, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (verifier == address(0)) revert RegistryZeroAddress();
+        _verifiers[verifier] = allowed;
+        emit VerifierSet(verifier, allowed);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function allowMeasurement(bytes32 measurementId, Policy calldata policy, BuildInfo calldata build)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _storePolicy(measurementId, policy);
+        _measurements[measurementId].status = MeasurementStatus.Allowed;
+        emit MeasurementAllowed(measurementId, policy, build);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setPolicy(bytes32 measurementId, Policy calldata policy) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        MeasurementStatus status = _measurements[measurementId].status;
+        if (status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurementId, status);
+        _storePolicy(measurementId, policy);
+        emit MeasurementPolicySet(measurementId, policy);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setAdvisoryTolerance(bytes32 measurementId, bytes32 advisoryId, bool tolerated)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _tolerated[measurementId][advisoryId] = tolerated;
+        emit AdvisoryToleranceSet(measurementId, advisoryId, tolerated);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function revokeMeasurement(bytes32 measurementId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        MeasurementStatus status = _measurements[measurementId].status;
+        if (status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurementId, status);
+        _measurements[measurementId].status = MeasurementStatus.Revoked;
+        emit MeasurementRevoked(measurementId);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setAttestationValidity(uint256 validity) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setAttestationValidity(validity);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setMaxVerdictAge(uint256 maxAge) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMaxVerdictAge(maxAge);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IWorkerRegistry
+    function isEligible(address worker, bytes32 measurementId) external view returns (bool) {
+        (Reason reason,) = _check(worker, measurementId, IQuoteVerifier.TcbStatus.Revoked, address(0));
+        return reason == Reason.Eligible;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isEligible(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus maxTcbStatus)
+        external
+        view
+        returns (bool)
+    {
+        (Reason reason,) = _check(worker, measurementId, maxTcbStatus, address(0));
+        return reason == Reason.Eligible;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function check(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus maxTcbStatus, address relayer)
+        external
+        view
+        returns (Reason reason, uint256 poolId)
+    {
+        return _check(worker, measurementId, maxTcbStatus, relayer);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function explain(address worker, bytes32 measurementId) external view returns (bool eligible, string memory reason) {
+        (Reason r,) = _check(worker, measurementId, IQuoteVerifier.TcbStatus.Revoked, address(0));
+        return (r == Reason.Eligible, _reasonText(r));
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function workerInfo(address worker) external view returns (WorkerInfo memory) {
+        Worker storage w = _workers[worker];
+        return WorkerInfo({
+            measurementId: w.measurementId,
+            poolId: w.poolId,
+            attestedUntil: w.attestedUntil,
+            verifiedAt: w.verifiedAt,
+            tcbStatus: w.tcbStatus,
+            registered: w.registered,
+            invalidated: w.invalidated
+        });
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function measurementStatus(bytes32 measurementId) external view returns (MeasurementStatus) {
+        return _measurements[measurementId].status;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function policyOf(bytes32 measurementId) external view returns (Policy memory) {
+        Measurement storage m = _measurements[measurementId];
+        return Policy({
+            teeType: m.teeType,
+            expiresAt: m.expiresAt,
+            maxTcbStatus: m.maxTcbStatus,
+            outOfDateGrace: m.outOfDateGrace,
+            attributesMask: m.attributesMask,
+            attributesValue: m.attributesValue
+        });
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isAdvisoryTolerated(bytes32 measurementId, bytes32 advisoryId) external view returns (bool) {
+        return _tolerated[measurementId][advisoryId];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isRelayer(uint256 poolId, address relayer) external view returns (bool) {
+        return _relayers[poolId][relayer];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function workerCount(uint256 poolId) external view returns (uint256) {
+        return _workerCount[poolId];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isVerifier(address verifier) external view returns (bool) {
+        return _verifiers[verifier];
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    function _onlyOperator(uint256 poolId) private view {
+        if (STAKING.operatorOf(poolId) != msg.sender) revert RegistryNotPoolOperator(poolId, msg.sender);
+    }
+
+    /// @dev Verify a quote through an allow-listed verifier and check the verdict is usable now.
+    function _verified(address verifier, bytes calldata quote, bytes calldata evidence)
+        private
+        returns (IQuoteVerifier.VerifiedQuote memory q)
+    {
+        if (!_verifiers[verifier]) revert RegistryVerifierNotAllowed(verifier);
+        q = IQuoteVerifier(verifier).verify(quote, evidence);
+        if (block.timestamp >= q.expiresAt) revert RegistryVerdictExpired(q.expiresAt);
+        if (q.verifiedAt + maxVerdictAge < block.timestamp) revert RegistryVerdictStale(q.verifiedAt, maxVerdictAge);
+    }
+
+    /// @dev Everything registration and renewal require of a quote (verified, bound to this
+    ///      worker's keys and pool, measurement allowed, policy met), then the worker's record and
+    ///      its log entry. Returns the verdict and the end of the attestation.
+    function _attest(Binding memory b, address verifier, bytes calldata quote, bytes calldata evidence)
+        private
+        returns (IQuoteVerifier.VerifiedQuote memory q, uint64 until)
+    {
+        q = _verified(verifier, quote, evidence);
+        bytes32 bound = WorkerBinding.binding(block.chainid, address(this), b.worker, b.encryptionKey, b.poolId);
+        _checkBinding(q, bound);
+        until = _admissionEnd(q);
+        _workers[b.worker] = Worker({
+            measurementId: q.measurementId,
+            poolId: uint64(b.poolId),
+            attestedUntil: until,
+            verifiedAt: q.verifiedAt,
+            tcbStatus: q.tcbStatus,
+            registered: true,
+            invalidated: false
+        });
+        ATTESTATION_LOG.append(
+            IAttestationLog.Entry({
+                kind: IAttestationLog.Kind.WorkerAttested,
+                subject: q.quoteHash,
+                worker: b.worker,
+                measurement: q.measurementId,
+                dataHash: bound
+            })
+        );
+    }
+
+    /// @dev The measurement's policy applied to a verdict; returns when the attestation ends
+    ///      (the registry's validity, the verdict's expiry, or an OutOfDate grace window).
+    function _admissionEnd(IQuoteVerifier.VerifiedQuote memory q) private view returns (uint64 until) {
+        Measurement storage m = _measurements[q.measurementId];
+        if (m.status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(q.measurementId, m.status);
+        if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) {
+            revert RegistryMeasurementExpired(q.measurementId, m.expiresAt);
+        }
+        if (q.teeType != m.teeType) revert RegistryTeeTypeMismatch(q.measurementId, m.teeType, q.teeType);
+        if ((q.attributes & m.attributesMask) != m.attributesValue) {
+            revert RegistryAttributesRejected(q.attributes, m.attributesMask, m.attributesValue);
+        }
+        _checkAdvisories(q);
+        until = uint64(block.timestamp + attestationValidity);
+        if (q.expiresAt < until) until = q.expiresAt;
+        if (!_tcbAccepted(q.tcbStatus, m.maxTcbStatus)) {
+            // Only an OutOfDate platform inside the grace window gets through, and its
+            // attestation ends with the window.
+            uint64 graceEnd = q.tcbDate + m.outOfDateGrace;
+            if (!_isOutOfDate(q.tcbStatus) || m.outOfDateGrace == 0 || block.timestamp >= graceEnd) {
+                revert RegistryTcbNotAccepted(q.tcbStatus, m.maxTcbStatus);
+            }
+            if (graceEnd < until) until = graceEnd;
+        }
+    }
+
+    function _checkBinding(IQuoteVerifier.VerifiedQuote memory q, bytes32 expected) private pure {
+        if (!WorkerBinding.matches(q.reportData, expected)) {
+            revert RegistryBindingMismatch(expected, q.reportData[0], q.reportData[1]);
+        }
+    }
+
+    function _checkAdvisories(IQuoteVerifier.VerifiedQuote memory q) private view {
+        uint256 n = q.advisoryIds.length;
+        if (n > MAX_ADVISORIES) revert RegistryTooManyAdvisories(n, MAX_ADVISORIES);
+        mapping(bytes32 => bool) storage tolerated = _tolerated[q.measurementId];
+        for (uint256 i = 0; i < n; ++i) {
+            if (!tolerated[q.advisoryIds[i]]) revert RegistryAdvisoryNotTolerated(q.advisoryIds[i]);
+        }
+    }
+
+    /// @dev Whether a (fresh) verdict satisfies a measurement's current policy, without reverting.
+    function _meetsPolicy(IQuoteVerifier.VerifiedQuote memory q, Measurement storage m) private view returns (bool) {
+        if ((q.attributes & m.attributesMask) != m.attributesValue) return false;
+        uint256 n = q.advisoryIds.length;
+        if (n > MAX_ADVISORIES) return false;
+        for (uint256 i = 0; i < n; ++i) {
+            if (!_tolerated[q.measurementId][q.advisoryIds[i]]) return false;
+        }
+        if (_tcbAccepted(q.tcbStatus, m.maxTcbStatus)) return true;
+        return _isOutOfDate(q.tcbStatus) && m.outOfDateGrace != 0
+            && block.timestamp < uint256(q.tcbDate) + m.outOfDateGrace;
+    }
+
+    /// @dev The eligibility checks, cheapest first; reads two worker slots, one measurement slot
+    ///      and (only if everything else passes) the pool's backing from Staking.
+    function _check(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus jobMax, address relayer)
+        private
+        view
+        returns (Reason, uint256)
+    {
+        Worker storage w = _workers[worker];
+        uint256 poolId = w.poolId;
+        if (!w.registered) return (Reason.NotRegistered, poolId);
+        if (w.invalidated) return (Reason.Invalidated, poolId);
+        if (w.measurementId != measurementId) return (Reason.MeasurementMismatch, poolId);
+        Measurement storage m = _measurements[measurementId];
+        if (m.status != MeasurementStatus.Allowed) return (Reason.MeasurementNotAllowed, poolId);
+        if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) return (Reason.MeasurementExpired, poolId);
+        if (block.timestamp >= w.attestedUntil) return (Reason.AttestationExpired, poolId);
+        IQuoteVerifier.TcbStatus status = w.tcbStatus;
+        // An OutOfDate platform admitted inside its grace window stays eligible until the window
+        // closes (attestedUntil was capped to it) unless governance removed the grace since.
+        if (!_tcbAccepted(status, m.maxTcbStatus) && !(_isOutOfDate(status) && m.outOfDateGrace != 0)) {
+            return (Reason.TcbBelowPolicy, poolId);
+        }
+        if (!_tcbAccepted(status, jobMax)) return (Reason.TcbBelowJobFloor, poolId);
+        if (relayer != address(0) && !_relayers[poolId][relayer]) return (Reason.RelayerNotAuthorised, poolId);
+        if (!STAKING.canAddWorker(poolId, _workerCount[poolId])) return (Reason.PoolUnderBacked, poolId);
+        return (Reason.Eligible, poolId);
+    }
+
+    function _tcbAccepted(IQuoteVerifier.TcbStatus status, IQuoteVerifier.TcbStatus maxAccepted)
+        private
+        pure
+        returns (bool)
+    {
+        return uint8(status) <= uint8(maxAccepted);
+    }
+
+    function _isOutOfDate(IQuoteVerifier.TcbStatus status) private pure returns (bool) {
+        return status == IQuoteVerifier.TcbStatus.OutOfDate
+            || status == IQuoteVerifier.TcbStatus.OutOfDateConfigurationNeeded;
+    }
+
+    function _storePolicy(bytes32 measurementId, Policy calldata policy) private {
+        if (policy.teeType == IQuoteVerifier.TeeType.None) {
+            revert RegistryTeeTypeMismatch(measurementId, IQuoteVerifier.TeeType.SGX, policy.teeType);
+        }
+        Measurement storage m = _measurements[measurementId];
+        m.teeType = policy.teeType;
+        m.expiresAt = policy.expiresAt;
+        m.maxTcbStatus = policy.maxTcbStatus;
+        m.outOfDateGrace = policy.outOfDateGrace;
+        m.attributesMask = policy.attributesMask;
+        m.attributesValue = policy.attributesValue;
+    }
+
+    function _setAttestationValidity(uint256 validity) private {
+        if (validity < MIN_ATTESTATION_VALIDITY || validity > MAX_ATTESTATION_VALIDITY) {
+            revert RegistryParameterOutOfBounds(validity, MIN_ATTESTATION_VALIDITY, MAX_ATTESTATION_VALIDITY);
+        }
+        attestationValidity = validity;
+        emit AttestationValiditySet(validity);
+    }
+
+    function _setMaxVerdictAge(uint256 maxAge) private {
+        if (maxAge < MIN_VERDICT_AGE || maxAge > MAX_VERDICT_AGE) {
+            revert RegistryParameterOutOfBounds(maxAge, MIN_VERDICT_AGE, MAX_VERDICT_AGE);
+        }
+        maxVerdictAge = maxAge;
+        emit MaxVerdictAgeSet(maxAge);
+    }
+
+    function _reasonText(Reason r) private pure returns (string memory) {
+        if (r == Reason.Eligible) return "eligible";
+        if (r == Reason.NotRegistered) return "worker is not registered";
+        if (r == Reason.Invalidated) return "worker was invalidated by newer verifier evidence";
+        if (r == Reason.MeasurementMismatch) return "worker runs another measurement";
+        if (r == Reason.MeasurementNotAllowed) return "measurement is not allowed (unknown or revoked)";
+        if (r == Reason.MeasurementExpired) return "measurement has expired";
+        if (r == Reason.AttestationExpired) return "attestation has expired: renew with a fresh quote";
+        if (r == Reason.TcbBelowPolicy) return "TCB status is below the measurement's policy";
+        if (r == Reason.TcbBelowJobFloor) return "TCB status is below the job's floor";
+        if (r == Reason.PoolUnderBacked) return "pool stake is below the minimum for its workers";
+        return "relayer is not authorised by the worker's pool";
+    }
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IStaking
+/// @notice Operator staking pools for TEE workers: delegation by shares, O(1) rewards with an
+///         operator commission, a share-based withdrawal queue with a cooldown, and bounded
+///         slashing of active and queued stake.
+/// @dev Amounts are PHA wei (18 decimals). Pool ids are sequential from 1 and fit in uint64;
+///      the ABI uses uint256. "Backing" is everything slashable: active stake plus queued
+///      (cooling-down) withdrawals. Operator commission is kept as claimable PHA, outside the
+///      backing.
+interface IStaking {
+    // ------------------------------------------------------------------ structs
+
+    /// @notice A pool as the views return it (all amounts in PHA wei).
+    struct PoolInfo {
+        address operator;
+        uint16 commissionBps; // commission in force now (a matured pending change included)
+        uint16 pendingCommissionBps; // scheduled increase, 0 if none (or already in force)
+        uint64 commissionEffectiveAt; // when the pending increase applies, 0 if none
+        uint256 activeAssets; // PHA behind active shares
+        uint256 totalShares; // active shares
+        uint256 queuedAssets; // PHA behind queued withdrawal requests
+        uint256 queuedShares; // queue shares of all open requests
+        uint256 commissionOwed; // operator's claimable commission (not backing, not slashable)
+    }
+
+    /// @notice One withdrawal request of a delegator in a pool.
+    struct WithdrawalRequest {
+        uint128 queuedShares; // shares of the pool's queue class (0 once withdrawn)
+        uint32 unlockAt; // timestamp from which it can be withdrawn
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice No pool with this id.
+    error StakingUnknownPool(uint256 poolId);
+    /// @notice Only the pool's operator may do this.
+    error StakingNotOperator(uint256 poolId, address caller);
+    /// @notice Commission above the hard maximum.
+    error StakingCommissionTooHigh(uint256 commissionBps, uint256 maximum);
+    /// @notice Delegation below the minimum (dust griefing guard).
+    error StakingBelowMinimum(uint256 assets, uint256 minimum);
+    /// @notice The amount converts to zero shares (or zero assets) at the current price.
+    error StakingZeroShares(uint256 poolId, uint256 amount);
+    /// @notice Undelegating more shares than held.
+    error StakingInsufficientShares(uint256 poolId, address delegator, uint256 held, uint256 requested);
+    /// @notice A partial undelegation would leave a position worth less than the minimum.
+    error StakingDustRemainder(uint256 remainingAssets, uint256 minimum);
+    /// @notice No open withdrawal request with this id (never made, or already withdrawn).
+    error StakingNoSuchRequest(uint256 poolId, address delegator, uint256 requestId);
+    /// @notice The request's cooldown is not over.
+    error StakingCooldownNotOver(uint256 poolId, uint256 requestId, uint256 unlockAt);
+    /// @notice Zero amount where a positive one is required.
+    error StakingZeroAmount();
+    /// @notice No commission to claim.
+    error StakingNothingToClaim(uint256 poolId);
+    /// @notice Zero address where an address is required.
+    error StakingZeroAddress();
+    /// @notice A governance parameter outside its hard bounds.
+    error StakingParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
+    /// @notice A pool's amounts would overflow their storage width.
+    error StakingOverflow();
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice A pool was opened.
+    event PoolOpened(uint256 indexed poolId, address indexed operator, uint16 commissionBps);
+    /// @notice A commission increase was scheduled; it applies from `effectiveAt`.
+    event CommissionChangeScheduled(uint256 indexed poolId, uint16 currentBps, uint16 newBps, uint64 effectiveAt);
+    /// @notice The commission in force changed (a decrease at once, or a matured increase applied).
+    event CommissionChanged(uint256 indexed poolId, uint16 oldBps, uint16 newBps);
+    /// @notice PHA was delegated for shares.
+    event Delegated(uint256 indexed poolId, address indexed delegator, uint256 assets, uint256 shares);
+    /// @notice Shares were moved into the withdrawal queue.
+    event Undelegated(
+        uint256 indexed poolId,
+        address indexed delegator,
+        uint256 requestId,
+        uint256 shares,
+        uint256 assets,
+        uint256 queuedShares,
+        uint256 unlockAt
+    );
+    /// @notice A matured withdrawal request was paid out.
+    event Withdrawn(uint256 indexed poolId, address indexed delegator, uint256 requestId, uint256 assets);
+    /// @notice A reward was paid into a pool; `commission` of it went to the operator.
+    event Rewarded(uint256 indexed poolId, address indexed payer, uint256 amount, uint256 commission);
+    /// @notice The operator claimed commission.
+    event CommissionClaimed(uint256 indexed poolId, address indexed operator, address to, uint256 amount);
+    /// @notice A pool was slashed; the PHA went to the treasury.
+    event Slashed(
+        uint256 indexed poolId,
+        address indexed slasher,
+        bytes32 indexed evidence,
+        uint256 requested,
+        uint256 fromActive,
+        uint256 fromQueued
+    );
+    /// @notice Governance changed the cooldown.
+    event CooldownSet(uint256 cooldown);
+    /// @notice Governance changed the commission notice period.
+    event CommissionNoticeSet(uint256 notice);
+    /// @notice Governance changed the per-slash bound.
+    event MaxSlashBpsSet(uint256 maxSlashBps);
+    /// @notice Governance changed the minimum stake per worker.
+    event MinStakePerWorkerSet(uint256 minStakePerWorker);
+    /// @notice Governance changed the treasury.
+    event TreasurySet(address treasury);
+
+    // ------------------------------------------------------------------ pools and operators
+
+    /// @notice Opens a pool operated by the caller.
+    /// @param commissionBps Commission on rewards, at most `MAX_COMMISSION_BPS`.
+    /// @return poolId The new pool's id (sequential from 1).
+    function openPool(uint16 commissionBps) external returns (uint256 poolId);
+
+    /// @notice Sets the pool's commission. A decrease (or no change) applies at once and cancels
+    ///         any scheduled increase; an increase applies after `commissionNotice()`.
+    function setCommission(uint256 poolId, uint16 commissionBps) external;
+
+    /// @notice Pays the operator's accrued commission to `to`. Only the operator.
+    /// @return amount The PHA paid.
+    function claimCommission(uint256 poolId, address to) external returns (uint256 amount);
+
+    // ------------------------------------------------------------------ delegators
+
+    /// @notice Delegates `assets` PHA (pulled with transferFrom) for pool shares.
+    /// @return shares The shares minted (rounded down).
+    function delegate(uint256 poolId, uint256 assets) external returns (uint256 shares);
+
+    /// @notice Like `delegate`, approving with an ERC-2612 permit signed by the caller first.
+    ///         A permit already used (front-run) is ignored if the allowance suffices.
+    function delegateWithPermit(uint256 poolId, uint256 assets, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256 shares);
+
+    /// @notice Moves `shares` into the pool's withdrawal queue; they stop earning rewards but
+    ///         stay slashable until withdrawn. Withdrawable after the cooldown.
+    /// @return requestId The caller's request id in this pool (sequential from 0).
+    function undelegate(uint256 poolId, uint256 shares) external returns (uint256 requestId);
+
+    /// @notice Pays out a matured withdrawal request to its delegator (the caller).
+    /// @return assets The PHA paid (less than queued if slashed meanwhile).
+    function withdraw(uint256 poolId, uint256 requestId) external returns (uint256 assets);
+
+    // ------------------------------------------------------------------ rewards and slashing
+
+    /// @notice Pays `amount` PHA (pulled from the caller) into the pool: commission to the
+    ///         operator, the rest raises the share price. With no active shares the whole
+    ///         amount is commission. Anyone may call it. O(1).
+    function reward(uint256 poolId, uint256 amount) external;
+
+    /// @notice Slashes `min(amount, maxSlashBps * backing)` from the pool, pro rata from active
+    ///         and queued stake, to the treasury. Only SLASHER_ROLE.
+    /// @param evidence Hash of the evidence (the fault's record), emitted.
+    /// @return slashed The PHA actually taken.
+    function slash(uint256 poolId, uint256 amount, bytes32 evidence) external returns (uint256 slashed);
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Sets the undelegation cooldown (applies to new requests). Governance only.
+    function setCooldown(uint256 cooldown) external;
+
+    /// @notice Sets the notice period for commission increases. Governance only.
+    function setCommissionNotice(uint256 notice) external;
+
+    /// @notice Sets the largest fraction of backing one slash may take. Governance only.
+    function setMaxSlashBps(uint256 maxSlashBps) external;
+
+    /// @notice Sets the minimum backing per worker. Governance only.
+    function setMinStakePerWorker(uint256 minStakePerWorker) external;
+
+    /// @notice Sets where slashed PHA goes. Governance only.
+    function setTreasury(address treasury) external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice Number of pools opened (the highest pool id).
+    function poolCount() external view returns (uint256);
+
+    /// @notice The pool's operator (zero for an unknown pool).
+    function operatorOf(uint256 poolId) external view returns (address);
+
+    /// @notice Everything about a pool. Reverts for an unknown pool.
+    function poolInfo(uint256 poolId) external view returns (PoolInfo memory);
+
+    /// @notice Active stake plus queued withdrawals: everything slashable (0 for an unknown pool).
+    function backing(uint256 poolId) external view returns (uint256);
+
+    /// @notice Minimum backing per worker.
+    function minStakePerWorker() external view returns (uint256);
+
+    /// @notice True if the pool exists and backing >= minStakePerWorker * workerCount.
+    function canAddWorker(uint256 poolId, uint256 workerCount) external view returns (bool);
+
+    /// @notice A delegator's active shares in a pool.
+    function sharesOf(uint256 poolId, address delegator) external view returns (uint256);
+
+    /// @notice PHA a delegator's active shares would undelegate for now (rounded down).
+    function assetsOf(uint256 poolId, address delegator) external view returns (uint256);
+
+    /// @notice Shares `assets` would buy now (rounded down, as `delegate`).
+    function convertToShares(uint256 poolId, uint256 assets) external view returns (uint256);
+
+    /// @notice PHA `shares` are worth now (rounded down, as `undelegate`).
+    function convertToAssets(uint256 poolId, uint256 shares) external view returns (uint256);
+
+    /// @notice PHA wei per 1 PHA of initial shares (1e18 at a fresh pool; rises with rewards).
+    function sharePrice(uint256 poolId) external view returns (uint256);
+
+    /// @notice How many withdrawal requests the delegator has made in the pool (ids 0..n-1).
+    function requestCount(uint256 poolId, address delegator) external view returns (uint256);
+
+    /// @notice A withdrawal request and the PHA it is worth now (0 shares once withdrawn).
+    function withdrawalRequest(uint256 poolId, address delegator, uint256 requestId)
+        external
+        view
+        returns (WithdrawalRequest memory request, uint256 assets);
+
+    /// @notice Cooldown of new undelegations, in seconds.
+    function cooldown() external view returns (uint256);
+
+    /// @notice Notice period of commission increases, in seconds.
+    function commissionNotice() external view returns (uint256);
+
+    /// @notice Largest fraction of backing one slash takes, in basis points.
+    function maxSlashBps() external view returns (uint256);
+
+    /// @notice Receiver of slashed PHA.
+    function treasury() external view returns (address);
+}

@@ -1,0 +1,251 @@
+"""Staking actions as the `ape run stake` script performs them: checked first, so that user
+mistakes become one clear line (StakeError) instead of a revert trace.
+
+Each function takes Ape contract instances and an Ape account and returns the lines to show.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pha.staking.amounts import format_pha, format_when, shares_for_assets
+
+log = logging.getLogger(__name__)
+
+PERMIT_TYPES = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+class StakeError(Exception):
+    """A user mistake, explained in one line."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One open withdrawal request of a delegator."""
+
+    request_id: int
+    queued_shares: int
+    unlock_at: int
+    assets: int
+
+
+def _now() -> int:
+    from ape import chain
+
+    return int(chain.pending_timestamp)
+
+
+def _require_pool(staking: Any, pool_id: int) -> Any:
+    if pool_id < 1 or pool_id > int(staking.poolCount()):
+        raise StakeError(f"no pool {pool_id} (pools are 1..{int(staking.poolCount())})")
+    return staking.poolInfo(pool_id)
+
+
+def open_requests(staking: Any, pool_id: int, delegator: str) -> list[Request]:
+    """The delegator's requests in the pool that are not withdrawn yet."""
+    found = []
+    for request_id in range(int(staking.requestCount(pool_id, delegator))):
+        request, assets = staking.withdrawalRequest(pool_id, delegator, request_id)
+        if int(request[0]) != 0:
+            found.append(Request(request_id, int(request[0]), int(request[1]), int(assets)))
+    return found
+
+
+def open_pool(staking: Any, account: Any, commission_bps: int) -> list[str]:
+    maximum = int(staking.MAX_COMMISSION_BPS())
+    if not 0 <= commission_bps <= maximum:
+        raise StakeError(f"commission must be 0..{maximum} basis points, not {commission_bps}")
+    tx = staking.openPool(commission_bps, sender=account)
+    event = tx.decode_logs(staking.PoolOpened)[0]
+    return [f"opened pool {event.poolId} (operator {account.address}, commission {commission_bps / 100:g}%)"]
+
+
+def set_commission(staking: Any, account: Any, pool_id: int, commission_bps: int) -> list[str]:
+    info = _require_pool(staking, pool_id)
+    if info.operator != account.address:
+        raise StakeError(f"only the operator of pool {pool_id} ({info.operator}) can change its commission")
+    maximum = int(staking.MAX_COMMISSION_BPS())
+    if not 0 <= commission_bps <= maximum:
+        raise StakeError(f"commission must be 0..{maximum} basis points, not {commission_bps}")
+    tx = staking.setCommission(pool_id, commission_bps, sender=account)
+    scheduled = tx.decode_logs(staking.CommissionChangeScheduled)
+    if scheduled:
+        when = format_when(int(scheduled[0].effectiveAt), _now())
+        return [f"pool {pool_id}: commission {commission_bps / 100:g}% from {when}"]
+    return [f"pool {pool_id}: commission {commission_bps / 100:g}% now"]
+
+
+def delegate(
+    staking: Any, token: Any, account: Any, pool_id: int, assets: int, permit: bool = False
+) -> list[str]:
+    _require_pool(staking, pool_id)
+    minimum = int(staking.MIN_DELEGATION())
+    if assets < minimum:
+        raise StakeError(f"the minimum delegation is {format_pha(minimum)}")
+    balance = int(token.balanceOf(account.address))
+    if balance < assets:
+        raise StakeError(
+            f"not enough PHA: {account.address} has {format_pha(balance)}, needs {format_pha(assets)}"
+        )
+    if permit:
+        v, r, s, deadline = sign_permit(token, account, str(staking.address), assets)
+        tx = staking.delegateWithPermit(pool_id, assets, deadline, v, r, s, sender=account)
+    else:
+        if int(token.allowance(account.address, staking.address)) < assets:
+            token.approve(staking.address, assets, sender=account)
+        tx = staking.invoke_transaction("delegate", pool_id, assets, sender=account)
+    event = tx.decode_logs(staking.Delegated)[0]
+    return [f"delegated {format_pha(assets)} to pool {pool_id} for {int(event.shares):,} shares"]
+
+
+def sign_permit(
+    token: Any, account: Any, spender: str, value: int, ttl: int = 3_600
+) -> tuple[int, bytes, bytes, int]:
+    """An ERC-2612 permit signed by the Ape account (EIP-712: token name, version 1, chain, token)."""
+    from ape import chain
+    from eth_account.messages import encode_typed_data
+
+    deadline = _now() + ttl
+    domain = token.eip712Domain()
+    typed = encode_typed_data(
+        {
+            "name": domain.name,
+            "version": domain.version,
+            "chainId": chain.chain_id,
+            "verifyingContract": str(token.address),
+        },
+        PERMIT_TYPES,
+        {
+            "owner": str(account.address),
+            "spender": spender,
+            "value": value,
+            "nonce": int(token.nonces(account.address)),
+            "deadline": deadline,
+        },
+    )
+    signature = account.sign_message(typed)
+    if signature is None:
+        raise StakeError("the account declined to sign the permit")
+    return int(signature.v), bytes(signature.r), bytes(signature.s), deadline
+
+
+def undelegate(staking: Any, account: Any, pool_id: int, assets: int | None) -> list[str]:
+    """Undelegate `assets` PHA worth of shares (None: everything)."""
+    info = _require_pool(staking, pool_id)
+    held = int(staking.sharesOf(pool_id, account.address))
+    if held == 0:
+        raise StakeError(f"{account.address} has no active stake in pool {pool_id}")
+    if assets is None:
+        shares = held
+    else:
+        worth = int(staking.convertToAssets(pool_id, held))
+        if assets > worth:
+            raise StakeError(
+                f"your stake in pool {pool_id} is worth {format_pha(worth)}, less than {format_pha(assets)}"
+            )
+        shares = min(held, shares_for_assets(assets, int(info.activeAssets), int(info.totalShares)))
+        left = int(staking.convertToAssets(pool_id, held - shares))
+        minimum = int(staking.MIN_DELEGATION())
+        if held != shares and left < minimum:
+            raise StakeError(
+                f"that would leave {format_pha(left)} (less than {format_pha(minimum)}): use --all"
+            )
+    tx = staking.undelegate(pool_id, shares, sender=account)
+    event = tx.decode_logs(staking.Undelegated)[0]
+    return [
+        f"undelegated {format_pha(int(event.assets))} from pool {pool_id} (request {event.requestId});"
+        f" withdrawable from {format_when(int(event.unlockAt), _now())}"
+    ]
+
+
+def withdraw(staking: Any, account: Any, pool_id: int, request_id: int | None) -> list[str]:
+    """Withdraw one request, or every matured one (None)."""
+    _require_pool(staking, pool_id)
+    requests = open_requests(staking, pool_id, account.address)
+    if request_id is not None:
+        requests = [r for r in requests if r.request_id == request_id]
+        if not requests:
+            raise StakeError(
+                f"no open withdrawal request {request_id} of {account.address} in pool {pool_id}"
+            )
+    if not requests:
+        raise StakeError(f"nothing to withdraw: {account.address} has no open request in pool {pool_id}")
+    now = _now()
+    ready = [r for r in requests if r.unlock_at <= now]
+    if not ready:
+        first = min(requests, key=lambda r: r.unlock_at)
+        raise StakeError(
+            f"cooldown not over: request {first.request_id} ({format_pha(first.assets)})"
+            f" unlocks at {format_when(first.unlock_at, now)}"
+        )
+    lines = []
+    for request in ready:
+        tx = staking.withdraw(pool_id, request.request_id, sender=account)
+        event = tx.decode_logs(staking.Withdrawn)[0]
+        lines.append(
+            f"withdrew {format_pha(int(event.assets))} (request {request.request_id}, pool {pool_id})"
+        )
+    waiting = len(requests) - len(ready)
+    if waiting:
+        lines.append(f"{waiting} request(s) still cooling down")
+    return lines
+
+
+def claim_commission(staking: Any, account: Any, pool_id: int, to: str | None) -> list[str]:
+    info = _require_pool(staking, pool_id)
+    if info.operator != account.address:
+        raise StakeError(f"only the operator of pool {pool_id} ({info.operator}) can claim its commission")
+    if int(info.commissionOwed) == 0:
+        raise StakeError(f"pool {pool_id} has no commission to claim")
+    tx = staking.claimCommission(pool_id, to or account.address, sender=account)
+    event = tx.decode_logs(staking.CommissionClaimed)[0]
+    return [f"claimed {format_pha(int(event.amount))} commission of pool {pool_id} to {event.to}"]
+
+
+def pool_status(
+    staking: Any, pool_id: int, delegator: str | None = None, workers: int | None = None
+) -> list[str]:
+    """What `stake pool-status` prints: backing, price, queue, workers, commission, a position."""
+    info = _require_pool(staking, pool_id)
+    now = _now()
+    backing = int(info.activeAssets) + int(info.queuedAssets)
+    per_worker = int(staking.minStakePerWorker())
+    lines = [
+        f"pool {pool_id}",
+        f"  operator           {info.operator}",
+        f"  commission         {int(info.commissionBps) / 100:g}%",
+    ]
+    if int(info.commissionEffectiveAt):
+        lines.append(
+            f"  pending commission {int(info.pendingCommissionBps) / 100:g}% from "
+            f"{format_when(int(info.commissionEffectiveAt), now)}"
+        )
+    lines += [
+        f"  backing            {format_pha(backing)} (slashable)",
+        f"    active           {format_pha(int(info.activeAssets))} for {int(info.totalShares):,} shares",
+        f"    queued           {format_pha(int(info.queuedAssets))} in withdrawal requests",
+        f"  share price        {format_pha(int(staking.sharePrice(pool_id)))} per 1 PHA at the start",
+        f"  commission owed    {format_pha(int(info.commissionOwed))}",
+        f"  min stake / worker {format_pha(per_worker)}: backs up to {backing // per_worker} worker(s)",
+        f"  workers            {'n/a (no worker registry deployed)' if workers is None else workers}",
+        f"  cooldown           {int(staking.cooldown()) // 3600} h",
+    ]
+    if delegator is not None:
+        shares = int(staking.sharesOf(pool_id, delegator))
+        lines.append(
+            f"  {delegator}: {shares:,} shares = {format_pha(int(staking.convertToAssets(pool_id, shares)))}"
+        )
+        for request in open_requests(staking, pool_id, delegator):
+            state = "ready" if request.unlock_at <= now else f"unlocks {format_when(request.unlock_at, now)}"
+            lines.append(f"    request {request.request_id}: {format_pha(request.assets)}, {state}")
+    return lines

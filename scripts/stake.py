@@ -1,0 +1,156 @@
+"""Staking for people: operators and delegators.
+
+    ape run stake open-pool --commission-bps 1000 --network ethereum:local:foundry
+    ape run stake delegate 1 250.5 [--permit]
+    ape run stake undelegate 1 100 | --all
+    ape run stake withdraw 1 [--request 0]
+    ape run stake claim-commission 1 [--to 0x...]
+    ape run stake set-commission 1 1500
+    ape run stake pool-status 1 [--delegator 0x...]
+
+Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
+chains). Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes
+(not enough PHA, nothing to withdraw, cooldown not over...) print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from pha.cli import account_option, connected, network_option, require_manifest, resolve_account
+from pha.staking import actions
+from pha.staking.amounts import AmountError, parse_pha
+
+
+@contextmanager
+def _session(
+    network_choice: str, account_alias: str | None, need_account: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Connect, load the manifest's contracts and the signer; user mistakes become one line."""
+    from ape import project
+    from ape.exceptions import ContractLogicError
+
+    with connected(network_choice):
+        manifest = require_manifest()
+        try:
+            world = {
+                "staking": project.Staking.at(manifest.address("Staking")),
+                "token": project.PHAToken.at(manifest.address("PHAToken")),
+                "account": resolve_account(account_alias) if need_account else None,
+            }
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        try:
+            yield world
+        except actions.StakeError as error:
+            raise click.ClickException(str(error)) from None
+        except ContractLogicError as error:
+            raise click.ClickException(f"transaction reverted: {error}") from None
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_pha(text)
+    except AmountError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+def _common(func: Callable) -> Callable:
+    return network_option(account_option(func))
+
+
+@click.group(short_help="Staking: open pools, delegate, undelegate, withdraw, claim, status")
+def cli() -> None:
+    """Staking pools: operators and delegators."""
+
+
+@cli.command("open-pool")
+@_common
+@click.option(
+    "--commission-bps", type=int, required=True, help="Commission on rewards in basis points (1000 = 10%)."
+)
+def open_pool(network_choice: str, account_alias: str | None, commission_bps: int) -> None:
+    """Open a pool operated by the account."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.open_pool(w["staking"], w["account"], commission_bps))
+
+
+@cli.command("set-commission")
+@_common
+@click.argument("pool_id", type=int)
+@click.argument("commission_bps", type=int)
+def set_commission(network_choice: str, account_alias: str | None, pool_id: int, commission_bps: int) -> None:
+    """Change a pool's commission (increases wait for the notice period)."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.set_commission(w["staking"], w["account"], pool_id, commission_bps))
+
+
+@cli.command("delegate")
+@_common
+@click.argument("pool_id", type=int)
+@click.argument("amount")
+@click.option(
+    "--permit", is_flag=True, help="Approve with an ERC-2612 permit signature instead of a transaction."
+)
+def delegate(network_choice: str, account_alias: str | None, pool_id: int, amount: str, permit: bool) -> None:
+    """Delegate AMOUNT PHA (e.g. 250.5) to POOL_ID."""
+    assets = _amount(amount)
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.delegate(w["staking"], w["token"], w["account"], pool_id, assets, permit=permit))
+
+
+@cli.command("undelegate")
+@_common
+@click.argument("pool_id", type=int)
+@click.argument("amount", required=False)
+@click.option("--all", "everything", is_flag=True, help="Undelegate the whole position.")
+def undelegate(
+    network_choice: str, account_alias: str | None, pool_id: int, amount: str | None, everything: bool
+) -> None:
+    """Move AMOUNT PHA (or --all) of stake into the withdrawal queue."""
+    if everything == (amount is not None):
+        raise click.ClickException("give either an AMOUNT or --all")
+    assets = None if everything else _amount(amount or "")
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.undelegate(w["staking"], w["account"], pool_id, assets))
+
+
+@cli.command("withdraw")
+@_common
+@click.argument("pool_id", type=int)
+@click.option(
+    "--request", "request_id", type=int, default=None, help="One request id (default: every matured one)."
+)
+def withdraw(network_choice: str, account_alias: str | None, pool_id: int, request_id: int | None) -> None:
+    """Withdraw matured withdrawal requests."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.withdraw(w["staking"], w["account"], pool_id, request_id))
+
+
+@cli.command("claim-commission")
+@_common
+@click.argument("pool_id", type=int)
+@click.option("--to", default=None, help="Recipient (default: the operator).")
+def claim_commission(network_choice: str, account_alias: str | None, pool_id: int, to: str | None) -> None:
+    """Pay out the operator's accrued commission."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.claim_commission(w["staking"], w["account"], pool_id, to))
+
+
+@cli.command("pool-status")
+@network_option
+@click.argument("pool_id", type=int)
+@click.option("--delegator", default=None, help="Also show this address's position and requests.")
+def pool_status(network_choice: str, pool_id: int, delegator: str | None) -> None:
+    """Backing, share price, queue, workers, commission and pending change of a pool."""
+    with _session(network_choice, None, need_account=False) as w:
+        _echo(actions.pool_status(w["staking"], pool_id, delegator))

@@ -1,0 +1,79 @@
+"""Staking fixtures: the contract, named actors and one-line world builders."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PHA
+
+DAY = 86_400
+COOLDOWN = 7 * DAY
+MIN_DELEGATION = PHA // 100
+VIRTUAL_SHARES = 1_000
+
+
+@pytest.fixture(scope="session")
+def operator(accounts):
+    """Operator of the default pool."""
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def escrow(accounts):
+    """Stands in for the job escrow: a slasher and a reward payer."""
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def treasury(accounts):
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def staking(project, token, gov, treasury, escrow):
+    contract = gov.deploy(project.Staking, token, gov, treasury)
+    contract.grantRole(contract.SLASHER_ROLE(), escrow, sender=gov)
+    return contract
+
+
+@pytest.fixture
+def pool(staking, operator):
+    """Pool 1, opened by `operator` at 10% commission."""
+    staking.openPool(1_000, sender=operator)
+    return 1
+
+
+def delegate(staking, who, pool_id, amount):
+    """`staking.delegate` (Ape hides contract methods named `delegate` behind EIP-7702's)."""
+    return staking.invoke_transaction("delegate", pool_id, amount, sender=who)
+
+
+@pytest.fixture(scope="session")
+def stake(staking, token, fund):
+    """stake(who, amount, pool_id=1): fund, approve and delegate; returns the receipt."""
+
+    def _stake(who, amount, pool_id=1):
+        fund(who, amount)
+        token.approve(staking, amount, sender=who)
+        return delegate(staking, who, pool_id, amount)
+
+    return _stake
+
+
+@pytest.fixture(scope="session")
+def pay_reward(staking, token, fund, escrow):
+    """pay_reward(amount, pool_id=1, payer=escrow): fund, approve and reward."""
+
+    def _reward(amount, pool_id=1, payer=None):
+        payer = payer or escrow
+        fund(payer, amount)
+        token.approve(staking, amount, sender=payer)
+        return staking.reward(pool_id, amount, sender=payer)
+
+    return _reward
+
+
+def only_event(receipt, event):
+    logs = receipt.decode_logs(event)
+    assert len(logs) == 1, f"expected one {event.name}, got {len(logs)}"
+    return logs[0]

@@ -1,0 +1,121 @@
+"""Pools: opening, operators, commission changes with a notice period, commission claims."""
+
+import ape
+
+from tests.conftest import PHA
+from tests.staking.conftest import DAY, only_event
+
+
+def test_open_pool__ids_are_sequential_from_one_and_caller_is_operator(staking, alice, bob):
+    tx1 = staking.openPool(500, sender=alice)
+    tx2 = staking.openPool(0, sender=bob)
+    assert staking.poolCount() == 2
+    assert staking.operatorOf(1) == alice and staking.operatorOf(2) == bob
+    event = only_event(tx1, staking.PoolOpened)
+    assert (event.poolId, event.operator, event.commissionBps) == (1, alice, 500)
+    assert only_event(tx2, staking.PoolOpened).poolId == 2
+
+
+def test_open_pool__commission_above_maximum__reverts(staking, alice):
+    with ape.reverts(staking.StakingCommissionTooHigh, commissionBps=5_001, maximum=5_000):
+        staking.openPool(5_001, sender=alice)
+
+
+def test_open_pool__commission_at_maximum__opens(staking, alice):
+    staking.openPool(5_000, sender=alice)
+    assert staking.poolInfo(1).commissionBps == 5_000
+
+
+def test_operator_of__unknown_pool__is_zero(staking):
+    assert staking.operatorOf(7) == "0x0000000000000000000000000000000000000000"
+
+
+def test_pool_info__unknown_pool__reverts(staking):
+    with ape.reverts(staking.StakingUnknownPool, poolId=3):
+        staking.poolInfo(3)
+
+
+def test_set_commission__decrease__applies_at_once(staking, pool, operator):
+    tx = staking.setCommission(pool, 400, sender=operator)
+    info = staking.poolInfo(pool)
+    assert info.commissionBps == 400 and info.pendingCommissionBps == 0 and info.commissionEffectiveAt == 0
+    event = only_event(tx, staking.CommissionChanged)
+    assert (event.oldBps, event.newBps) == (1_000, 400)
+
+
+def test_set_commission__increase__waits_for_the_notice_period(staking, pool, operator, chain):
+    tx = staking.setCommission(pool, 3_000, sender=operator)
+    event = only_event(tx, staking.CommissionChangeScheduled)
+    assert (event.currentBps, event.newBps) == (1_000, 3_000)
+    assert event.effectiveAt == tx.timestamp + 7 * DAY
+    info = staking.poolInfo(pool)
+    assert info.commissionBps == 1_000 and info.pendingCommissionBps == 3_000
+    chain.pending_timestamp = event.effectiveAt
+    chain.mine()
+    assert staking.poolInfo(pool).commissionBps == 3_000
+    assert staking.poolInfo(pool).pendingCommissionBps == 0
+
+
+def test_set_commission__decrease_while_increase_pending__cancels_the_increase(
+    staking, pool, operator, chain
+):
+    staking.setCommission(pool, 3_000, sender=operator)
+    staking.setCommission(pool, 800, sender=operator)
+    chain.pending_timestamp += 8 * DAY
+    chain.mine()
+    info = staking.poolInfo(pool)
+    assert info.commissionBps == 800 and info.pendingCommissionBps == 0
+
+
+def test_set_commission__after_matured_increase__applies_it_first(staking, pool, operator, chain):
+    staking.setCommission(pool, 3_000, sender=operator)
+    chain.pending_timestamp += 7 * DAY
+    tx = staking.setCommission(pool, 2_000, sender=operator)
+    changes = tx.decode_logs(staking.CommissionChanged)
+    assert [(c.oldBps, c.newBps) for c in changes] == [(1_000, 3_000), (3_000, 2_000)]
+    assert staking.poolInfo(pool).commissionBps == 2_000
+
+
+def test_set_commission__not_operator__reverts(staking, pool, attacker):
+    with ape.reverts(staking.StakingNotOperator, poolId=pool, caller=attacker):
+        staking.setCommission(pool, 0, sender=attacker)
+
+
+def test_set_commission__above_maximum__reverts(staking, pool, operator):
+    with ape.reverts(staking.StakingCommissionTooHigh, commissionBps=6_000, maximum=5_000):
+        staking.setCommission(pool, 6_000, sender=operator)
+
+
+def test_set_commission__unknown_pool__reverts(staking, operator):
+    with ape.reverts(staking.StakingUnknownPool, poolId=9):
+        staking.setCommission(9, 0, sender=operator)
+
+
+def test_claim_commission__pays_operator_target_and_resets(
+    staking, token, pool, operator, stake, pay_reward, carol
+):
+    stake(operator, 10 * PHA)
+    pay_reward(100 * PHA)
+    assert staking.poolInfo(pool).commissionOwed == 10 * PHA
+    tx = staking.claimCommission(pool, carol, sender=operator)
+    assert token.balanceOf(carol) == 10 * PHA
+    assert staking.poolInfo(pool).commissionOwed == 0
+    event = only_event(tx, staking.CommissionClaimed)
+    assert (event.operator, event.to, event.amount) == (operator, carol, 10 * PHA)
+
+
+def test_claim_commission__nothing_owed__reverts(staking, pool, operator):
+    with ape.reverts(staking.StakingNothingToClaim, poolId=pool):
+        staking.claimCommission(pool, operator, sender=operator)
+
+
+def test_claim_commission__not_operator__reverts(staking, pool, attacker, stake, pay_reward):
+    stake(attacker, PHA)
+    pay_reward(PHA)
+    with ape.reverts(staking.StakingNotOperator, poolId=pool, caller=attacker):
+        staking.claimCommission(pool, attacker, sender=attacker)
+
+
+def test_claim_commission__to_zero_address__reverts(staking, pool, operator):
+    with ape.reverts(staking.StakingZeroAddress):
+        staking.claimCommission(pool, "0x0000000000000000000000000000000000000000", sender=operator)

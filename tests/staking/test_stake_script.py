@@ -1,0 +1,193 @@
+"""`ape run stake`: the checked actions behind each subcommand, the CLI's one-line errors, and
+the deploy step."""
+
+import pytest
+from click.testing import CliRunner
+
+from pha.staking import actions
+from pha.staking.amounts import AmountError, format_pha, format_when, parse_pha, shares_for_assets
+from tests.conftest import PHA
+from tests.staking.conftest import COOLDOWN
+
+
+def test_parse_pha__decimals_and_errors():
+    assert parse_pha("1.5") == 3 * PHA // 2
+    assert parse_pha("0.000000000000000001") == 1
+    assert parse_pha("1_000") == 1_000 * PHA
+    for bad in ("", "abc", "-1", "0", "1e-19", "nan"):
+        with pytest.raises(AmountError):
+            parse_pha(bad)
+
+
+def test_format_pha__exact():
+    assert format_pha(1_234_500_000_000_000_000_000) == "1,234.5 PHA"
+    assert format_pha(1) == "0.000000000000000001 PHA"
+    assert format_pha(0) == "0 PHA"
+
+
+def test_format_when__says_how_long():
+    assert format_when(90_061, 0).endswith("(in 1d 1h 1m)")
+    assert format_when(5, 10).endswith("(passed)")
+
+
+def test_shares_for_assets__rounds_up_so_the_amount_is_reached():
+    shares = shares_for_assets(10**18, 3 * 10**18 + 7, 2 * 10**21)
+    assert shares * (3 * 10**18 + 8) // (2 * 10**21 + 1_000) >= 10**18
+
+
+def test_open_pool_and_status__prints_pool(staking, alice):
+    lines = actions.open_pool(staking, alice, 1_500)
+    assert lines == [f"opened pool 1 (operator {alice.address}, commission 15%)"]
+    status = "\n".join(actions.pool_status(staking, 1))
+    assert "commission         15%" in status and "backing            0 PHA" in status
+
+
+def test_open_pool__commission_too_high__one_line(staking, alice):
+    with pytest.raises(actions.StakeError, match=r"commission must be 0\.\.5000"):
+        actions.open_pool(staking, alice, 9_000)
+
+
+def test_delegate__not_enough_pha__says_balance(staking, token, pool, alice, fund):
+    fund(alice, PHA)
+    with pytest.raises(actions.StakeError, match=r"not enough PHA: .* has 1 PHA, needs 2 PHA"):
+        actions.delegate(staking, token, alice, pool, 2 * PHA)
+
+
+def test_delegate__approves_then_delegates(staking, token, pool, alice, fund):
+    fund(alice, 5 * PHA)
+    lines = actions.delegate(staking, token, alice, pool, 5 * PHA)
+    assert lines[0].startswith("delegated 5 PHA to pool 1")
+    assert staking.assetsOf(pool, alice) >= 5 * PHA - 1
+
+
+def test_delegate__with_permit__needs_no_approve(staking, token, pool, alice, fund):
+    fund(alice, 5 * PHA)
+    actions.delegate(staking, token, alice, pool, 5 * PHA, permit=True)
+    assert staking.sharesOf(pool, alice) > 0
+    assert token.nonces(alice) == 1
+
+
+def test_delegate__unknown_pool__one_line(staking, token, alice):
+    with pytest.raises(actions.StakeError, match="no pool 3"):
+        actions.delegate(staking, token, alice, 3, PHA)
+
+
+def test_undelegate__nothing_staked__one_line(staking, pool, alice):
+    with pytest.raises(actions.StakeError, match="no active stake in pool 1"):
+        actions.undelegate(staking, alice, pool, None)
+
+
+def test_undelegate__amount__queues_at_least_that(staking, pool, alice, stake):
+    stake(alice, 10 * PHA)
+    lines = actions.undelegate(staking, alice, pool, 4 * PHA)
+    assert "request 0" in lines[0] and "withdrawable from" in lines[0]
+    _, assets = staking.withdrawalRequest(pool, alice, 0)
+    assert assets >= 4 * PHA
+
+
+def test_undelegate__more_than_worth__one_line(staking, pool, alice, stake):
+    stake(alice, PHA)
+    with pytest.raises(actions.StakeError, match="worth"):
+        actions.undelegate(staking, alice, pool, 2 * PHA)
+
+
+def test_undelegate__leaving_dust__suggests_all(staking, pool, alice, stake):
+    stake(alice, PHA)
+    with pytest.raises(actions.StakeError, match="use --all"):
+        actions.undelegate(staking, alice, pool, PHA - 10**15)
+
+
+def test_withdraw__nothing__one_line(staking, pool, alice):
+    with pytest.raises(actions.StakeError, match="nothing to withdraw"):
+        actions.withdraw(staking, alice, pool, None)
+
+
+def test_withdraw__cooldown_not_over__says_when(staking, pool, alice, stake):
+    stake(alice, PHA)
+    actions.undelegate(staking, alice, pool, None)
+    with pytest.raises(
+        actions.StakeError, match=r"cooldown not over: request 0 .* unlocks at .*UTC \(in (6d 23h|7d 0h)"
+    ):
+        actions.withdraw(staking, alice, pool, None)
+
+
+def test_withdraw__after_cooldown__withdraws_every_matured_request(staking, token, pool, alice, stake, chain):
+    stake(alice, 3 * PHA)
+    actions.undelegate(staking, alice, pool, PHA)
+    actions.undelegate(staking, alice, pool, None)
+    chain.pending_timestamp += COOLDOWN
+    lines = actions.withdraw(staking, alice, pool, None)
+    assert len(lines) == 2
+    assert token.balanceOf(alice) >= 3 * PHA - 2
+    with pytest.raises(actions.StakeError, match="nothing to withdraw"):
+        actions.withdraw(staking, alice, pool, None)
+
+
+def test_withdraw__unknown_request__one_line(staking, pool, alice):
+    with pytest.raises(actions.StakeError, match="no open withdrawal request 4"):
+        actions.withdraw(staking, alice, pool, 4)
+
+
+def test_claim_commission__flow_and_errors(staking, token, pool, operator, alice, stake, pay_reward):
+    with pytest.raises(actions.StakeError, match="no commission to claim"):
+        actions.claim_commission(staking, operator, pool, None)
+    with pytest.raises(actions.StakeError, match="only the operator"):
+        actions.claim_commission(staking, alice, pool, None)
+    stake(alice, PHA)
+    pay_reward(10 * PHA)
+    assert actions.claim_commission(staking, operator, pool, None)[0].startswith("claimed 1 PHA")
+    assert token.balanceOf(operator) == PHA
+
+
+def test_set_commission__increase__says_when(staking, pool, operator, alice):
+    assert "from" in actions.set_commission(staking, operator, pool, 2_000)[0]
+    assert actions.set_commission(staking, operator, pool, 500)[0].endswith("now")
+    with pytest.raises(actions.StakeError, match="only the operator"):
+        actions.set_commission(staking, alice, pool, 0)
+
+
+def test_pool_status__shows_position_queue_and_pending_commission(staking, pool, operator, alice, stake):
+    stake(alice, 2_500 * PHA)
+    actions.undelegate(staking, alice, pool, 500 * PHA)
+    actions.set_commission(staking, operator, pool, 2_000)
+    text = "\n".join(actions.pool_status(staking, pool, alice.address))
+    assert "backing            2,500 PHA" in text
+    assert "pending commission 20% from" in text
+    assert "backs up to 2 worker(s)" in text
+    assert "request 0:" in text and "unlocks" in text
+
+
+def test_cli__undelegate_without_amount_or_all__one_line_nonzero():
+    from scripts.stake import cli
+
+    result = CliRunner().invoke(cli, ["undelegate", "1"])
+    assert result.exit_code != 0
+    assert "give either an AMOUNT or --all" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli__bad_amount__one_line_nonzero():
+    from scripts.stake import cli
+
+    result = CliRunner().invoke(cli, ["delegate", "1", "lots"])
+    assert result.exit_code != 0
+    assert "not an amount of PHA" in result.output
+
+
+def test_deploy_stack__deploys_staking_wired_to_token_and_treasury(tmp_path, gov, carol):
+    from pha.deploy import DeployConfig, deploy_stack
+
+    config = DeployConfig(admin=str(gov.address), treasury=str(carol.address))
+    manifest, ctx, deployed = deploy_stack(gov, config, tmp_path / "m.json", network_name="test")
+    staking = ctx.contracts["Staking"]
+    assert "Staking" in deployed
+    assert staking.PHA() == ctx.contracts["PHAToken"].address
+    assert staking.treasury() == carol.address
+    assert staking.hasRole(staking.SLASHER_ROLE(), gov)
+    assert manifest.contracts["Staking"].args == [
+        str(ctx.contracts["PHAToken"].address),
+        gov.address,
+        carol.address,
+    ]
+    _, _, again = deploy_stack(gov, config, tmp_path / "m.json", network_name="test")
+    assert again == []
