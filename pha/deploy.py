@@ -47,6 +47,10 @@ class DeployConfig:
     threshold: int = 1
     attestation_validity: int = 7 * 86_400
     max_verdict_age: int = 86_400
+    escrow_fee_bps: int = 100
+    """JobEscrow protocol fee, bps of (payment - relay fee); at most 1,000."""
+    escrow_slash_bps: int = 1_000
+    """JobEscrow slash of a missed claimed deadline, bps of the job's payment; at most 5,000."""
 
     def __post_init__(self) -> None:
         self.admin = to_checksum_address(self.admin)
@@ -118,11 +122,26 @@ def _committee_args(ctx: DeployContext) -> list:
     return [c.admin, c.attesters, c.threshold, c.attestation_validity]
 
 
+def _escrow_args(ctx: DeployContext) -> list:
+    c = ctx.config
+    return [
+        c.admin,
+        ctx.address("PHAToken"),
+        ctx.address("Staking"),
+        ctx.address("WorkerRegistry"),
+        ctx.address("AttestationLog"),
+        c.treasury,
+        c.escrow_fee_bps,
+        c.escrow_slash_bps,
+    ]
+
+
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
     Step("Staking", _staking_args),
     Step("AttestationLog", _log_args),
     Step("WorkerRegistry", _registry_args),
+    Step("JobEscrow", _escrow_args),
     Step("DevQuoteVerifier", _dev_verifier_args, when=lambda c: c.dev_verifier),
     Step("CommitteeQuoteVerifier", _committee_args, when=lambda c: bool(c.attesters)),
 ]
