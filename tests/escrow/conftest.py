@@ -101,8 +101,12 @@ def post_job(escrow, client, code, chain):
 def result_sig(domain):
     """result_sig(enclave, job, output, job_id=None, input_hash=None) -> the enclave's Result signature."""
 
-    def _sign(enclave, job: Posted, output: bytes, job_id: int | None = None, inp: bytes | None = None) -> bytes:
-        entry = ResultEntry(job.id if job_id is None else job_id, inp or job.spec.input_hash, output_hash(output))
+    def _sign(
+        enclave, job: Posted, output: bytes, job_id: int | None = None, inp: bytes | None = None
+    ) -> bytes:
+        entry = ResultEntry(
+            job.id if job_id is None else job_id, inp or job.spec.input_hash, output_hash(output)
+        )
         return sign_result(domain, entry, enclave.signer.key)
 
     return _sign

@@ -19,7 +19,9 @@ def other_worker(register_worker, pool):
 # ---------------------------------------------------------------- forged results
 
 
-def test_settle__signed_by_another_worker__reverts(escrow, worker, other_worker, relayer, post_job, result_sig):
+def test_settle__signed_by_another_worker__reverts(
+    escrow, worker, other_worker, relayer, post_job, result_sig
+):
     job = post_job()
     forged = result_sig(other_worker, job, b"x")  # other worker's key, claims to be `worker`
     with ape.reverts(escrow.JobEscrowBadSignature):
@@ -32,7 +34,9 @@ def test_settle__job_claimed_by_another_worker__reverts(
     job = post_job()
     escrow.claim(*job.args, worker.address, sender=relayer)
     with ape.reverts(escrow.JobEscrowNotClaimable):
-        escrow.settle(*job.args, other_worker.address, b"x", result_sig(other_worker, job, b"x"), sender=relayer)
+        escrow.settle(
+            *job.args, other_worker.address, b"x", result_sig(other_worker, job, b"x"), sender=relayer
+        )
 
 
 def test_settle__unregistered_key__reverts(escrow, relayer, post_job, domain):
@@ -45,7 +49,9 @@ def test_settle__unregistered_key__reverts(escrow, relayer, post_job, domain):
         escrow.settle(*job.args, rogue.address, b"x", sig, sender=relayer)
 
 
-def test_settle__revoked_measurement__reverts(escrow, registry, gov, code, worker, relayer, post_job, result_sig):
+def test_settle__revoked_measurement__reverts(
+    escrow, registry, gov, code, worker, relayer, post_job, result_sig
+):
     job = post_job()
     registry.revokeMeasurement(code.measurement_id, sender=gov)
     with ape.reverts(escrow.JobEscrowIneligible, worker=worker.address, reason=MEASUREMENT_NOT_ALLOWED):
@@ -83,7 +89,18 @@ def test_settle__signature_for_another_job__reverts(escrow, worker, relayer, pos
 
 
 def test_settle__signature_for_another_contract__reverts(
-    escrow, project, gov, token, staking, registry, attestation_log, treasury, worker, relayer, post_job, chain
+    escrow,
+    project,
+    gov,
+    token,
+    staking,
+    registry,
+    attestation_log,
+    treasury,
+    worker,
+    relayer,
+    post_job,
+    chain,
 ):
     twin = gov.deploy(project.JobEscrow, gov, token, staking, registry, attestation_log, treasury, 100, 1_000)
     job = post_job()
@@ -119,19 +136,26 @@ def test_settle_batch__same_job_in_two_batches__paid_once(
 ):
     a, b, c = post_job(), post_job(), post_job()
     first = [(a, b"a"), (b, b"b")]
-    escrow.settleBatch(worker.address, code.measurement_id, batch_entries(first), batch_sig(worker, first),
-                       sender=relayer)  # fmt: skip
+    escrow.settleBatch(
+        worker.address, code.measurement_id, batch_entries(first), batch_sig(worker, first), sender=relayer
+    )
     second = [(b, b"b"), (c, b"c")]
     before = token.balanceOf(staking)
-    tx = escrow.settleBatch(worker.address, code.measurement_id, batch_entries(second),
-                            batch_sig(worker, second), sender=relayer)  # fmt: skip
+    tx = escrow.settleBatch(
+        worker.address, code.measurement_id, batch_entries(second), batch_sig(worker, second), sender=relayer
+    )
     skipped = tx.decode_logs(escrow.SettlementSkipped)
     assert [(e.jobId, e.reason) for e in skipped] == [(b.id, 0)]  # NotActive
     assert [e.jobId for e in tx.decode_logs(escrow.JobSettled)] == [c.id]
     assert token.balanceOf(staking) - before == split(c.payment, c.spec.relay_fee)[0]
     with ape.reverts(escrow.JobEscrowNothingSettled):
-        escrow.settleBatch(worker.address, code.measurement_id, batch_entries(second),
-                           batch_sig(worker, second), sender=relayer)  # fmt: skip
+        escrow.settleBatch(
+            worker.address,
+            code.measurement_id,
+            batch_entries(second),
+            batch_sig(worker, second),
+            sender=relayer,
+        )
 
 
 def test_settle_batch__job_repeated_within_batch__paid_once(
@@ -140,22 +164,28 @@ def test_settle_batch__job_repeated_within_batch__paid_once(
     a = post_job()
     items = [(a, b"a"), (a, b"a")]
     before = token.balanceOf(staking)
-    tx = escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items),
-                            sender=relayer)  # fmt: skip
+    tx = escrow.settleBatch(
+        worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items), sender=relayer
+    )
     assert len(tx.decode_logs(escrow.JobSettled)) == 1
     assert tx.decode_logs(escrow.SettlementSkipped)[0].reason == 0
     assert token.balanceOf(staking) - before == split(a.payment, a.spec.relay_fee)[0]
 
 
-def test_settle_batch__entry_altered_after_signing__reverts(escrow, worker, relayer, code, post_job, batch_sig):
+def test_settle_batch__entry_altered_after_signing__reverts(
+    escrow, worker, relayer, code, post_job, batch_sig
+):
     a, b = post_job(), post_job()
     items = [(a, b"a"), (b, b"b")]
     sig = batch_sig(worker, items)
     with ape.reverts(escrow.JobEscrowBadSignature):
-        escrow.settleBatch(worker.address, code.measurement_id, batch_entries([(a, b"a"), (b, b"B")]), sig,
-                           sender=relayer)  # fmt: skip
+        escrow.settleBatch(
+            worker.address, code.measurement_id, batch_entries([(a, b"a"), (b, b"B")]), sig, sender=relayer
+        )
     with ape.reverts(escrow.JobEscrowBadSignature):  # dropping an entry changes resultsHash too
-        escrow.settleBatch(worker.address, code.measurement_id, batch_entries([(a, b"a")]), sig, sender=relayer)
+        escrow.settleBatch(
+            worker.address, code.measurement_id, batch_entries([(a, b"a")]), sig, sender=relayer
+        )
 
 
 def test_settle_batch__bad_entries_skipped_valid_paid(
@@ -171,13 +201,22 @@ def test_settle_batch__bad_entries_skipped_valid_paid(
     strict = post_job(max_tcb_status=0)  # the worker is UpToDate (0): passes
     late = post_job(duration=60)
     chain.pending_timestamp += 120
-    items = [(j, b"r%d" % j.id) for j in (ok, chosen_other, claimed_other, other_measurement, cancelled, strict, late)]
+    items = [
+        (j, b"r%d" % j.id)
+        for j in (ok, chosen_other, claimed_other, other_measurement, cancelled, strict, late)
+    ]
     before = token.balanceOf(staking)
-    tx = escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items),
-                            sender=relayer)  # fmt: skip
+    tx = escrow.settleBatch(
+        worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items), sender=relayer
+    )
     skipped = {e.jobId: e.reason for e in tx.decode_logs(escrow.SettlementSkipped)}
-    assert skipped == {chosen_other.id: 2, claimed_other.id: 1, other_measurement.id: 3, cancelled.id: 0,
-                       late.id: 4}  # fmt: skip
+    assert skipped == {
+        chosen_other.id: 2,
+        claimed_other.id: 1,
+        other_measurement.id: 3,
+        cancelled.id: 0,
+        late.id: 4,
+    }
     assert [e.jobId for e in tx.decode_logs(escrow.JobSettled)] == [ok.id, strict.id]
     assert token.balanceOf(staking) - before == 2 * split(ok.payment, ok.spec.relay_fee)[0]
     assert escrow.statusOf(*claimed_other.args) == 2 and escrow.statusOf(*late.args) == 1
@@ -201,8 +240,13 @@ def test_settle__front_runner_copying_settlement__reverts(escrow, worker, attack
 def test_settle_batch__unauthorised_relayer__reverts(escrow, worker, attacker, code, post_job, batch_sig):
     items = [(post_job(), b"x")]
     with ape.reverts(escrow.JobEscrowIneligible):
-        escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items),
-                           sender=attacker)  # fmt: skip
+        escrow.settleBatch(
+            worker.address,
+            code.measurement_id,
+            batch_entries(items),
+            batch_sig(worker, items),
+            sender=attacker,
+        )
 
 
 # ---------------------------------------------------------------- timing and state
@@ -281,13 +325,18 @@ def test_set_slash_bps__above_bound__reverts(escrow, gov):
 
 
 def test_governance_setters__not_admin__revert(escrow, attacker):
-    for call in (lambda: escrow.setProtocolFee(0, sender=attacker), lambda: escrow.setSlashBps(0, sender=attacker),
-                 lambda: escrow.setTreasury(attacker, sender=attacker)):  # fmt: skip
+    for call in (
+        lambda: escrow.setProtocolFee(0, sender=attacker),
+        lambda: escrow.setSlashBps(0, sender=attacker),
+        lambda: escrow.setTreasury(attacker, sender=attacker),
+    ):
         with ape.reverts(escrow.AccessControlUnauthorizedAccount):
             call()
 
 
-def test_constructor__fee_above_bound__reverts(project, gov, token, staking, registry, attestation_log, treasury):
+def test_constructor__fee_above_bound__reverts(
+    project, gov, token, staking, registry, attestation_log, treasury
+):
     with ape.reverts():
         gov.deploy(project.JobEscrow, gov, token, staking, registry, attestation_log, treasury, 1_001, 0)
 
@@ -336,10 +385,14 @@ def test_settle__reentered_from_payout__reverts(probe_escrow, client, relayer, w
         escrow.post(spec.as_tuple(), PHA, b"", sender=client)
         specs.append(spec)
     domain = Domain(chain.chain_id, escrow.address)
-    sigs = [sign_result(domain, ResultEntry(i + 1, s.input_hash, output_hash(b"x")), worker.signer.key)
-            for i, s in enumerate(specs)]  # fmt: skip
+    sigs = [
+        sign_result(domain, ResultEntry(i + 1, s.input_hash, output_hash(b"x")), worker.signer.key)
+        for i, s in enumerate(specs)
+    ]
     # The hostile "staking" re-enters settle for job 2 while paying job 1.
-    probe.setReentry(escrow.settle.encode_input(2, specs[1].as_tuple(), worker.address, b"x", sigs[1]), sender=client)
+    probe.setReentry(
+        escrow.settle.encode_input(2, specs[1].as_tuple(), worker.address, b"x", sigs[1]), sender=client
+    )
     with ape.reverts(escrow.ReentrancyGuardReentrantCall):
         escrow.settle(1, specs[0].as_tuple(), worker.address, b"x", sigs[0], sender=relayer)
     # ... and cancel from inside a payout is refused too; nothing moved.

@@ -8,24 +8,25 @@ At the end of each sequence the AttestationLog rebuilt from events equals the on
 
 Speed: transactions go through raw web3 with a fixed gas limit (no estimation), the model says
 whether each must succeed and the receipt status must agree; the chain is reverted to a
-snapshot after every example. PHA_ESCROW_EXAMPLES (default 300, ~1.5 min; 1000 before a release) sets the number of sequences,
-each at most 6 steps.
+snapshot after every example. PHA_ESCROW_EXAMPLES (default 300, ~1.5 min; 1000 before a
+release) sets the number of sequences, each at most 6 steps.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from web3.logs import DISCARD
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from web3.logs import DISCARD
 
 from pha.attestation_log import fetch_entries, verify_chain
 from pha.escrow.spec import JobSpec, input_hash
-from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
+from pha.escrow.typed_data import ResultEntry, output_hash, sign_batch, sign_result
 
 PHA = 10**18
 EXAMPLES = int(os.environ.get("PHA_ESCROW_EXAMPLES", "300"))
@@ -48,8 +49,22 @@ def _raw(w3, contract):
 
 
 @pytest.fixture(scope="module")
-def world(chain, escrow, token, staking, registry, attestation_log, client, relayer, treasury, worker,
-          register_worker, pool, code, domain):  # fmt: skip
+def world(
+    chain,
+    escrow,
+    token,
+    staking,
+    registry,
+    attestation_log,
+    client,
+    relayer,
+    treasury,
+    worker,
+    register_worker,
+    pool,
+    code,
+    domain,
+):
     other = register_worker(pool)
     w3 = chain.provider.web3
     return {
@@ -74,7 +89,7 @@ def world(chain, escrow, token, staking, registry, attestation_log, client, rela
 
 
 class EscrowMachine(RuleBasedStateMachine):
-    world: dict = {}
+    world: ClassVar[dict] = {}
 
     @initialize()
     def start(self) -> None:
@@ -86,7 +101,9 @@ class EscrowMachine(RuleBasedStateMachine):
         self.paid_in = 0
         self.refunds = 0
         self.slashed = 0
-        self.base = {k: bal(w[k]).call() for k in ("client", "relayer", "treasury", "staking", "staking_treasury")}
+        self.base = {
+            k: bal(w[k]).call() for k in ("client", "relayer", "treasury", "staking", "staking_treasury")
+        }
         self.base["escrow"] = bal(self.escrow.address).call()
         self.client_spent_base = self.base["client"]
 
@@ -112,14 +129,23 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ rules
 
-    @rule(payment=st.integers(1, 50 * PHA), relay_pct=st.integers(0, 100), duration=st.integers(30, 3_000),
-          chosen=st.sampled_from([None, 0, 1]))  # fmt: skip
+    @rule(
+        payment=st.integers(1, 50 * PHA),
+        relay_pct=st.integers(0, 100),
+        duration=st.integers(30, 3_000),
+        chosen=st.sampled_from([None, 0, 1]),
+    )
     def post(self, payment: int, relay_pct: int, duration: int, chosen: int | None) -> None:
         n = len(self.jobs)
         data = b"input %d %d" % (n, payment)
         worker = ZERO if chosen is None else self._worker(chosen).address
-        spec = JobSpec(self.world["measurement"], input_hash(data), payment * relay_pct // 100,
-                       self._now() + 1 + duration, worker)  # fmt: skip
+        spec = JobSpec(
+            self.world["measurement"],
+            input_hash(data),
+            payment * relay_pct // 100,
+            self._now() + 1 + duration,
+            worker,
+        )
         job_id = self.escrow.functions.nextJobId().call()
         self._send(self.escrow.functions.post(spec.as_tuple(), payment, data), self.world["client"], True)
         self.jobs.append(ModelJob(job_id, spec, payment))
@@ -131,9 +157,15 @@ class EscrowMachine(RuleBasedStateMachine):
         job = self.jobs[pick % len(self.jobs)]
         worker = self._worker(who).address
         at = self._now() + 1
-        ok = (not job.ended and job.claimer is None and job.spec.worker in (ZERO, worker)
-              and at <= job.spec.deadline)  # fmt: skip
-        self._send(self.escrow.functions.claim(job.id, job.spec.as_tuple(), worker), self.world["relayer"], ok)
+        ok = (
+            not job.ended
+            and job.claimer is None
+            and job.spec.worker in (ZERO, worker)
+            and at <= job.spec.deadline
+        )
+        self._send(
+            self.escrow.functions.claim(job.id, job.spec.as_tuple(), worker), self.world["relayer"], ok
+        )
         if ok:
             job.claimer = worker
 
@@ -143,8 +175,11 @@ class EscrowMachine(RuleBasedStateMachine):
         job = self.jobs[pick % len(self.jobs)]
         enclave = self._worker(who)
         out = b"out %d" % job.id
-        sig = sign_result(self.world["domain"], ResultEntry(job.id, job.spec.input_hash, output_hash(out)),
-                          enclave.signer.key)  # fmt: skip
+        sig = sign_result(
+            self.world["domain"],
+            ResultEntry(job.id, job.spec.input_hash, output_hash(out)),
+            enclave.signer.key,
+        )
         at = self._now() + 1
         ok = self._settleable(job, enclave.address, at) and job.spec.worker in (ZERO, enclave.address)
         fn = self.escrow.functions.settle(job.id, job.spec.as_tuple(), enclave.address, out, sig)
@@ -163,7 +198,11 @@ class EscrowMachine(RuleBasedStateMachine):
         at = self._now() + 1
         paid: list[ModelJob] = []
         for j in chosen:
-            if j not in paid and self._settleable(j, enclave.address, at) and j.spec.worker in (ZERO, enclave.address):
+            if (
+                j not in paid
+                and self._settleable(j, enclave.address, at)
+                and j.spec.worker in (ZERO, enclave.address)
+            ):
                 paid.append(j)
         args = [(j.id, j.spec.as_tuple(), b"b%d" % j.id) for j in chosen]
         fn = self.escrow.functions.settleBatch(enclave.address, self.world["measurement"], args, sig)
@@ -193,8 +232,11 @@ class EscrowMachine(RuleBasedStateMachine):
         ok = not job.ended and self._now() + 1 > job.spec.deadline
         claimer = job.claimer or ZERO
         pool = self.world["pool"] if job.claimer else 0
-        receipt = self._send(self.escrow.functions.expire(job.id, job.spec.as_tuple(), claimer, pool),
-                             self.world["treasury"], ok)  # fmt: skip
+        receipt = self._send(
+            self.escrow.functions.expire(job.id, job.spec.as_tuple(), claimer, pool),
+            self.world["treasury"],
+            ok,
+        )
         if ok:
             [event] = self.escrow.events.JobExpired().process_receipt(receipt, errors=DISCARD)
             assert (event.args.slashed > 0) == (job.claimer is not None)
