@@ -140,24 +140,66 @@ def measure(env: BenchEnv) -> list[Row]:
     per_job = batch[50]
     jobs_per_s = BLOCK_GAS / per_job / BLOCK_SECONDS
     return [
-        Row("escrow.post", post, "gas", GOALS["post"],
-            note="approve-based, 37-byte input pointer in the event, 2 new job slots, client already holds PHA"),
-        Row("escrow.claim", claim, "gas", GOALS["claim"],
-            note="open job claimed by an authorised relayer (registry check, commitment rewritten)"),
-        Row("escrow.settle_one", settle_one, "gas", GOALS["settle_one"],
+        Row(
+            "escrow.post",
+            post,
+            "gas",
+            GOALS["post"],
+            note="approve-based, ~35-byte input in the event, 2 new job slots, client already holds PHA",
+        ),
+        Row(
+            "escrow.claim",
+            claim,
+            "gas",
+            GOALS["claim"],
+            note="open job claimed by an authorised relayer (registry check, commitment rewritten)",
+        ),
+        Row(
+            "escrow.settle_one",
+            settle_one,
+            "gas",
+            GOALS["settle_one"],
             note="unclaimed job, 45-byte output, 1% fee to treasury, relay fee to relayer, "
-                 "Staking.reward with exact approval, one AttestationLog entry; slots cleared"),
-        Row("escrow.settle_one.claimed", settle_claimed, "gas", GOALS["settle_one"],
-            note="as settle_one, for a job claimed first"),
+            "Staking.reward with exact approval, one AttestationLog entry; slots cleared",
+        ),
+        Row(
+            "escrow.settle_one.claimed",
+            settle_claimed,
+            "gas",
+            GOALS["settle_one"],
+            note="as settle_one, for a job claimed first",
+        ),
         *[
-            Row(f"escrow.settle_batch.b{n}", round(batch[n]), "gas", GOALS["batch"] if n == 50 else None,
+            Row(
+                f"escrow.settle_batch.b{n}",
+                round(batch[n]),
+                "gas",
+                GOALS["batch"] if n == 50 else None,
                 note=f"gas per job: one settleBatch of {n} unclaimed jobs, one signature, "
-                     "one transfer each to treasury / relayer / pool, one appendBatch")
+                "one transfer each to treasury / relayer / pool, one appendBatch",
+            )
             for n in (1, 10, 50, 100)
         ],
-        Row("escrow.expire", expire, "gas", GOALS["expire"],
-            note="claimed job after its deadline: refund to the client + Staking.slash of 10% of the payment"),
-        Row("escrow.expire.unclaimed", expire_open, "gas", None, note="unclaimed job after its deadline: refund only"),
-        Row("escrow.jobs_per_s_in_30m_gas_2s_block", round(jobs_per_s, 1), "jobs/s", None, better="higher",
-            note=f"30,000,000 gas / {per_job:,.0f} gas per job (batch of 50) / 2 s"),
-    ]  # fmt: skip
+        Row(
+            "escrow.expire",
+            expire,
+            "gas",
+            GOALS["expire"],
+            note="claimed job after its deadline: refund to the client + Staking.slash of 10% of the payment",
+        ),
+        Row(
+            "escrow.expire.unclaimed",
+            expire_open,
+            "gas",
+            None,
+            note="unclaimed job after its deadline: refund only",
+        ),
+        Row(
+            "escrow.jobs_per_s_in_30m_gas_2s_block",
+            round(jobs_per_s, 1),
+            "jobs/s",
+            None,
+            better="higher",
+            note=f"30,000,000 gas / {per_job:,.0f} gas per job (batch of 50) / 2 s",
+        ),
+    ]
