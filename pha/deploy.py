@@ -28,6 +28,17 @@ L2_STANDARD_BRIDGE = "0x4200000000000000000000000000000000000010"
 L1_PHA = "0x6c5bA91642F10282b576d91922Ae6448C9d52f4E"
 
 
+@dataclass(frozen=True)
+class MigratorParams:
+    """The Migrator's deploy-time snapshot commitment (from `ape run migrate build`)."""
+
+    root: str
+    total: int
+    count: int
+    closes_at: int
+    operator: str
+
+
 @dataclass
 class DeployConfig:
     """Parameters of a deployment that are not code."""
@@ -51,6 +62,8 @@ class DeployConfig:
     """JobEscrow protocol fee, bps of (payment - relay fee); at most 1,000."""
     escrow_slash_bps: int = 1_000
     """JobEscrow slash of a missed claimed deadline, bps of the job's payment; at most 5,000."""
+    migrator: MigratorParams | None = None
+    """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
     def __post_init__(self) -> None:
         self.admin = to_checksum_address(self.admin)
@@ -136,8 +149,32 @@ def _escrow_args(ctx: DeployContext) -> list:
     ]
 
 
+class SkipStep(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a step's `args` when this deployment does not include it (its inputs are not given).
+
+    The step's previous deployment is then kept in the manifest if nothing deployed before it
+    changed in this call (so re-running `ape run deploy` keeps the Migrator).
+    """
+
+
+def _migrator_args(ctx: DeployContext) -> list:
+    params = ctx.config.migrator
+    if params is None:
+        raise SkipStep
+    return [
+        ctx.address("PHAToken"),
+        params.root,
+        params.total,
+        params.count,
+        params.closes_at,
+        ctx.config.admin,
+        to_checksum_address(params.operator),
+    ]
+
+
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
+    Step("Migrator", _migrator_args),
     Step("Staking", _staking_args),
     Step("AttestationLog", _log_args),
     Step("WorkerRegistry", _registry_args),
@@ -211,7 +248,24 @@ def _wire_verifiers(ctx: DeployContext) -> None:
         log.info("WorkerRegistry: verifier %s %s allowed", name, verifier.address)
 
 
+def _wire_migrator_minter(ctx: DeployContext) -> None:
+    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
+    if "Migrator" not in ctx.contracts:
+        return
+    token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
+    role = token.MINTER_ROLE()
+    if migrator.closed() or token.hasRole(role, migrator.address):
+        return
+    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
+        return
+    token.grantRole(role, migrator.address, sender=ctx.deployer)
+    log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
+
+
+# Idempotent functions run after every deploy or attach (grant roles, link contracts).
 WIRING: list[Callable[[DeployContext], None]] = [
+    _wire_migrator_minter,
     _wire_staking_slashers,
     _wire_log_writers,
     _wire_verifiers,
@@ -304,8 +358,15 @@ def deploy_stack(
         if not step.when(config):
             continue
         container = getattr(project, step.name)
-        args = _normalise(step.args(ctx))
         entry = previous.contracts.get(step.name) if previous else None
+        try:
+            args = _normalise(step.args(ctx))
+        except SkipStep:
+            if entry is not None and not deployed and _still_current(entry, container, entry.args, provider):
+                ctx.contracts[step.name] = container.at(entry.address)
+                manifest.contracts[step.name] = entry
+                log.info("%s: kept at %s", step.name, entry.address)
+            continue
         if entry is not None and _still_current(entry, container, args, provider):
             ctx.contracts[step.name] = container.at(entry.address)
             manifest.contracts[step.name] = entry

@@ -124,8 +124,11 @@ def open_sealed(envelope: bytes, private: bytes | str | X25519PrivateKey, info: 
 
 
 def canonical_json(value: Any) -> bytes:
-    """Compact, key-sorted UTF-8 JSON (deterministic bytes for hashing)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact, key-sorted UTF-8 JSON (deterministic bytes for hashing); ValueError for NaN/inf,
+    TypeError for values JSON cannot hold."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 @dataclass(frozen=True)

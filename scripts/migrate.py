@@ -1,0 +1,412 @@
+"""The 1:1 parachain-to-ERC-20 migration (see docs/migration.md).
+
+    ape run migrate build --export accounts.json [--protocol-accounts pools.txt] --out snap.json
+    ape run migrate build --pairs system_account_pairs.json --out snap.json
+    ape run migrate deploy --snapshot snap.json --network ... [--closes-in-days 90]
+    ape run migrate push --snapshot snap.json --bindings bindings.jsonl [--batch-size 200] [--dry-run]
+    ape run migrate status | reconcile | audit --snapshot snap.json --bindings bindings.jsonl
+    ape run migrate synth --accounts 100000 --seed 1 --out export.jsonl      (synthetic snapshot)
+    ape run migrate synth-bindings --accounts 100000 --seed 1 --out bindings.jsonl --network ...
+
+push resumes from on-chain state: kill it at any point and run it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pha.cli import account_option, connected, current_manifest_path, network_option, resolve_account
+from pha.manifest import ManifestError, load_manifest
+from pha.migration import PHALA_SS58_FORMAT
+
+DEFAULT_SNAPSHOT = "migration-data/snapshot.json"
+
+snapshot_option = click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SNAPSHOT,
+    show_default=True,
+    help="Built snapshot (from `migrate build`).",
+)
+bindings_option = click.option(
+    "--bindings",
+    "bindings_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Holders' bindings (.json or .jsonl).",
+)
+migrator_option = click.option("--migrator", default=None, help="Migrator address (default: the manifest's).")
+manifest_option = click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Deployment manifest (default: deployments/<ecosystem>-<network>.json).",
+)
+rpc_option = click.option(
+    "--rpc-url", default=None, help="Node URL for the network's provider (e.g. a devnet)."
+)
+
+
+def _connect(network_choice: str, rpc_url: str | None) -> Any:
+    return connected(network_choice, uri=rpc_url) if rpc_url else connected(network_choice)
+
+
+def _snapshot(path: Path) -> Any:
+    from pha.migration.snapshot import Snapshot, SnapshotError
+
+    try:
+        return Snapshot.load(path)
+    except SnapshotError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _manifest(manifest_file: Path | None) -> tuple[Any, Path]:
+    from ape import chain
+
+    path = manifest_file or current_manifest_path()
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as error:
+        raise click.ClickException(str(error)) from None
+    if manifest.chain_id != chain.provider.chain_id:
+        raise click.ClickException(f"{path} is for chain {manifest.chain_id}, not {chain.provider.chain_id}")
+    return manifest, path
+
+
+def _client(migrator: str | None, manifest_file: Path | None) -> Any:
+    from pha.migration.chain import MigratorClient
+
+    if migrator is None:
+        manifest, _ = _manifest(manifest_file)
+        try:
+            migrator = manifest.address("Migrator")
+        except ManifestError as error:
+            raise click.ClickException(f"{error}: run `ape run migrate deploy` first") from None
+    return MigratorClient.at(migrator)
+
+
+def _bindings(path: Path, snapshot: Any, client: Any) -> Any:
+    from ape import chain
+
+    from pha.migration.bindings import read_bindings, verify_bindings
+    from pha.migration.snapshot import SnapshotError
+
+    try:
+        records = read_bindings(path)
+    except (SnapshotError, FileNotFoundError) as error:
+        raise click.ClickException(f"bindings: {error}") from None
+    return verify_bindings(
+        records, chain.provider.chain_id, client.address, set(snapshot.by_pubkey()), snapshot.ss58_format
+    )
+
+
+def _deploy_block(client: Any, manifest_file: Path | None) -> int:
+    try:
+        manifest, _ = _manifest(manifest_file)
+        entry = manifest.contracts.get("Migrator")
+        if entry is not None and entry.address.lower() == client.address.lower():
+            return entry.block
+    except click.ClickException:
+        pass
+    return 0
+
+
+def _reconcile(snapshot: Any, bindings: Any, client: Any, out: Path | None) -> dict:
+    from rich.console import Console
+
+    from pha.migration.reconcile import reconcile, render, write_report
+
+    state = client.state()
+    report = reconcile(snapshot, bindings, client.bitmap(snapshot.count), state)
+    Console().print(render(report))
+    if out is not None:
+        write_report(report, out)
+        click.echo(f"report: {out}")
+    return report
+
+
+@click.group(short_help="Parachain-to-ERC-20 migration: build, deploy, push, reconcile, audit")
+def cli() -> None:
+    """The 1:1 parachain PHA migration."""
+
+
+@cli.command(short_help="Build the snapshot (leaves, Merkle root) from an export or raw storage pairs")
+@click.option("--export", "export_path", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--pairs", "pairs_path", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option(
+    "--protocol-accounts",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Accounts whose stake the export attributes to owners (excluded).",
+)
+@click.option("--ss58-format", default=PHALA_SS58_FORMAT, show_default=True, type=int)
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_SNAPSHOT, show_default=True)
+def build(
+    export_path: Path | None,
+    pairs_path: Path | None,
+    protocol_accounts: Path | None,
+    ss58_format: int,
+    out: Path,
+) -> None:
+    from pha.migration.snapshot import (
+        SnapshotError,
+        build_snapshot,
+        read_account_list,
+        read_export,
+        read_storage_pairs,
+    )
+
+    if (export_path is None) == (pairs_path is None):
+        raise click.ClickException("give exactly one of --export or --pairs")
+    started = time.monotonic()
+    try:
+        if export_path is not None:
+            holdings, source = read_export(export_path, ss58_format), f"export {export_path.name}"
+        else:
+            assert pairs_path is not None
+            holdings, source = read_storage_pairs(pairs_path), f"storage pairs {pairs_path.name}"
+        protocol = read_account_list(protocol_accounts, ss58_format) if protocol_accounts else []
+        snapshot = build_snapshot(holdings, protocol, ss58_format, source)
+    except SnapshotError as error:
+        raise click.ClickException(str(error)) from None
+    snapshot.save(out)
+    click.echo(f"accounts   {snapshot.count:,}")
+    click.echo(f"total      {snapshot.total} planck")
+    click.echo(
+        f"excluded   {len(snapshot.excluded):,} accounts, {snapshot.excluded_total} planck (never minted)"
+    )
+    click.echo(f"root       0x{snapshot.root.hex()}")
+    click.echo(f"snapshot: {out}  ({time.monotonic() - started:.1f} s)")
+
+
+@cli.command(short_help="Deploy the Migrator for a snapshot and add it to the manifest")
+@snapshot_option
+@network_option
+@account_option
+@rpc_option
+@manifest_option
+@click.option("--closes-in-days", default=90.0, show_default=True, help="Window before the admin may close.")
+@click.option("--operator", default=None, help="Migration operator (default: the deployer).")
+@click.option("--admin", default=None, help="Migrator admin (default: the token's admin).")
+def deploy(
+    snapshot_path: Path,
+    network_choice: str,
+    account_alias: str | None,
+    rpc_url: str | None,
+    manifest_file: Path | None,
+    closes_in_days: float,
+    operator: str | None,
+    admin: str | None,
+) -> None:
+    from ape import chain
+
+    from pha.migration.deploy import deploy_migrator, migrator_params
+
+    snapshot = _snapshot(snapshot_path)
+    with _connect(network_choice, rpc_url):
+        deployer = resolve_account(account_alias)
+        manifest, path = _manifest(manifest_file)
+        if "PHAToken" not in manifest.contracts:
+            raise click.ClickException("the manifest has no PHAToken: run `ape run deploy` first")
+        closes_at = int(chain.pending_timestamp + closes_in_days * 86400)
+        params = migrator_params(snapshot, closes_at, operator or str(deployer.address))
+        migrator, fresh = deploy_migrator(deployer, manifest, path, params, admin)
+        click.echo(f"Migrator {migrator.address}  ({'deployed' if fresh else 'attached'})")
+        click.echo(f"manifest: {path}")
+
+
+@cli.command(short_help="Push bound accounts in batches (resumes from on-chain state)")
+@snapshot_option
+@bindings_option
+@network_option
+@account_option
+@rpc_option
+@manifest_option
+@migrator_option
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--dry-run", is_flag=True, help="Plan and simulate the first batch; send nothing.")
+@click.option(
+    "--report", "report_path", type=click.Path(path_type=Path), default=None, help="Write the JSON report."
+)
+@click.option("--no-progress", is_flag=True)
+def push(
+    snapshot_path: Path,
+    bindings_path: Path,
+    network_choice: str,
+    account_alias: str | None,
+    rpc_url: str | None,
+    manifest_file: Path | None,
+    migrator: str | None,
+    batch_size: int,
+    dry_run: bool,
+    report_path: Path | None,
+    no_progress: bool,
+) -> None:
+    from pha.migration.push import PushError
+    from pha.migration.push import push as do_push
+
+    snapshot = _snapshot(snapshot_path)
+    with _connect(network_choice, rpc_url):
+        sender = resolve_account(account_alias)
+        client = _client(migrator, manifest_file)
+        bindings = _bindings(bindings_path, snapshot, client)
+        click.echo(f"bindings: {len(bindings.valid):,} valid, {len(bindings.rejected):,} rejected")
+        for r in bindings.rejected[:10]:
+            click.echo(f"  rejected {r.where} ({r.account}): {r.reason}")
+        try:
+            summary = do_push(
+                snapshot,
+                bindings.valid,
+                client,
+                sender,
+                batch_size,
+                dry_run=dry_run,
+                show_progress=not no_progress,
+            )
+        except PushError as error:
+            raise click.ClickException(f"{error} (re-run to resume)") from None
+        verb = "would push" if dry_run else "pushed"
+        click.echo(
+            f"{verb} {summary.accounts:,} accounts in {summary.batches:,} batches "
+            f"({summary.amount} planck, {summary.gas_used:,} gas, {summary.seconds:.1f} s)"
+        )
+        if dry_run:
+            return
+        report = _reconcile(snapshot, bindings, client, report_path)
+        if not report["balanced"]:
+            raise click.ClickException("reconciliation does NOT balance: see the report")
+
+
+@cli.command(short_help="On-chain state of the migrator")
+@network_option
+@rpc_option
+@manifest_option
+@migrator_option
+def status(
+    network_choice: str, rpc_url: str | None, manifest_file: Path | None, migrator: str | None
+) -> None:
+    with _connect(network_choice, rpc_url):
+        state = _client(migrator, manifest_file).state()
+        for key, value in state.__dict__.items():
+            shown = "0x" + value.hex() if isinstance(value, bytes) else value
+            click.echo(f"{key:<18} {shown}")
+
+
+@cli.command(short_help="Reconciliation report: snapshot total = migrated + pending")
+@snapshot_option
+@bindings_option
+@network_option
+@rpc_option
+@manifest_option
+@migrator_option
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
+def reconcile(
+    snapshot_path: Path,
+    bindings_path: Path,
+    network_choice: str,
+    rpc_url: str | None,
+    manifest_file: Path | None,
+    migrator: str | None,
+    out: Path | None,
+) -> None:
+    snapshot = _snapshot(snapshot_path)
+    with _connect(network_choice, rpc_url):
+        client = _client(migrator, manifest_file)
+        report = _reconcile(snapshot, _bindings(bindings_path, snapshot, client), client, out)
+        if not report["balanced"]:
+            raise click.ClickException("reconciliation does NOT balance")
+
+
+@cli.command(short_help="Re-verify every on-chain mint against snapshot, root and signatures")
+@snapshot_option
+@bindings_option
+@network_option
+@rpc_option
+@manifest_option
+@migrator_option
+@click.option("--from-block", default=None, type=int, help="First block to scan (default: deploy block).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON audit here.")
+def audit(
+    snapshot_path: Path,
+    bindings_path: Path,
+    network_choice: str,
+    rpc_url: str | None,
+    manifest_file: Path | None,
+    migrator: str | None,
+    from_block: int | None,
+    out: Path | None,
+) -> None:
+    from pha.migration.audit import audit as do_audit
+
+    snapshot = _snapshot(snapshot_path)
+    with _connect(network_choice, rpc_url):
+        client = _client(migrator, manifest_file)
+        bindings = _bindings(bindings_path, snapshot, client)
+        start = _deploy_block(client, manifest_file) if from_block is None else from_block
+        report = do_audit(
+            snapshot,
+            bindings,
+            client.state(),
+            list(client.migrated_events(start)),
+            list(client.batch_events(start)),
+        )
+        click.echo(
+            f"audited {report.mints_checked:,} mints in {report.batches_checked:,} batches "
+            f"({report.amount} planck): {'OK' if report.ok else f'{len(report.problems)} PROBLEM(S)'}"
+        )
+        for problem in report.problems[:50]:
+            click.echo(f"  {problem}")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+        if not report.ok:
+            raise click.ClickException("audit found mints that do not match")
+
+
+@cli.command(short_help="Write a deterministic synthetic System.Account export (.jsonl)")
+@click.option("--accounts", default=100_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("migration-data/synthetic-export.jsonl"))
+def synth(accounts: int, seed: int, out: Path) -> None:
+    from pha.migration.synthetic import write_export
+
+    write_export(out, accounts, seed)
+    click.echo(f"export: {out} ({accounts:,} holders + the treasury pallet account)")
+
+
+@cli.command("synth-bindings", short_help="Sign the synthetic holders' bindings for a deployed migrator")
+@click.option("--accounts", default=100_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True)
+@click.option("--bound-fraction", default=1.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("migration-data/synthetic-bindings.jsonl")
+)
+@network_option
+@rpc_option
+@manifest_option
+@migrator_option
+def synth_bindings(
+    accounts: int,
+    seed: int,
+    bound_fraction: float,
+    out: Path,
+    network_choice: str,
+    rpc_url: str | None,
+    manifest_file: Path | None,
+    migrator: str | None,
+) -> None:
+    from ape import chain
+
+    from pha.migration.synthetic import write_bindings
+
+    with _connect(network_choice, rpc_url):
+        client = _client(migrator, manifest_file)
+        write_bindings(out, accounts, chain.provider.chain_id, client.address, seed, bound_fraction)
+    click.echo(f"bindings: {out}")

@@ -1,0 +1,148 @@
+"""The Migrator through the push engine: 1:1 mints, events, resume, reconciliation, pause, close."""
+
+import ape
+import pytest
+
+from pha.migration.audit import audit
+from pha.migration.bindings import BindingSet
+from pha.migration.plan import Bitmap, plan_batches
+from pha.migration.push import PushError, push
+from pha.migration.reconcile import reconcile
+
+SCALE = 10**6
+
+
+def run(world, bindings, batch_size=3, **kwargs):
+    return push(
+        world.snapshot,
+        bindings.valid,
+        world.client,
+        world.operator,
+        batch_size,
+        show_progress=False,
+        **kwargs,
+    )
+
+
+def test_push__all_bound__each_recipient_gets_amount_times_1e6(world, token):
+    bindings = world.bind()
+    summary = run(world, bindings)
+    assert summary.accounts == world.snapshot.count and summary.batches == 3
+    for leaf in world.snapshot.leaves:
+        assert token.balanceOf(world.recipients[leaf.pubkey]) == leaf.amount * SCALE
+        assert world.migrator.isMigrated(leaf.index)
+    assert world.migrator.totalMigrated() == world.snapshot.total
+    assert token.totalSupply() == world.snapshot.total * SCALE
+
+
+def test_push__events__carry_account_recipient_amount_and_binding_hash(world):
+    bindings = world.bind()
+    run(world, bindings, batch_size=8)
+    mints = list(world.client.migrated_events(0))
+    assert len(mints) == 8
+    for m in mints:
+        leaf = world.snapshot.leaves[m.index]
+        assert (m.account, m.amount) == (leaf.pubkey, leaf.amount)
+        assert m.recipient == world.recipients[leaf.pubkey]
+        assert m.binding_hash == bindings.valid[leaf.pubkey].binding_hash
+    [batch] = list(world.client.batch_events(0))
+    assert batch.count == 8 and batch.amount == world.snapshot.total
+
+
+def test_push__half_bound_then_rest__pending_then_balanced(world):
+    leaves = world.snapshot.leaves
+    first = world.bind([leaf.pubkey for leaf in leaves[:4]])
+    run(world, first)
+    report = reconcile(world.snapshot, first, world.client.bitmap(8), world.client.state())
+    assert report["balanced"] and report["pending"]["accounts"] == 4
+    assert {p["status"] for p in report["pending"]["list"]} == {"unbound"}
+    assert int(report["migrated"]["amount"]) + int(report["pending"]["amount"]) == world.snapshot.total
+    everyone = world.bind()
+    summary = run(world, everyone)
+    assert summary.accounts == 4
+    report = reconcile(world.snapshot, everyone, world.client.bitmap(8), world.client.state())
+    assert report["balanced"] and report["pending"]["accounts"] == 0
+
+
+def test_push__rerun_after_completion__sends_nothing(world):
+    bindings = world.bind()
+    run(world, bindings)
+    again = run(world, bindings)
+    assert again.accounts == 0 and again.batches == 0
+
+
+def test_push__dry_run__simulates_and_mints_nothing(world):
+    summary = run(world, world.bind(), dry_run=True)
+    assert summary.accounts == 8 and summary.gas_per_batch[0] > 0
+    assert world.migrator.totalMigrated() == 0
+
+
+def test_push__snapshot_of_another_migrator__refused(world, make_world):
+    other = make_world(5, seed=99)
+    with pytest.raises(PushError, match="root"):
+        push(other.snapshot, {}, world.client, world.operator, show_progress=False)
+
+
+def test_audit__honest_migration__no_problems(world):
+    bindings = world.bind()
+    run(world, bindings)
+    report = audit(
+        world.snapshot,
+        bindings,
+        world.client.state(),
+        list(world.client.migrated_events(0)),
+        list(world.client.batch_events(0)),
+    )
+    assert report.ok and report.mints_checked == 8 and report.batches_checked == 3
+
+
+def test_audit__mint_to_a_recipient_the_holder_never_signed__reported(world, operator):
+    bindings = world.bind()
+    leaf = world.snapshot.leaves[0]
+    forged = BindingSet(
+        {leaf.pubkey: type(bindings.valid[leaf.pubkey])(leaf.pubkey, str(operator.address), bytes(64))}, []
+    )
+    [batch] = list(plan_batches(world.snapshot, forged.valid, Bitmap([]), 1))
+    world.client.send(batch, operator)
+    report = audit(
+        world.snapshot,
+        bindings,
+        world.client.state(),
+        list(world.client.migrated_events(0)),
+        list(world.client.batch_events(0)),
+    )
+    assert not report.ok
+    assert any("binding names" in p for p in report.problems)
+    assert any("binding hash differs" in p for p in report.problems)
+
+
+def test_pause__blocks_push_until_unpaused(world, gov):
+    world.migrator.pause(sender=gov)
+    with pytest.raises(PushError, match="paused"):
+        run(world, world.bind())
+    world.migrator.unpause(sender=gov)
+    assert run(world, world.bind()).accounts == 8
+
+
+def test_close__before_window__reverts(world, gov):
+    with ape.reverts(world.migrator.MigratorWindowOpen):
+        world.migrator.close(sender=gov)
+
+
+def test_close__after_window__stops_minting_and_renounces_minter(world, gov, token, chain):
+    bindings = world.bind()
+    run(world, world.bind([world.snapshot.leaves[0].pubkey]))
+    chain.pending_timestamp += 31 * 86400
+    tx = world.migrator.close(sender=gov)
+    [event] = tx.decode_logs(world.migrator.MigrationClosed)
+    assert event.unclaimed == world.snapshot.total - world.snapshot.leaves[0].amount
+    assert not token.hasRole(token.MINTER_ROLE(), world.migrator)
+    with pytest.raises(PushError, match="closed"):
+        run(world, bindings)
+
+
+def test_constructor__empty_or_past_window__reverts(project, gov, token, chain):
+    with ape.reverts(project.Migrator.MigratorEmptySnapshot):
+        gov.deploy(project.Migrator, token, b"\x00" * 32, 1, 1, chain.pending_timestamp + 100, gov, gov)
+    with ape.reverts(project.Migrator.MigratorBadWindow):
+        gov.deploy(project.Migrator, token, b"\x01" * 32, 1, 1, 1, gov, gov)

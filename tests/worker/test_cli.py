@@ -1,0 +1,81 @@
+"""`pha-worker serve` as a real process: configuration from the environment, SIGTERM shutdown."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.worker.conftest import ESCROW, REGISTRY
+
+PHA_WORKER = str(Path(sys.executable).with_name("pha-worker"))
+
+
+def start(env_extra, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHA_WORKER_", "DSTACK_"))}
+    env.update(env_extra)
+    return subprocess.Popen(
+        [PHA_WORKER, "serve", "--port", "0", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_port(process, lines):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if match:
+            return int(match.group(1))
+    raise AssertionError("worker did not start:\n" + "".join(lines))
+
+
+def test_serve__configured_from_environment__serves_then_stops_cleanly_on_sigterm():
+    env = {
+        "PHA_WORKER_CHAIN_ID": "8453",
+        "PHA_WORKER_REGISTRY": REGISTRY,
+        "PHA_WORKER_POOL_ID": "7",
+        "PHA_WORKER_ESCROW": ESCROW,
+        "PHA_WORKER_SIMULATE": "true",
+    }
+    process = start(env, "--code-identity", "cli-test")
+    lines: list[str] = []
+    try:
+        port = wait_for_port(process, lines)
+        body = httpx.get(f"http://127.0.0.1:{port}/attestation", timeout=10).json()
+        assert (body["chain_id"], body["pool_id"], body["simulated"]) == (8453, 7, True)
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log = "".join(lines) + rest
+    assert process.returncode == 0, log
+    assert "SIMULATED QUOTE" in log and "(simulated)" in log
+    assert "stopped" in log and "Traceback" not in log
+
+
+def test_serve__bad_configuration__one_line_error_and_non_zero_exit():
+    process = start({}, "--chain-id", "1", "--registry", "0x12", "--pool-id", "1", "--escrow", ESCROW)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "bad configuration: registry: not an address" in err
+    assert "Traceback" not in err
+
+
+def test_serve__unloadable_handler__one_line_error():
+    args = ["--chain-id", "1", "--registry", REGISTRY, "--pool-id", "1", "--escrow", ESCROW, "--simulate"]
+    process = start({}, *args, "--handler", "nowhere.module:fn")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0 and "cannot load handler" in err and "Traceback" not in err

@@ -1,0 +1,79 @@
+"""`pha-worker`: the reference enclave worker's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from worker.attestation import AttestationError
+from worker.settings import WorkerSettings
+
+log = logging.getLogger("worker")
+
+
+@click.group()
+def main() -> None:
+    """PHA enclave worker (reference TEE app). Options also come from PHA_WORKER_* variables."""
+
+
+@main.command()
+@click.option("--host", help="Listen address (PHA_WORKER_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port, 0 for any free one (PHA_WORKER_PORT, default 8090).")
+@click.option("--chain-id", type=int, help="Chain id the quote binds (PHA_WORKER_CHAIN_ID).")
+@click.option("--registry", help="WorkerRegistry address the quote binds (PHA_WORKER_REGISTRY).")
+@click.option("--pool-id", type=int, help="Staking pool the quote binds (PHA_WORKER_POOL_ID).")
+@click.option("--escrow", help="JobEscrow address: the EIP-712 verifyingContract (PHA_WORKER_ESCROW).")
+@click.option("--dstack-endpoint", help="dstack guest agent (http URL or socket path).")
+@click.option("--simulate", is_flag=True, default=None, help="Use the quote simulator even inside dstack.")
+@click.option("--code-identity", help="Seed of the simulator's default measurements.")
+@click.option("--mrtd", help="Simulated MRTD (48-byte hex).")
+@click.option("--rtmr0", help="Simulated RTMR0 (48-byte hex).")
+@click.option("--rtmr1", help="Simulated RTMR1 (48-byte hex).")
+@click.option("--rtmr2", help="Simulated RTMR2 (48-byte hex).")
+@click.option(
+    "--handler", "handlers", multiple=True, help="Extra handler: module:function or name=module:function."
+)
+@click.option("--log-level", help="DEBUG, INFO, WARNING (PHA_WORKER_LOG_LEVEL).")
+def serve(**options: Any) -> None:
+    """Generate keys, get a quote binding them, serve the worker API until SIGTERM/SIGINT."""
+    given = {key: value for key, value in options.items() if value not in (None, ())}
+    if "handlers" in given:
+        given["handlers"] = list(given["handlers"])
+    try:
+        settings = WorkerSettings(**given)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}".replace("Value error, ", "")
+            for e in error.errors()
+        )
+        raise click.ClickException(f"bad configuration: {problems}") from None
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from worker.server import build_state, run_server
+
+    try:
+        state = build_state(settings)
+    except (AttestationError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    asyncio.run(_serve(state, run_server))
+
+
+async def _serve(state: Any, run_server: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_server(state, stop)
+
+
+if __name__ == "__main__":
+    main()

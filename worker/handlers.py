@@ -1,0 +1,86 @@
+"""Job handlers: name -> callable(data) -> JSON-serialisable result.
+
+A handler raises `HandlerInputError` (or ValueError/TypeError) for data it cannot take: the
+worker answers 400 with the message. Add handlers with `--handler module:function` (registered
+under the function's name) or `--handler name=module:function`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+Handler = Callable[[Any], Any]
+
+
+class HandlerInputError(ValueError):
+    """The job's data is not what the handler takes."""
+
+
+def _text(data: Any, handler: str) -> str:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        return data["text"]
+    raise HandlerInputError(f'{handler} takes a string or {{"text": string}}')
+
+
+def echo(data: Any) -> Any:
+    """Returns its data unchanged."""
+    return data
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def sentiment(data: Any) -> dict[str, Any]:
+    """VADER sentiment: {"neg", "neu", "pos", "compound", "label"} for a text."""
+    scores = _analyzer().polarity_scores(_text(data, "sentiment"))
+    compound = scores["compound"]
+    label = "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+    return {**{k: float(v) for k, v in scores.items()}, "label": label}
+
+
+def sha256(data: Any) -> dict[str, str]:
+    """SHA-256 of a text's UTF-8 bytes."""
+    return {"sha256": "0x" + hashlib.sha256(_text(data, "sha256").encode()).hexdigest()}
+
+
+def wordcount(data: Any) -> dict[str, int]:
+    """Words, characters and lines of a text."""
+    text = _text(data, "wordcount")
+    return {"words": len(re.findall(r"\S+", text)), "chars": len(text), "lines": len(text.splitlines())}
+
+
+BUILTIN: dict[str, Handler] = {"echo": echo, "sentiment": sentiment, "sha256": sha256, "wordcount": wordcount}
+
+
+def load_handler(spec: str) -> tuple[str, Handler]:
+    """Import "module:function" or "name=module:function"; ValueError with a clear message."""
+    name, _, target = spec.rpartition("=")
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"handler {spec!r} is not module:function or name=module:function")
+    try:
+        function = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot load handler {spec!r}: {error}") from None
+    if not callable(function):
+        raise ValueError(f"handler {spec!r} is not callable")
+    return name or attr, function
+
+
+def build_registry(extra: list[str] | None = None) -> dict[str, Handler]:
+    registry = dict(BUILTIN)
+    for spec in extra or []:
+        name, function = load_handler(spec)
+        registry[name] = function
+    return registry
