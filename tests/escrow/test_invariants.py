@@ -8,7 +8,7 @@ At the end of each sequence the AttestationLog rebuilt from events equals the on
 
 Speed: transactions go through raw web3 with a fixed gas limit (no estimation), the model says
 whether each must succeed and the receipt status must agree; the chain is reverted to a
-snapshot after every example. PHA_ESCROW_EXAMPLES (default 300, ~1.5 min; 1000 before a
+snapshot after every example. PHA_ESCROW_EXAMPLES (default 200, ~1.5 min; 1000 before a
 release) sets the number of sequences, each at most 6 steps.
 """
 
@@ -29,7 +29,7 @@ from pha.escrow.spec import JobSpec, input_hash
 from pha.escrow.typed_data import ResultEntry, output_hash, sign_batch, sign_result
 
 PHA = 10**18
-EXAMPLES = int(os.environ.get("PHA_ESCROW_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("PHA_ESCROW_EXAMPLES", "200"))
 ZERO = "0x" + "00" * 20
 GAS = 3_000_000
 
@@ -310,5 +310,6 @@ def test_escrow_state_machine(world, chain):
         deadline=None,
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate],
+        database=None,
     )
     Machine.TestCase().runTest()
