@@ -36,20 +36,22 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     // ------------------------------------------------------------------ state
 
     /// @dev Measurement policy in two slots: (teeType, status, expiresAt, maxTcbStatus,
-    ///      outOfDateGrace) and (attributesMask, attributesValue).
+    ///      outOfDateGrace, index) and (attributesMask, attributesValue). `index` (from 1) is the
+    ///      measurement's short id, so that a worker record fits one slot.
     struct Measurement {
         IQuoteVerifier.TeeType teeType;
         MeasurementStatus status;
         uint64 expiresAt;
         IQuoteVerifier.TcbStatus maxTcbStatus;
         uint32 outOfDateGrace;
+        uint32 index;
         bytes16 attributesMask;
         bytes16 attributesValue;
     }
 
-    /// @dev A worker in two slots: the measurement id, then everything else packed.
+    /// @dev A worker in one slot (248 bits): eligibility costs one cold read of it.
     struct Worker {
-        bytes32 measurementId;
+        uint32 measurementIndex;
         uint64 poolId;
         uint64 attestedUntil;
         uint64 verifiedAt;
@@ -73,6 +75,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
 
     mapping(address verifier => bool) private _verifiers;
     mapping(bytes32 measurementId => Measurement) private _measurements;
+    /// @dev index → measurement id; index 0 is never used (a worker's 0 means "none").
+    bytes32[] private _measurementIds;
     mapping(bytes32 measurementId => mapping(bytes32 advisoryId => bool)) private _tolerated;
     mapping(address worker => Worker) private _workers;
     mapping(uint256 poolId => uint256) private _workerCount;
@@ -92,6 +96,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         STAKING = staking;
         ATTESTATION_LOG = attestationLog;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _measurementIds.push(bytes32(0));
         _setAttestationValidity(validity);
         _setMaxVerdictAge(verdictAge);
     }
@@ -178,7 +183,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         // The quote must come from this worker's enclave: only it can bind its signing key.
         _checkBinding(q, WorkerBinding.binding(block.chainid, address(this), worker, encryptionKey, w.poolId));
         if (q.verifiedAt <= w.verifiedAt) revert RegistryEvidenceNotNewer(q.verifiedAt, w.verifiedAt);
-        if (q.measurementId == w.measurementId && _meetsPolicy(q, _measurements[q.measurementId])) {
+        Measurement storage m = _measurements[q.measurementId];
+        if (m.index == w.measurementIndex && _meetsPolicy(q, m)) {
             revert RegistryWorkerStillValid(worker);
         }
         w.invalidated = true;
@@ -277,7 +283,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     function workerInfo(address worker) external view returns (WorkerInfo memory) {
         Worker storage w = _workers[worker];
         return WorkerInfo({
-            measurementId: w.measurementId,
+            measurementId: _measurementIds[w.measurementIndex],
             poolId: w.poolId,
             attestedUntil: w.attestedUntil,
             verifiedAt: w.verifiedAt,
@@ -354,7 +360,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         _checkBinding(q, bound);
         until = _admissionEnd(q);
         _workers[b.worker] = Worker({
-            measurementId: q.measurementId,
+            measurementIndex: _measurements[q.measurementId].index,
             poolId: uint64(b.poolId),
             attestedUntil: until,
             verifiedAt: q.verifiedAt,
@@ -438,8 +444,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         uint256 poolId = w.poolId;
         if (!w.registered) return (Reason.NotRegistered, poolId);
         if (w.invalidated) return (Reason.Invalidated, poolId);
-        if (w.measurementId != measurementId) return (Reason.MeasurementMismatch, poolId);
         Measurement storage m = _measurements[measurementId];
+        if (m.index == 0 || w.measurementIndex != m.index) return (Reason.MeasurementMismatch, poolId);
         if (m.status != MeasurementStatus.Allowed) return (Reason.MeasurementNotAllowed, poolId);
         if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) return (Reason.MeasurementExpired, poolId);
         if (block.timestamp >= w.attestedUntil) return (Reason.AttestationExpired, poolId);
@@ -473,6 +479,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
             revert RegistryTeeTypeMismatch(measurementId, IQuoteVerifier.TeeType.SGX, policy.teeType);
         }
         Measurement storage m = _measurements[measurementId];
+        if (m.index == 0) {
+            m.index = uint32(_measurementIds.length);
+            _measurementIds.push(measurementId);
+        }
         m.teeType = policy.teeType;
         m.expiresAt = policy.expiresAt;
         m.maxTcbStatus = policy.maxTcbStatus;

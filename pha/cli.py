@@ -123,3 +123,53 @@ def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
         if "${" in message:
             message += " (export that environment variable: the RPC URL of the network)"
         raise click.ClickException(f"{type(error).__name__}: {message}") from None
+
+
+class UserError(Exception):
+    """A mistake the user can fix (bad argument, wrong state): shown as one line by script_session."""
+
+
+@contextmanager
+def script_session(
+    network_choice: str,
+    account_alias: str | None,
+    contracts: tuple[str, ...],
+    need_account: bool = True,
+    user_errors: tuple[type[Exception], ...] = (),
+) -> Iterator[dict[str, Any]]:
+    """Connect, load `contracts` (manifest names) and the signer; every user mistake becomes one line.
+
+    Yields {"<Name>": contract, ..., "account": signer or None, "manifest": manifest}. Reverts
+    are shown with the contract's custom error and its arguments.
+    """
+    from ape import project
+    from ape.exceptions import ContractLogicError
+
+    with connected(network_choice):
+        manifest = require_manifest()
+        world: dict[str, Any] = {"manifest": manifest}
+        for name in contracts:
+            try:
+                world[name] = getattr(project, name).at(manifest.address(name))
+            except ManifestError as error:
+                raise click.ClickException(str(error)) from None
+        world["account"] = resolve_account(account_alias) if need_account else None
+        try:
+            yield world
+        except (UserError, *user_errors) as error:
+            raise click.ClickException(str(error)) from None
+        except ContractLogicError as error:
+            raise click.ClickException(f"transaction reverted: {describe_revert(error)}") from None
+
+
+def describe_revert(error: Exception) -> str:
+    """A revert as one line: the custom error's name and its arguments (bytes as 0x-hex)."""
+    from ape.exceptions import CustomError
+
+    if isinstance(error, CustomError):
+        args = ", ".join(
+            f"{k}=0x{bytes(v).hex()}" if isinstance(v, bytes | bytearray) else f"{k}={v}"
+            for k, v in error.inputs.items()
+        )
+        return f"{error.name}({args})"
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

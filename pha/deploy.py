@@ -103,6 +103,29 @@ def _token_args(ctx: DeployContext) -> list:
     return [ctx.config.admin, ctx.config.bridge, ctx.config.remote_token]
 
 
+class SkipStep(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a step's `args` when this deployment does not include it (its inputs are not given).
+
+    The step's previous deployment is then kept in the manifest if nothing deployed before it
+    changed in this call (so re-running `ape run deploy` keeps the Migrator).
+    """
+
+
+def _migrator_args(ctx: DeployContext) -> list:
+    params = ctx.config.migrator
+    if params is None:
+        raise SkipStep
+    return [
+        ctx.address("PHAToken"),
+        params.root,
+        params.total,
+        params.count,
+        params.closes_at,
+        ctx.config.admin,
+        to_checksum_address(params.operator),
+    ]
+
+
 def _staking_args(ctx: DeployContext) -> list:
     # Staking(IERC20 pha, address admin, address treasury): governance gets DEFAULT_ADMIN_ROLE
     # and SLASHER_ROLE; slashed PHA goes to the treasury.
@@ -149,29 +172,6 @@ def _escrow_args(ctx: DeployContext) -> list:
     ]
 
 
-class SkipStep(Exception):  # noqa: N818 - a signal, not an error
-    """Raised by a step's `args` when this deployment does not include it (its inputs are not given).
-
-    The step's previous deployment is then kept in the manifest if nothing deployed before it
-    changed in this call (so re-running `ape run deploy` keeps the Migrator).
-    """
-
-
-def _migrator_args(ctx: DeployContext) -> list:
-    params = ctx.config.migrator
-    if params is None:
-        raise SkipStep
-    return [
-        ctx.address("PHAToken"),
-        params.root,
-        params.total,
-        params.count,
-        params.closes_at,
-        ctx.config.admin,
-        to_checksum_address(params.operator),
-    ]
-
-
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
     Step("Migrator", _migrator_args),
@@ -204,6 +204,21 @@ def grant_role(ctx: DeployContext, target: str, role_name: str, grantee: str) ->
         return
     contract.grantRole(role, holder.address, sender=ctx.deployer)
     log.info("%s: %s granted to %s %s", target, role_name, grantee, holder.address)
+
+
+def _wire_migrator_minter(ctx: DeployContext) -> None:
+    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
+    if "Migrator" not in ctx.contracts:
+        return
+    token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
+    role = token.MINTER_ROLE()
+    if migrator.closed() or token.hasRole(role, migrator.address):
+        return
+    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
+        return
+    token.grantRole(role, migrator.address, sender=ctx.deployer)
+    log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
 
 
 def _wire_staking_slashers(ctx: DeployContext) -> None:
@@ -248,22 +263,6 @@ def _wire_verifiers(ctx: DeployContext) -> None:
         log.info("WorkerRegistry: verifier %s %s allowed", name, verifier.address)
 
 
-def _wire_migrator_minter(ctx: DeployContext) -> None:
-    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
-    if "Migrator" not in ctx.contracts:
-        return
-    token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
-    role = token.MINTER_ROLE()
-    if migrator.closed() or token.hasRole(role, migrator.address):
-        return
-    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
-        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
-        return
-    token.grantRole(role, migrator.address, sender=ctx.deployer)
-    log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
-
-
-# Idempotent functions run after every deploy or attach (grant roles, link contracts).
 WIRING: list[Callable[[DeployContext], None]] = [
     _wire_migrator_minter,
     _wire_staking_slashers,

@@ -10,12 +10,14 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from pha.quote.committee import Statement, sign_statement
-from pha.quote.errors import QuoteError
+from pha.quote.errors import QuoteError, VerificationError
 from pha.quote.verify import Verdict, verify_quote
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIFETIME = 24 * 3600
+# How far apart two attesters' verification times may be for one to co-sign the other's statement.
+DEFAULT_COSIGN_TOLERANCE = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -82,4 +84,45 @@ class Attester:
         )
         return SignedStatement(
             statement, self.address, signature, self.chain_id, self.verifier, verdict.parsed.signed_part
+        )
+
+    def cosign(
+        self,
+        raw: bytes,
+        collateral_json: str,
+        proposed: Statement,
+        now: int | None = None,
+        tolerance: int = DEFAULT_COSIGN_TOLERANCE,
+    ) -> SignedStatement:
+        """Verify `raw` independently and sign `proposed` (another attester's statement) only if it
+        says what this attester's own verdict says.
+
+        An M-of-N committee needs M signatures over one identical statement; each attester still
+        verifies the quote itself and refuses a statement that differs from its verdict in the quote,
+        TCB status, advisories or TCB date, that was made more than `tolerance` seconds from its own
+        verification, or that lives longer than this attester's lifetime or the collateral.
+        """
+        verdict = verify_quote(raw, collateral_json, now)
+        mine = self.statement_for(verdict)
+        problems = []
+        if proposed.quote_hash != mine.quote_hash:
+            problems.append("it names another quote")
+        if proposed.tcb_status != mine.tcb_status:
+            problems.append(f"TCB status {proposed.tcb_status.name}, mine is {mine.tcb_status.name}")
+        if sorted(proposed.advisory_ids) != sorted(mine.advisory_ids):
+            problems.append("advisory ids differ")
+        if proposed.tcb_date != mine.tcb_date:
+            problems.append("TCB date differs")
+        if proposed.compose_hash != bytes(32):
+            problems.append("this attester does not vouch for compose hashes")
+        if abs(proposed.verified_at - mine.verified_at) > tolerance:
+            problems.append(f"verified {abs(proposed.verified_at - mine.verified_at)} s from my verification")
+        if proposed.expires_at > min(proposed.verified_at + self.lifetime, verdict.collateral_expires_at):
+            problems.append("it expires later than my lifetime or the collateral allow")
+        if problems:
+            raise VerificationError("refusing to co-sign: " + "; ".join(problems))
+        signature = sign_statement(proposed, self._key, self.chain_id, self.verifier)
+        log.info("co-signed statement for quote %s", proposed.quote_hash.hex()[:16])
+        return SignedStatement(
+            proposed, self.address, signature, self.chain_id, self.verifier, verdict.parsed.signed_part
         )

@@ -1,6 +1,7 @@
 """The attester's HTTP service (aiohttp).
 
-    POST /attest   {"quote": "0x..." (full quote), "collateral": {...} (optional)}
+    POST /attest   {"quote": "0x..." (full quote), "collateral": {...} (optional),
+                    "statement": {...} (optional: co-sign another attester's statement)}
                    -> 200 {"statement": {...}, "attester", "signature", "chainId", "verifier", "quote"}
                    -> 400 {"error": "one line"} for bad input, 422 when dcap-qvl refuses the quote
     GET  /health   -> 200 {"attester", "chainId", "verifier"}
@@ -21,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from pha.quote.attester import Attester
+from pha.quote.committee import Statement
 from pha.quote.errors import QuoteError, QuoteFormatError, VerificationError
 from pha.quote.layout import strip_padding
 
@@ -74,7 +76,12 @@ def make_app(
             else:
                 collateral_json = collateral if isinstance(collateral, str) else json.dumps(collateral)
             now = clock() if clock else None
-            signed = await asyncio.to_thread(attester.attest, raw, collateral_json, now)
+            proposed = body.get("statement")
+            if proposed is None:
+                signed = await asyncio.to_thread(attester.attest, raw, collateral_json, now)
+            else:
+                statement = _statement(proposed)
+                signed = await asyncio.to_thread(attester.cosign, raw, collateral_json, statement, now)
         except QuoteFormatError as error:
             return _error(400, str(error))
         except VerificationError as error:
@@ -88,6 +95,13 @@ def make_app(
     app.router.add_get("/health", health)
     app.router.add_post("/attest", attest)
     return app
+
+
+def _statement(data: Any) -> Statement:
+    try:
+        return Statement.from_json(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise QuoteError(f"statement is malformed: {error}") from None
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -49,8 +49,9 @@ def test_delegate__exactly_minimum__succeeds(staking, pool, alice, stake):
 def test_delegate__unknown_pool__reverts(staking, token, alice, fund):
     fund(alice, PHA)
     token.approve(staking, PHA, sender=alice)
-    with ape.reverts(staking.StakingUnknownPool, poolId=2):
-        delegate(staking, alice, 2, PHA)
+    unknown = staking.poolCount() + 1
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        delegate(staking, alice, unknown, PHA)
 
 
 def test_delegate__without_allowance__reverts(staking, token, pool, alice, fund):

@@ -1,0 +1,1 @@
+"""Worker registry helpers for people and services: policies, registration, status."""

@@ -1,0 +1,145 @@
+"""What the governance and operator scripts do, as functions over Ape contracts.
+
+HTTP calls (the worker's /attestation, attesters' /attest) are plain blocking requests with
+timeouts: these run in a person's terminal, not in a service loop.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from pha.cli import UserError
+from pha.quote.committee import Statement, encode_evidence
+from pha.quote.tcb import TcbStatus
+
+HTTP_TIMEOUT = 30.0
+
+
+def http_json(url: str, body: dict | None = None, timeout: float = HTTP_TIMEOUT) -> dict:
+    """GET (or POST `body` as JSON to) `url`; a UserError with the server's one-line reason on failure."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            reason = json.loads(error.read()).get("error", "")
+        except (json.JSONDecodeError, AttributeError):
+            reason = ""
+        raise UserError(f"{url}: HTTP {error.code} {reason}".strip()) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise UserError(f"{url}: cannot reach it ({getattr(error, 'reason', error)})") from None
+    except json.JSONDecodeError:
+        raise UserError(f"{url}: the answer is not JSON") from None
+
+
+@dataclass(frozen=True)
+class WorkerAttestation:
+    """What a worker's GET /attestation says about itself."""
+
+    worker: str
+    encryption_key: bytes
+    measurement_id: bytes
+    quote: bytes
+    chain_id: int
+    registry: str
+    pool_id: int
+    simulated: bool
+
+    @classmethod
+    def fetch(cls, worker_url: str) -> WorkerAttestation:
+        data = http_json(worker_url.rstrip("/") + "/attestation")
+        try:
+            return cls(
+                worker=to_checksum_address(data["worker"]),
+                encryption_key=bytes.fromhex(data["encryption_key"].removeprefix("0x")),
+                measurement_id=bytes.fromhex(data["measurement_id"].removeprefix("0x")),
+                quote=bytes.fromhex(data["quote"].removeprefix("0x")),
+                chain_id=int(data["chain_id"]),
+                registry=to_checksum_address(data["registry"]),
+                pool_id=int(data["pool_id"]),
+                simulated=bool(data.get("simulated", False)),
+            )
+        except (KeyError, ValueError, TypeError) as error:
+            raise UserError(f"{worker_url}: malformed /attestation ({error})") from None
+
+    def check_target(self, chain_id: int, registry: str, pool_id: int) -> None:
+        """The worker's quote binds a chain, a registry and a pool: they must be these."""
+        if (self.chain_id, self.registry, self.pool_id) != (chain_id, to_checksum_address(registry), pool_id):
+            raise UserError(
+                f"the worker is bound to chain {self.chain_id}, registry {self.registry}, pool "
+                f"{self.pool_id}; restart it with chain {chain_id}, registry {registry}, pool {pool_id}"
+            )
+
+
+def committee_evidence(attester_urls: list[str], quote: bytes, threshold: int) -> tuple[bytes, bytes]:
+    """Collect `threshold` signatures over one statement: the first attester proposes, the others
+    verify the quote themselves and co-sign. Returns (header+body bytes, evidence)."""
+    if len(attester_urls) < threshold:
+        raise UserError(f"the committee needs {threshold} attesters, {len(attester_urls)} given")
+    first = http_json(attester_urls[0].rstrip("/") + "/attest", {"quote": "0x" + quote.hex()})
+    statement = Statement.from_json(first["statement"])
+    signatures = [(first["attester"], bytes.fromhex(first["signature"].removeprefix("0x")))]
+    for url in attester_urls[1:]:
+        if len(signatures) == threshold:
+            break
+        answer = http_json(
+            url.rstrip("/") + "/attest", {"quote": "0x" + quote.hex(), "statement": first["statement"]}
+        )
+        signatures.append((answer["attester"], bytes.fromhex(answer["signature"].removeprefix("0x"))))
+    if len(signatures) < threshold:
+        raise UserError(f"only {len(signatures)} of {threshold} attesters signed")
+    signed_part = bytes.fromhex(first["quote"].removeprefix("0x"))
+    return signed_part, encode_evidence(statement, signatures)
+
+
+def choose_verifier(manifest: Any, name: str) -> str:
+    """`dev`, `committee`, `automata` (from the manifest) or an explicit address."""
+    known = {
+        "dev": "DevQuoteVerifier",
+        "committee": "CommitteeQuoteVerifier",
+        "automata": "AutomataQuoteVerifier",
+    }
+    if name in known:
+        if known[name] not in manifest.contracts:
+            raise UserError(f"this deployment has no {known[name]}")
+        return manifest.address(known[name])
+    try:
+        return to_checksum_address(name)
+    except ValueError:
+        raise UserError(f"--verifier must be dev, committee, automata or an address, not {name!r}") from None
+
+
+def quote_and_evidence(
+    attestation: WorkerAttestation, verifier_kind: str, attester_urls: list[str], threshold: int
+) -> tuple[bytes, bytes]:
+    if verifier_kind == "committee":
+        return committee_evidence(attester_urls, attestation.quote, threshold)
+    return attestation.quote, b""
+
+
+def status_lines(registry: Any, worker: str, measurement_id: bytes | None = None) -> tuple[bool, list[str]]:
+    """`worker-status`: eligibility (with the reason) and the attestation's expiry."""
+    info = registry.workerInfo(worker)
+    if not info.registered:
+        return False, [f"worker {worker}: not registered"]
+    measurement = measurement_id or bytes(info.measurementId)
+    eligible, reason = registry.explain(worker, measurement)
+    until = datetime.fromtimestamp(int(info.attestedUntil), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        f"worker:       {worker}",
+        f"pool:         {info.poolId}",
+        f"measurement:  0x{bytes(info.measurementId).hex()}",
+        f"TCB status:   {TcbStatus(int(info.tcbStatus)).name}",
+        f"attested to:  {until}",
+        f"eligible:     {'yes' if eligible else 'no'} ({reason})",
+    ]
+    return bool(eligible), lines

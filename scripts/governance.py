@@ -1,0 +1,165 @@
+"""Governance tasks on the worker registry (run them from the governance account).
+
+    ape run governance allow-measurement --worker-url http://127.0.0.1:8001 --label "pha-worker v1"
+    ape run governance allow-measurement --measurement-id 0x... --tee tdx \
+        --max-tcb SWHardeningNeeded --grace-days 30
+    ape run governance set-policy --measurement-id 0x... --max-tcb UpToDate
+    ape run governance revoke-measurement --measurement-id 0x...
+    ape run governance tolerate-advisory --measurement-id 0x... INTEL-SA-00615 [--off]
+    ape run governance set-verifier 0xVerifier [--off]
+
+A policy applies at once to every worker registered with the measurement; revoking makes them
+all ineligible in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from pha.cli import UserError, account_option, network_option, script_session
+from pha.quote.tcb import advisory_id_hash
+from pha.registry.actions import WorkerAttestation
+from pha.registry.policy import Policy
+
+
+def _hex32(value: str, what: str) -> bytes:
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise UserError(f"{what} is not hex") from None
+    if len(raw) != 32:
+        raise UserError(f"{what} must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _measurement(measurement_id: str | None, worker_url: str | None) -> bytes:
+    if bool(measurement_id) == bool(worker_url):
+        raise UserError("give exactly one of --measurement-id and --worker-url")
+    if worker_url:
+        return WorkerAttestation.fetch(worker_url).measurement_id
+    return _hex32(str(measurement_id), "--measurement-id")
+
+
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--tee", type=click.Choice(["tdx", "sgx"]), default="tdx", show_default=True),
+        click.option("--max-tcb", default="SWHardeningNeeded", show_default=True,
+                     help="Worst TCB status accepted (UpToDate, SWHardeningNeeded, ...)."),
+        click.option("--grace-days", default=0.0, show_default=True,
+                     help="Days an OutOfDate platform stays acceptable after its TCB level's date."),
+        click.option("--expires-at", default=0, show_default=True,
+                     help="Unix time the measurement expires (0: never)."),
+        click.option("--allow-debug", is_flag=True, help="Accept DEBUG enclaves (never on a real chain)."),
+    ]):  # fmt: skip
+        f = option(f)
+    return f
+
+
+def _policy(tee: str, max_tcb: str, grace_days: float, expires_at: int, allow_debug: bool) -> Policy:
+    try:
+        return Policy.build(tee, max_tcb, grace_days, expires_at, allow_debug)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+@click.group(short_help="Governance: measurements, policies, verifiers")
+def cli() -> None:
+    """Governance tasks on the worker registry."""
+
+
+@cli.command("allow-measurement")
+@network_option
+@account_option
+@click.option("--measurement-id", default=None, help="The measurement id (0x + 64 hex).")
+@click.option(
+    "--worker-url", default=None, help="Read the measurement id from a running worker's /attestation."
+)
+@_policy_options
+@click.option("--label", default="", help="Human-readable name of the build.")
+@click.option(
+    "--source-commit", default="0x" + "00" * 20, help="Git commit the image was built from (20 bytes)."
+)
+@click.option("--image-digest", default="0x" + "00" * 32, help="Reproducible image digest (32 bytes).")
+def allow_measurement(
+    network_choice: str, account_alias: str | None, measurement_id: str | None, worker_url: str | None,
+    tee: str, max_tcb: str, grace_days: float, expires_at: int, allow_debug: bool, label: str,
+    source_commit: str, image_digest: str,
+) -> None:  # fmt: skip
+    """Allow a measurement with its policy and build metadata."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
+        mid = _measurement(measurement_id, worker_url)
+        policy = _policy(tee, max_tcb, grace_days, expires_at, allow_debug)
+        commit = bytes.fromhex(source_commit.removeprefix("0x"))
+        if len(commit) != 20:
+            raise UserError("--source-commit must be 20 bytes")
+        build = (label, commit, _hex32(image_digest, "--image-digest"))
+        w["WorkerRegistry"].allowMeasurement(mid, policy.as_tuple(), build, sender=w["account"])
+        click.echo(f"allowed 0x{mid.hex()} ({tee}, max TCB {policy.max_tcb.name}, grace {grace_days:g} days)")
+
+
+@cli.command("set-policy")
+@network_option
+@account_option
+@click.option("--measurement-id", required=True)
+@_policy_options
+def set_policy(
+    network_choice: str, account_alias: str | None, measurement_id: str, tee: str, max_tcb: str,
+    grace_days: float, expires_at: int, allow_debug: bool,
+) -> None:  # fmt: skip
+    """Replace an allowed measurement's policy (applies to its workers at once)."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
+        mid = _hex32(measurement_id, "--measurement-id")
+        registry = w["WorkerRegistry"]
+        if registry.measurementStatus(mid) != 1:
+            raise UserError(f"0x{mid.hex()} is not an allowed measurement")
+        policy = _policy(tee, max_tcb, grace_days, expires_at, allow_debug)
+        registry.setPolicy(mid, policy.as_tuple(), sender=w["account"])
+        click.echo(f"policy of 0x{mid.hex()} set: max TCB {policy.max_tcb.name}, grace {grace_days:g} days")
+
+
+@cli.command("revoke-measurement")
+@network_option
+@account_option
+@click.option("--measurement-id", required=True)
+def revoke_measurement(network_choice: str, account_alias: str | None, measurement_id: str) -> None:
+    """Revoke a measurement: every worker running it becomes ineligible at once."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
+        mid = _hex32(measurement_id, "--measurement-id")
+        registry = w["WorkerRegistry"]
+        if registry.measurementStatus(mid) != 1:
+            raise UserError(f"0x{mid.hex()} is not an allowed measurement")
+        registry.revokeMeasurement(mid, sender=w["account"])
+        click.echo(f"revoked 0x{mid.hex()}")
+
+
+@cli.command("tolerate-advisory")
+@network_option
+@account_option
+@click.option("--measurement-id", required=True)
+@click.argument("advisory")
+@click.option("--off", is_flag=True, help="Stop tolerating it.")
+def tolerate_advisory(
+    network_choice: str, account_alias: str | None, measurement_id: str, advisory: str, off: bool
+) -> None:
+    """Tolerate an Intel advisory (e.g. INTEL-SA-00615) for a measurement."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
+        mid = _hex32(measurement_id, "--measurement-id")
+        w["WorkerRegistry"].setAdvisoryTolerance(
+            mid, advisory_id_hash(advisory), not off, sender=w["account"]
+        )
+        click.echo(f"{advisory}: {'not ' if off else ''}tolerated for 0x{mid.hex()}")
+
+
+@cli.command("set-verifier")
+@network_option
+@account_option
+@click.argument("verifier")
+@click.option("--off", is_flag=True, help="Remove it from the allow-list.")
+def set_verifier(network_choice: str, account_alias: str | None, verifier: str, off: bool) -> None:
+    """Allow (or disallow) a quote verifier contract."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
+        w["WorkerRegistry"].setVerifier(verifier, not off, sender=w["account"])
+        click.echo(f"verifier {verifier}: {'disallowed' if off else 'allowed'}")

@@ -1,0 +1,171 @@
+"""Operator tasks: register, renew and deregister workers, authorise relayers, check a worker.
+
+    ape run operator register --pool 1 --worker-url http://127.0.0.1:8001 [--verifier dev]
+    ape run operator register --pool 1 --worker-url URL --verifier committee \\
+        --attester-url http://a1:8300 --attester-url http://a2:8300
+    ape run operator renew --worker 0x... --worker-url URL [...]
+    ape run operator deregister --worker 0x...
+    ape run operator authorise-relayer --pool 1 --relayer 0x... [--revoke]
+    ape run operator worker-status --worker 0x... [--measurement-id 0x...]
+
+The worker's quote must bind this chain, this registry and the pool (start the worker with
+them: see docs/worker.md). With the committee verifier the first attester proposes a statement
+and the others verify the quote themselves before co-signing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from pha.cli import UserError, account_option, network_option, script_session
+from pha.registry.actions import WorkerAttestation, choose_verifier, quote_and_evidence, status_lines
+
+
+def _verifier_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--worker-url", required=True, help="The worker's HTTP address (its /attestation)."),
+        click.option("--verifier", default="dev", show_default=True,
+                     help="dev, committee, automata (from the manifest) or a verifier address."),
+        click.option("--attester-url", "attester_urls", multiple=True, help="Committee attester (repeat)."),
+    ]):  # fmt: skip
+        f = option(f)
+    return f
+
+
+def _evidence(
+    w: dict, attestation: WorkerAttestation, verifier: str, attester_urls: tuple[str, ...]
+) -> tuple:
+    address = choose_verifier(w["manifest"], verifier)
+    threshold = 1
+    if verifier == "committee":
+        from ape import project
+
+        threshold = int(project.CommitteeQuoteVerifier.at(address).threshold())
+    quote, evidence = quote_and_evidence(attestation, verifier, list(attester_urls), threshold)
+    return address, quote, evidence
+
+
+@click.group(short_help="Operator: workers and relayers")
+def cli() -> None:
+    """Operator tasks on the worker registry."""
+
+
+@cli.command()
+@network_option
+@account_option
+@click.option("--pool", "pool_id", type=int, required=True, help="Your pool's id.")
+@_verifier_options
+def register(
+    network_choice: str, account_alias: str | None, pool_id: int, worker_url: str, verifier: str,
+    attester_urls: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Register a running worker into your pool."""
+    from ape import chain
+
+    with script_session(network_choice, account_alias, ("WorkerRegistry", "Staking")) as w:
+        registry = w["WorkerRegistry"]
+        if w["Staking"].operatorOf(pool_id) != w["account"].address:
+            raise UserError(f"pool {pool_id} is not operated by {w['account'].address}")
+        attestation = WorkerAttestation.fetch(worker_url)
+        attestation.check_target(chain.chain_id, registry.address, pool_id)
+        address, quote, evidence = _evidence(w, attestation, verifier, attester_urls)
+        registry.registerWorker(
+            pool_id,
+            attestation.worker,
+            attestation.encryption_key,
+            address,
+            quote,
+            evidence,
+            sender=w["account"],
+        )
+        _, lines = status_lines(registry, attestation.worker)
+        click.echo(
+            "\n".join(["registered" + (" (SIMULATED quote)" if attestation.simulated else ""), *lines])
+        )
+
+
+@cli.command()
+@network_option
+@account_option
+@click.option("--worker", required=True, help="The worker's current signing address.")
+@_verifier_options
+def renew(
+    network_choice: str, account_alias: str | None, worker: str, worker_url: str, verifier: str,
+    attester_urls: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Renew a worker's attestation with a fresh quote (rotates keys if the worker restarted)."""
+    from ape import chain
+
+    with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
+        registry = w["WorkerRegistry"]
+        info = registry.workerInfo(worker)
+        if not info.registered:
+            raise UserError(f"worker {worker} is not registered")
+        attestation = WorkerAttestation.fetch(worker_url)
+        attestation.check_target(chain.chain_id, registry.address, int(info.poolId))
+        address, quote, evidence = _evidence(w, attestation, verifier, attester_urls)
+        registry.renewWorker(
+            worker,
+            attestation.worker,
+            attestation.encryption_key,
+            address,
+            quote,
+            evidence,
+            sender=w["account"],
+        )
+        rotated = attestation.worker != worker
+        _, lines = status_lines(registry, attestation.worker)
+        click.echo("\n".join([f"renewed{' with new keys' if rotated else ''}", *lines]))
+
+
+@cli.command()
+@network_option
+@account_option
+@click.option("--worker", required=True)
+def deregister(network_choice: str, account_alias: str | None, worker: str) -> None:
+    """Remove a worker from its pool (stake is never tied to it)."""
+    with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
+        registry = w["WorkerRegistry"]
+        if not registry.workerInfo(worker).registered:
+            raise UserError(f"worker {worker} is not registered")
+        registry.deregisterWorker(worker, sender=w["account"])
+        click.echo(f"deregistered {worker}")
+
+
+@cli.command("authorise-relayer")
+@network_option
+@account_option
+@click.option("--pool", "pool_id", type=int, required=True)
+@click.option("--relayer", required=True, help="The relayer's address.")
+@click.option("--revoke", is_flag=True, help="Withdraw the authorisation.")
+def authorise_relayer(
+    network_choice: str, account_alias: str | None, pool_id: int, relayer: str, revoke: bool
+) -> None:
+    """Let a relayer claim and settle jobs for your pool's workers."""
+    with script_session(
+        network_choice, account_alias, ("WorkerRegistry", "Staking"), user_errors=(ValueError,)
+    ) as w:
+        if w["Staking"].operatorOf(pool_id) != w["account"].address:
+            raise UserError(f"pool {pool_id} is not operated by {w['account'].address}")
+        w["WorkerRegistry"].setRelayer(pool_id, relayer, not revoke, sender=w["account"])
+        click.echo(f"relayer {relayer}: {'revoked' if revoke else 'authorised'} for pool {pool_id}")
+
+
+@cli.command("worker-status")
+@network_option
+@click.option("--worker", required=True)
+@click.option(
+    "--measurement-id", default=None, help="Check against this measurement (default: the worker's)."
+)
+def worker_status(network_choice: str, worker: str, measurement_id: str | None) -> None:
+    """Whether a worker is eligible, why not, and when its attestation expires. Exit 1 if not eligible."""
+    with script_session(network_choice, None, ("WorkerRegistry",), need_account=False,
+                        user_errors=(ValueError,)) as w:  # fmt: skip
+        mid = bytes.fromhex(measurement_id.removeprefix("0x")) if measurement_id else None
+        eligible, lines = status_lines(w["WorkerRegistry"], worker, mid)
+        click.echo("\n".join(lines))
+        if not eligible:
+            raise SystemExit(1)
