@@ -188,8 +188,9 @@ def start_relayer(w: World, node: Anvil, manifest_path: Path, workdir: Path, sta
         "workers": [w.worker_url],
         "confirmations": 1,
         "batch_size": 20,
-        "batch_wait_s": 1.0,
-        "poll_interval_s": 0.25,
+        "batch_wait": 1.0,
+        "poll_interval": 0.25,
+        "chain_id": 8453,
         "db_path": str(workdir / "relayer.sqlite"),
         "metrics_port": metrics_port,
     }
