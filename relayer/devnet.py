@@ -130,7 +130,9 @@ class Devnet:
             self.send(self.registry.functions.setRelayer(pool, r, True), op)
         return pool
 
-    def start_worker(self, pool: int, code_identity: str = "pha-worker/relayer-test", **overrides: Any) -> Any:
+    def start_worker(
+        self, pool: int, code_identity: str = "pha-worker/relayer-test", **overrides: Any
+    ) -> Any:
         """An in-process worker registered in `pool` (its measurement allowed); returns the BackgroundWorker."""
         import httpx
 
@@ -152,7 +154,9 @@ class Devnet:
         measurement = bytes.fromhex(att["measurement_id"][2:])
         if self.registry.functions.measurementStatus(measurement).call() == 0:
             self.send(
-                self.registry.functions.allowMeasurement(measurement, POLICY, ("relayer-test", bytes(20), bytes(32))),
+                self.registry.functions.allowMeasurement(
+                    measurement, POLICY, ("relayer-test", bytes(20), bytes(32))
+                ),
                 self.gov,
             )
         self.send(
@@ -189,9 +193,13 @@ class Devnet:
         hashes = []
         for _ in range(n):
             self._posted += 1
-            data = json.dumps({"handler": handler, "data": f"job {self._posted} {os.urandom(4).hex()}"}).encode()
+            data = json.dumps(
+                {"handler": handler, "data": f"job {self._posted} {os.urandom(4).hex()}"}
+            ).encode()
             spec = JobSpec(measurement, input_hash(data), relay_fee, deadline, worker)
-            hashes.append(self.send(self.escrow.functions.post(spec.as_tuple(), payment, data), self.client, wait=False))
+            hashes.append(
+                self.send(self.escrow.functions.post(spec.as_tuple(), payment, data), self.client, wait=False)
+            )
         if not wait:
             return []
         ids = []
