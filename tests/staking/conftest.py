@@ -38,9 +38,9 @@ def staking(project, token, gov, treasury, escrow):
 
 @pytest.fixture
 def pool(staking, operator):
-    """Pool 1, opened by `operator` at 10% commission."""
+    """A fresh pool opened by `operator` at 10% commission (pool 1 on a fresh contract)."""
     staking.openPool(1_000, sender=operator)
-    return 1
+    return staking.poolCount()
 
 
 def delegate(staking, who, pool_id, amount):
@@ -50,9 +50,10 @@ def delegate(staking, who, pool_id, amount):
 
 @pytest.fixture(scope="session")
 def stake(staking, token, fund):
-    """stake(who, amount, pool_id=1): fund, approve and delegate; returns the receipt."""
+    """stake(who, amount, pool_id=latest pool): fund, approve and delegate; returns the receipt."""
 
-    def _stake(who, amount, pool_id=1):
+    def _stake(who, amount, pool_id=None):
+        pool_id = pool_id or staking.poolCount()
         fund(who, amount)
         token.approve(staking, amount, sender=who)
         return delegate(staking, who, pool_id, amount)
@@ -62,9 +63,10 @@ def stake(staking, token, fund):
 
 @pytest.fixture(scope="session")
 def pay_reward(staking, token, fund, escrow):
-    """pay_reward(amount, pool_id=1, payer=escrow): fund, approve and reward."""
+    """pay_reward(amount, pool_id=latest pool, payer=escrow): fund, approve and reward."""
 
-    def _reward(amount, pool_id=1, payer=None):
+    def _reward(amount, pool_id=None, payer=None):
+        pool_id = pool_id or staking.poolCount()
         payer = payer or escrow
         fund(payer, amount)
         token.approve(staking, amount, sender=payer)

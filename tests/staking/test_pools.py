@@ -7,13 +7,14 @@ from tests.staking.conftest import DAY, only_event
 
 
 def test_open_pool__ids_are_sequential_from_one_and_caller_is_operator(staking, alice, bob):
+    before = staking.poolCount()
     tx1 = staking.openPool(500, sender=alice)
     tx2 = staking.openPool(0, sender=bob)
-    assert staking.poolCount() == 2
-    assert staking.operatorOf(1) == alice and staking.operatorOf(2) == bob
+    assert staking.poolCount() == before + 2
+    assert staking.operatorOf(before + 1) == alice and staking.operatorOf(before + 2) == bob
     event = only_event(tx1, staking.PoolOpened)
-    assert (event.poolId, event.operator, event.commissionBps) == (1, alice, 500)
-    assert only_event(tx2, staking.PoolOpened).poolId == 2
+    assert (event.poolId, event.operator, event.commissionBps) == (before + 1, alice, 500)
+    assert only_event(tx2, staking.PoolOpened).poolId == before + 2
 
 
 def test_open_pool__commission_above_maximum__reverts(staking, alice):
@@ -23,16 +24,17 @@ def test_open_pool__commission_above_maximum__reverts(staking, alice):
 
 def test_open_pool__commission_at_maximum__opens(staking, alice):
     staking.openPool(5_000, sender=alice)
-    assert staking.poolInfo(1).commissionBps == 5_000
+    assert staking.poolInfo(staking.poolCount()).commissionBps == 5_000
 
 
 def test_operator_of__unknown_pool__is_zero(staking):
-    assert staking.operatorOf(7) == "0x0000000000000000000000000000000000000000"
+    assert staking.operatorOf(staking.poolCount() + 7) == "0x0000000000000000000000000000000000000000"
 
 
 def test_pool_info__unknown_pool__reverts(staking):
-    with ape.reverts(staking.StakingUnknownPool, poolId=3):
-        staking.poolInfo(3)
+    unknown = staking.poolCount() + 3
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        staking.poolInfo(unknown)
 
 
 def test_set_commission__decrease__applies_at_once(staking, pool, operator):
@@ -87,8 +89,9 @@ def test_set_commission__above_maximum__reverts(staking, pool, operator):
 
 
 def test_set_commission__unknown_pool__reverts(staking, operator):
-    with ape.reverts(staking.StakingUnknownPool, poolId=9):
-        staking.setCommission(9, 0, sender=operator)
+    unknown = staking.poolCount() + 9
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        staking.setCommission(unknown, 0, sender=operator)
 
 
 def test_claim_commission__pays_operator_target_and_resets(

@@ -43,8 +43,9 @@ def test_reward__zero_amount__reverts(staking, pool, escrow):
 
 
 def test_reward__unknown_pool__reverts(staking, escrow):
-    with ape.reverts(staking.StakingUnknownPool, poolId=4):
-        staking.reward(4, PHA, sender=escrow)
+    unknown = staking.poolCount() + 4
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        staking.reward(unknown, PHA, sender=escrow)
 
 
 def test_reward__by_anyone__is_accepted(staking, pool, alice, carol, stake, pay_reward):
@@ -103,8 +104,9 @@ def test_slash__not_slasher__reverts(staking, pool, alice, attacker, stake):
 
 
 def test_slash__unknown_pool__reverts(staking, escrow):
-    with ape.reverts(staking.StakingUnknownPool, poolId=8):
-        staking.slash(8, PHA, EVIDENCE, sender=escrow)
+    unknown = staking.poolCount() + 8
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        staking.slash(unknown, PHA, EVIDENCE, sender=escrow)
 
 
 def test_slash__empty_pool__takes_nothing_and_records_evidence(staking, pool, escrow):

@@ -48,8 +48,9 @@ def test_undelegate__more_than_held__reverts(staking, pool, alice, stake):
 
 
 def test_undelegate__unknown_pool__reverts(staking, alice):
-    with ape.reverts(staking.StakingUnknownPool, poolId=5):
-        staking.undelegate(5, 1, sender=alice)
+    unknown = staking.poolCount() + 5
+    with ape.reverts(staking.StakingUnknownPool, poolId=unknown):
+        staking.undelegate(unknown, 1, sender=alice)
 
 
 def test_undelegate__leaving_dust__reverts(staking, pool, alice, stake):
