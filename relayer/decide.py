@@ -70,7 +70,8 @@ class Policy:
     min_time_left_s: int = 10
     expire_jobs: bool = True
     closing_grace_s: int = 120
-    """A job believed ended (closing) whose end event has not come this long after its deadline is re-checked."""
+    """A closing job (believed ended) whose end event has not come this long after its deadline
+    is re-checked."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ def on_receipt(state: State, outcome: str) -> State:
 
 
 def on_precheck(state: State, onchain: str) -> State:
-    """Before a result is sent: the escrow's view of the job ("open", "claimed_ok", "claimed_other", "ended")."""
+    """Before a result is sent, the escrow's view of the job: "open", "claimed_ok",
+    "claimed_other" or "ended"."""
     if state in TERMINAL:
         return state
     if onchain == "ended":

@@ -133,7 +133,7 @@ class Devnet:
     def start_worker(
         self, pool: int, code_identity: str = "pha-worker/relayer-test", **overrides: Any
     ) -> Any:
-        """An in-process worker registered in `pool` (its measurement allowed); returns the BackgroundWorker."""
+        """An in-process worker registered in `pool` (measurement allowed): a BackgroundWorker."""
         import httpx
 
         from worker.server import BackgroundWorker

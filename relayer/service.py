@@ -320,7 +320,8 @@ class Relayer:
             for job_id in intent.job_ids:
                 back = State.NEW if intent.purpose == "expire" else State.READY
                 db.execute(
-                    "UPDATE jobs SET state = ?, updated_at = ? WHERE job_id = ? AND state IN ('submitted', 'expiring')",
+                    "UPDATE jobs SET state = ?, updated_at = ?"
+                    " WHERE job_id = ? AND state IN ('submitted', 'expiring')",
                     (back.value, time.time(), job_id),
                 )
 
