@@ -81,7 +81,7 @@ def verify_signature(scheme: str, account: bytes, message: bytes, signature: byt
     return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binding:
     """A verified binding."""
 
@@ -96,7 +96,7 @@ class Binding:
         return keccak256(self.signature)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A binding record refused, and why."""
 
@@ -113,7 +113,7 @@ class BindingSet:
     rejected: list[Rejected]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawBinding:
     where: str
     account_text: str

@@ -9,16 +9,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
-from pha.migration.plan import Batch, Bitmap, word_count
+from pha.migration.plan import MIGRATION_TUPLE, Batch, Bitmap, word_count
 
 log = logging.getLogger(__name__)
 
 MIGRATED_TOPIC = "0x" + keccak(text="Migrated(bytes32,address,uint256,uint256,bytes32)").hex()
 BATCH_TOPIC = "0x" + keccak(text="BatchMigrated(bytes32,uint256,uint256,uint256)").hex()
+MIGRATE_SELECTOR = keccak(text=f"migrate({MIGRATION_TUPLE}[],bytes32[],bool[])")[:4]
 WORDS_PER_CALL = 2048
 LOG_BLOCK_SPAN = 10_000
+GAS_HEADROOM = 1.25
+"""Gas limit = estimate × this + 50k: an estimate is made on the pending block and a batch can land
+in a later one (ERC20Votes checkpoints, a bitmap word another batch already wrote); unused gas is
+not charged."""
+
+
+class SendError(RuntimeError):
+    """A batch could not be sent (would revert, refused by the node, not mined): one line."""
+
+
+@dataclass(frozen=True)
+class Fees:
+    block_gas_limit: int
+    max_fee: int | None = None
+    priority_fee: int | None = None
+    gas_price: int | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +53,7 @@ class OnChainState:
     closes_at: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MigratedEvent:
     block: int
     tx_hash: str
@@ -47,7 +65,7 @@ class MigratedEvent:
     binding_hash: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchEvent:
     block: int
     tx_hash: str
@@ -96,11 +114,17 @@ class MigratorClient:
             )
         return Bitmap(words)
 
-    def wait_idle(self, sender: Any, timeout: float = 120.0) -> None:
-        """Wait until none of `sender`'s transactions is in flight, so the bitmap read is final."""
+    # ------------------------------------------------------------ sending
+
+    @property
+    def web3(self) -> Any:
         from ape import chain
 
-        web3 = chain.provider.web3
+        return chain.provider.web3
+
+    def wait_idle(self, sender: Any, timeout: float = 120.0) -> None:
+        """Wait until none of `sender`'s transactions is in flight, so the bitmap read is final."""
+        web3 = self.web3
         address = to_checksum_address(str(sender.address))
         deadline = time.monotonic() + timeout
         while web3.eth.get_transaction_count(address, "pending") > web3.eth.get_transaction_count(
@@ -108,22 +132,134 @@ class MigratorClient:
         ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{address} still has transactions in flight after {timeout:.0f} s")
-            time.sleep(1.0)
+            time.sleep(0.5)
 
-    def send(self, batch: Batch, sender: Any) -> Any:
-        """Push one batch; returns Ape's receipt (raises on revert)."""
-        return self.contract.migrate(
-            [e.as_tuple() for e in batch.entries], batch.proof, batch.flags, sender=sender
+    def next_nonce(self, sender: Any) -> int:
+        """The sender's next nonce (call after `wait_idle`: then pending = latest)."""
+        return int(self.web3.eth.get_transaction_count(to_checksum_address(str(sender.address)), "pending"))
+
+    def calldata(self, batch: Batch) -> bytes:
+        """`migrate(batch, proof, proofFlags)` calldata, encoded directly (no per-call ABI lookup)."""
+        return MIGRATE_SELECTOR + abi_encode(
+            [f"{MIGRATION_TUPLE}[]", "bytes32[]", "bool[]"],
+            [[e.as_tuple() for e in batch.entries], batch.proof, batch.flags],
         )
+
+    def estimate(self, batch: Batch, sender: Any, data: bytes | None = None) -> int:
+        """eth_estimateGas of a batch on the pending block; a revert becomes SendError naming the
+        contract's custom error.
+
+        "pending", not "latest": against "latest" anvil runs the call with the latest block's
+        number, where the token's ERC20Votes supply checkpoint of the previous batch already
+        exists, and under-estimates by a fresh checkpoint (about 22k gas); and with batches in
+        flight the suite saw "latest" estimates revert with `CheckpointUnorderedInsertion` (state
+        of a newer block run under an older block number). "pending" includes the batches in
+        flight, as the chain will."""
+        try:
+            return int(
+                self.web3.eth.estimate_gas(
+                    {
+                        "from": to_checksum_address(str(sender.address)),
+                        "to": to_checksum_address(self.address),
+                        "data": "0x" + (data if data is not None else self.calldata(batch)).hex(),
+                    },
+                    "pending",
+                )
+            )
+        except Exception as error:  # web3 raises several types for a revert; all become one line
+            raise SendError(f"would revert: {self.describe_error(error)}") from error
 
     def simulate(self, batch: Batch, sender: Any) -> int:
-        """eth_estimateGas of a batch (reverts surface as errors): the dry run's check."""
+        """The dry run's check: eth_estimateGas of a batch (a revert raises SendError)."""
+        return self.estimate(batch, sender)
+
+    def submit(self, batch: Batch, sender: Any, nonce: int, fees: Fees | None = None) -> str:
+        """Estimate, sign (with the Ape account) and broadcast one batch at `nonce`; returns the tx hash.
+
+        Does not wait for the receipt, so several batches can be in flight (each nonce once).
+        The gas limit is the estimate plus `GAS_HEADROOM` (estimates run on the pending block; a
+        batch may land in another one), capped at the block gas limit.
+        """
         from ape import chain
 
-        tx = self.contract.migrate.as_transaction(
-            [e.as_tuple() for e in batch.entries], batch.proof, batch.flags, sender=sender
+        data = self.calldata(batch)
+        estimate = self.estimate(batch, sender, data)
+        fees = fees or self.fees()
+        gas_limit = min(int(estimate * GAS_HEADROOM) + 50_000, fees.block_gas_limit)
+        fee_fields: dict[str, Any] = (
+            {"type": 2, "max_fee": fees.max_fee, "max_priority_fee": fees.priority_fee}
+            if fees.max_fee is not None
+            else {"type": 0, "gas_price": fees.gas_price}
         )
-        return int(chain.provider.estimate_gas_cost(tx))
+        txn = chain.provider.network.ecosystem.create_transaction(
+            chain_id=chain.provider.chain_id,
+            sender=str(sender.address),
+            receiver=self.address,
+            data=data,
+            nonce=nonce,
+            gas_limit=gas_limit,
+            value=0,
+            **fee_fields,
+        )
+        signed = sender.sign_transaction(txn)
+        if signed is None:
+            raise SendError("the account declined to sign")
+        try:
+            tx_hash = self.web3.eth.send_raw_transaction(signed.serialize_transaction())
+        except Exception as error:
+            raise SendError(f"the node refused the transaction: {self.describe_error(error)}") from error
+        return "0x" + bytes(tx_hash).hex()
+
+    def fees(self) -> Fees:
+        """EIP-1559 fees (max fee = 2 × base fee + tip, good for several full blocks), or a legacy gas price."""
+        web3 = self.web3
+        block = web3.eth.get_block("latest")
+        limit = int(block["gasLimit"])
+        base = block.get("baseFeePerGas")
+        if base is None:
+            return Fees(block_gas_limit=limit, gas_price=int(web3.eth.gas_price))
+        try:
+            tip = int(web3.eth.max_priority_fee)
+        except Exception:  # nodes without eth_maxPriorityFeePerGas
+            tip = 10**9
+        return Fees(block_gas_limit=limit, max_fee=2 * int(base) + tip, priority_fee=tip)
+
+    def wait_receipt(self, tx_hash: str, timeout: float = 300.0) -> dict:
+        """Poll for the receipt (every 20 ms at first, backing off to 0.5 s); SendError on timeout."""
+        from web3.exceptions import TransactionNotFound
+
+        web3 = self.web3
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            try:
+                receipt = web3.eth.get_transaction_receipt(tx_hash)
+                if receipt is not None and receipt.get("blockNumber") is not None:
+                    return dict(receipt)
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise SendError(f"transaction {tx_hash} not mined after {timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    def send(self, batch: Batch, sender: Any) -> dict:
+        """Push one batch and wait for it; returns the receipt (SendError if it reverted)."""
+        tx_hash = self.submit(batch, sender, self.next_nonce(sender))
+        receipt = self.wait_receipt(tx_hash)
+        if int(receipt["status"]) != 1:
+            raise SendError(f"transaction {tx_hash} reverted")
+        return receipt
+
+    def describe_error(self, error: Exception) -> str:
+        """A node or revert error as one line; custom errors decoded by name with their arguments."""
+        data = _revert_data(error)
+        if data is not None and len(data) >= 4:
+            decoded = _decode_custom_error(data)
+            if decoded is not None:
+                return decoded
+        text = str(error).strip()
+        return text.splitlines()[0] if text else type(error).__name__
 
     def migrated_events(self, from_block: int) -> Iterator[MigratedEvent]:
         for entry in self._logs(MIGRATED_TOPIC, from_block):
@@ -165,3 +301,47 @@ class MigratorClient:
                     "topics": [topic],
                 }
             )
+
+
+def _revert_data(error: BaseException) -> bytes | None:
+    """The revert data a web3 error carries (custom error selector + arguments), if any."""
+    for candidate in (getattr(error, "data", None), *getattr(error, "args", ())):
+        if isinstance(candidate, dict):
+            candidate = candidate.get("data")
+        if isinstance(candidate, str) and candidate.startswith("0x"):
+            try:
+                return bytes.fromhex(candidate[2:])
+            except ValueError:
+                continue
+        if isinstance(candidate, bytes | bytearray):
+            return bytes(candidate)
+    return None
+
+
+_ERRORS: dict[bytes, tuple[str, list[str], list[str]]] | None = None
+
+
+def _decode_custom_error(data: bytes) -> str | None:
+    """`Name(arg=value, ...)` for a custom error of the Migrator or the token, else None."""
+    global _ERRORS
+    if _ERRORS is None:
+        from ape import project
+
+        _ERRORS = {}
+        for name in ("Migrator", "PHAToken"):
+            for abi in getattr(project, name).contract_type.errors:
+                types = [i.canonical_type for i in abi.inputs]
+                selector = keccak(text=f"{abi.name}({','.join(types)})")[:4]
+                _ERRORS[selector] = (abi.name, [i.name or f"arg{n}" for n, i in enumerate(abi.inputs)], types)
+    found = _ERRORS.get(data[:4])
+    if found is None:
+        return None
+    name, names, types = found
+    try:
+        values = abi_decode(types, data[4:])
+    except Exception:  # malformed arguments: the name alone still helps
+        return f"{name}(...)"
+    shown = ", ".join(
+        f"{n}=0x{bytes(v).hex()}" if isinstance(v, bytes) else f"{n}={v}" for n, v in zip(names, values, strict=True)
+    )
+    return f"{name}({shown})"

@@ -14,7 +14,7 @@ from pha.migration.snapshot import Leaf, Snapshot
 MIGRATION_TUPLE = "(uint256,bytes32,uint256,address,bytes32)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One `IMigrator.Migration`."""
 
@@ -28,7 +28,7 @@ class Entry:
         return (self.index, self.account, self.amount, self.recipient, self.binding_hash)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Batch:
     entries: list[Entry]
     proof: list[bytes]

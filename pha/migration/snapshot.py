@@ -47,7 +47,7 @@ class SnapshotError(ValueError):
         super().__init__(f"{len(errors)} problem(s) in the snapshot: {shown}{more}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Holding:
     """One account's balances as read, in planck."""
 
@@ -62,7 +62,7 @@ class Holding:
         return self.free + self.reserved + self.staked
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leaf:
     index: int
     pubkey: bytes
@@ -73,7 +73,7 @@ class Leaf:
         return leaf_hash(self.index, self.pubkey, self.amount)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Excluded:
     """An account with a balance on the parachain that this migrator never mints."""
 

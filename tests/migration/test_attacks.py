@@ -1,8 +1,10 @@
 """Attacks on the Migrator: forged leaves and proofs, double mints, over-mint, pause, roles."""
 
+import dataclasses
+
 import ape
 
-from pha.migration.plan import Batch, Bitmap, Entry, plan_batches
+from pha.migration.plan import Batch, Bitmap, plan_batches
 
 
 def batches(world, bindings, size, migrated=()):
@@ -20,8 +22,7 @@ def send(world, batch, sender=None):
 
 def with_entry(batch, i, **changes):
     entries = list(batch.entries)
-    fields = entries[i].__dict__ | changes
-    entries[i] = Entry(**fields)
+    entries[i] = dataclasses.replace(entries[i], **changes)
     return Batch(entries, batch.proof, batch.flags)
 
 

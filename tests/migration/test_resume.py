@@ -19,20 +19,20 @@ class KilledError(Exception):
 
 
 class KillingClient(MigratorClient):
-    """Dies at its `kill_at`-th send, before or after the transaction is mined."""
+    """Dies at its `kill_at`-th submission, before or after broadcasting it (earlier ones in flight)."""
 
     def __init__(self, contract, kill_at, after):
         super().__init__(contract)
         self.kill_at, self.after, self.sent = kill_at, after, 0
 
-    def send(self, batch, sender):
+    def submit(self, batch, sender, nonce, fees=None):
         self.sent += 1
         if self.sent == self.kill_at and not self.after:
             raise KilledError
-        receipt = super().send(batch, sender)
+        tx_hash = super().submit(batch, sender, nonce, fees)
         if self.sent == self.kill_at:
             raise KilledError
-        return receipt
+        return tx_hash
 
 
 @pytest.mark.slow
