@@ -1,38 +1,47 @@
 """Migration: gas per account at batch sizes 1/50/200, tree build for 100k leaves, 100k accounts end to end.
 
-The 100k run is the real pipeline on the bench's anvil: a deterministic synthetic export
-(`pha.migration.synthetic`, not committed) -> build (readers + tree) -> deploy token and
-Migrator -> 100k sr25519 bindings signed and verified -> push in batches of 200 -> reconcile.
+The 100k run is what a user runs, command by command (`ape run migrate synth`, `build`,
+`ape run deploy`, `migrate deploy`, `synth-bindings`, `push`, then `audit`), each a fresh process
+sampled with psutil, against an anvil started here (`pha.anvil`, chain id 8453 as
+`base:devnet:<url>`, automine, high gas limit). The synthetic export is deterministic and never
+committed. PHA_BENCH_MIGRATION_ACCOUNTS=N runs it with N accounts instead (0 skips it).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import resource
+import re
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench.common import BenchEnv, Row, gas
+from bench.common import BenchEnv, Row
+from pha.anvil import Anvil
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.migration.bindings import BindingSet, read_bindings, verify_bindings
 from pha.migration.chain import MigratorClient
 from pha.migration.merkle import MerkleTree, leaf_hash
 from pha.migration.plan import Bitmap, plan_batches
-from pha.migration.push import push
-from pha.migration.reconcile import reconcile
 from pha.migration.snapshot import Snapshot, build_snapshot, read_export
 from pha.migration.synthetic import write_bindings, write_export
+from pha.paths import ROOT
 
 log = logging.getLogger("bench.migration")
 ACCOUNTS_100K = 100_000
-# The end-to-end run is opt-in until it completes reliably: on ape-foundry's anvil the provider
-# disconnected after ~25 batches of 200 in the runs so far (see docs/migration.md, "Open").
-E2E_ACCOUNTS = int(os.environ.get("PHA_BENCH_MIGRATION_ACCOUNTS", "0"))
+# The end-to-end run (0 skips it; a smaller number is a quicker check of the same path).
+E2E_ACCOUNTS = int(os.environ.get("PHA_BENCH_MIGRATION_ACCOUNTS", str(ACCOUNTS_100K)))
+E2E_GAS_LIMIT = 1_000_000_000
+SAMPLE_EVERY = 0.2
+APE = str(Path(sys.executable).with_name("ape"))
 UNISWAP_CLAIM = 78_600
 
 
@@ -61,69 +70,33 @@ def _bindings(
     return verify_bindings(read_bindings(path), chain_id, migrator, set(snapshot.by_pubkey()))
 
 
-class FastClient(MigratorClient):
-    """Sends with web3 directly (signed locally, receipt polled every 10 ms): Ape's receipt wait
-    polls slowly and dominated the 100k run. Same calldata, same contract, same checks."""
-
-    def __init__(self, contract: Any, env: BenchEnv) -> None:
-        super().__init__(contract)
-        from web3 import Web3
-
-        self.web3 = Web3(Web3.HTTPProvider(env.chain.provider.uri))
-        self.key = env.gov.private_key
-        self.nonce: int | None = None
-
-    def send(self, batch: Any, sender: Any) -> Any:
-        from types import SimpleNamespace
-
-        if self.nonce is None:
-            self.nonce = self.web3.eth.get_transaction_count(str(sender.address))
-        tx = self.contract.migrate.as_transaction(
-            [e.as_tuple() for e in batch.entries], batch.proof, batch.flags, sender=sender
-        )
-        raw = {
-            "to": str(self.contract.address),
-            "data": "0x" + bytes(tx.data).hex(),
-            "gas": 45_000 * len(batch.entries) + 300_000,
-            "maxFeePerGas": 2 * int(self.web3.eth.get_block("latest")["baseFeePerGas"]) + 10**9,
-            "maxPriorityFeePerGas": 10**9,
-            "nonce": self.nonce,
-            "chainId": self.web3.eth.chain_id,
-        }
-        signed = self.web3.eth.account.sign_transaction(raw, self.key)
-        tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.01)
-        self.nonce += 1
-        if receipt["status"] != 1:
-            raise RuntimeError(f"batch reverted: {tx_hash.hex()}")
-        return SimpleNamespace(gas_used=receipt["gasUsed"])
-
-
 def measure(env: BenchEnv) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="pha-migration-bench-") as tmp:
         workdir = Path(tmp)
         rows += _gas_rows(env, workdir)
         rows += _tree_row()
-        if E2E_ACCOUNTS:
-            rows += _run_100k(env, workdir, E2E_ACCOUNTS)
+    if E2E_ACCOUNTS:
+        rows += _run_100k(E2E_ACCOUNTS)
     return rows
 
 
 def _gas_rows(env: BenchEnv, workdir: Path) -> list[Row]:
-    export = write_export(workdir / "small.jsonl", 1024, seed=2)
-    snapshot = build_snapshot(read_export(export))
     rows = []
     # A token already in use (supply and vote checkpoints exist), as on the real chain.
     token = env.gov.deploy(env.project.PHAToken, env.gov, L2_STANDARD_BRIDGE, L1_PHA)
     token.grantRole(token.MINTER_ROLE(), env.gov, sender=env.gov)
     token.minterMint(env.gov, 1, sender=env.gov)
-    for size in (1, 50, 200):
+    for seed, size in ((2, 1), (3, 50), (4, 200)):
+        # A snapshot (and so recipients) of its own per size: with one shared snapshot, the b200
+        # batch re-minted to the b50 run's 50 recipients and looked ~4k gas/account cheaper.
+        export = write_export(workdir / f"small-{seed}.jsonl", 1024, seed=seed)
+        snapshot = build_snapshot(read_export(export))
         token, migrator = _deploy(env, snapshot, token)
-        bindings = _bindings(workdir, 1024, env.chain.chain_id, str(migrator.address), snapshot, seed=2)
+        bindings = _bindings(workdir, 1024, env.chain.chain_id, str(migrator.address), snapshot, seed=seed)
         batch = next(plan_batches(snapshot, bindings.valid, Bitmap([]), size))
         receipt = MigratorClient(migrator).send(batch, env.gov)
-        per_account = gas(receipt) / size
+        per_account = int(receipt["gasUsed"]) / size
         rows.append(
             Row(
                 f"migration.per_account.b{size}",
@@ -152,61 +125,141 @@ def _label(accounts: int) -> str:
     return "100k" if accounts == 100_000 else f"{accounts}"
 
 
-def _run_100k(env: BenchEnv, workdir: Path, accounts: int) -> list[Row]:
-    process = psutil.Process()
-    rss_samples: list[tuple[str, float]] = []
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    rss_mb: list[tuple[float, float]]
+    stdout: str
 
-    def sample(label: str) -> None:
-        rss_samples.append((label, process.memory_info().rss / 2**20))
 
+def _run_step(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    timeout: float,
+    probe: Callable[[], float] | None = None,
+) -> Step:
+    """Run one `ape run ...` command as a user would; sample its RSS (process tree) with psutil.
+
+    Each sample is (seconds, MB) or, with `probe` (e.g. the chain's block number), (probe(), MB).
+    """
     started = time.monotonic()
-    sample("start")
-    export = write_export(workdir / "export-100k.jsonl", accounts, seed=1)
-    snapshot = build_snapshot(read_export(export))
-    _ = snapshot.root
-    sample("built")
-    _, migrator = _deploy(env, snapshot)
-    bindings = _bindings(workdir, accounts, env.chain.chain_id, str(migrator.address), snapshot)
-    sample("bound")
-    client = FastClient(migrator, env)
-    checkpoints = {int(accounts * f / 200) for f in (1, 2, 3, 4, 5, 6, 7, 8, 9)}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([APE, "run", *args], cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
+        proc = psutil.Process(child.pid)
+        samples: list[tuple[float, float]] = []
+        while child.poll() is None:
+            try:
+                rss = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+                at = probe() if probe is not None else time.monotonic() - started
+                samples.append((at, rss / 2**20))
+            except psutil.Error:
+                pass
+            if time.monotonic() - started > timeout:
+                child.kill()
+                child.wait()
+                raise RuntimeError(f"{name}: no result after {timeout:.0f} s")
+            time.sleep(SAMPLE_EVERY)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise RuntimeError(f"{name} failed ({child.returncode}): {stderr.strip()[-500:]}")
+    seconds = time.monotonic() - started
+    peak = max((mb for _, mb in samples), default=0.0)
+    log.info("%s: %.1f s, peak RSS %.0f MB", name, seconds, peak)
+    return Step(name, seconds, peak, samples, stdout)
 
-    def on_batch(number: int, _batch: object) -> None:
-        if number in checkpoints:
-            sample(f"batch {number}")
 
-    push_started = time.monotonic()
-    summary = push(snapshot, bindings.valid, client, env.gov, 200, show_progress=False, on_batch=on_batch)
-    push_seconds = time.monotonic() - push_started
-    sample("pushed")
-    report = reconcile(snapshot, bindings, client.bitmap(snapshot.count), client.state())
-    wall = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _run_100k(accounts: int) -> list[Row]:
+    """The user's commands, end to end, against an anvil started here (automine, high gas limit)."""
+    load_before = os.getloadavg()
+    with (
+        tempfile.TemporaryDirectory(prefix="pha-migration-100k-") as tmp,
+        Anvil(chain_id=8453, gas_limit=E2E_GAS_LIMIT) as node,
+    ):
+        work = Path(tmp)
+        env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(work)}
+        net = ["--network", f"base:devnet:{node.url}"]
+        export, snapshot = work / "export.jsonl", work / "snapshot.json"
+        bindings, report_path = work / "bindings.jsonl", work / "report.json"
+        n = str(accounts)
+        plan = [
+            ("synth", ["migrate", "synth", "--accounts", n, "--seed", "1", "--out", str(export)]),
+            ("build", ["migrate", "build", "--export", str(export), "--out", str(snapshot)]),
+            ("deploy stack", ["deploy", *net]),
+            ("deploy migrator", ["migrate", "deploy", "--snapshot", str(snapshot), *net]),
+            ("sign bindings", ["migrate", "synth-bindings", "--accounts", n, "--out", str(bindings), *net]),
+            (
+                "push",
+                [
+                    "migrate", "push", "--snapshot", str(snapshot), "--bindings", str(bindings),
+                    "--batch-size", "200", "--no-progress", "--report", str(report_path), *net,
+                ],
+            ),
+        ]  # fmt: skip
+        head = int(str(node.rpc("eth_blockNumber")), 16)
+
+        def landed() -> float:  # batches landed so far (automine: one block per batch)
+            return int(str(node.rpc("eth_blockNumber")), 16) - head
+
+        steps = [
+            _run_step(name, args, env, timeout=1800, probe=landed if name == "push" else None)
+            for name, args in plan
+        ]
+        report = json.loads(report_path.read_text())
+        audit_step = _run_step(
+            "audit",
+            ["migrate", "audit", "--snapshot", str(snapshot), "--bindings", str(bindings), *net],
+            env,
+            timeout=1800,
+        )
     if not report["balanced"] or report["migrated"]["accounts"] != accounts:
-        raise RuntimeError(f"100k run did not balance: {report['checks']}")
-    during = [mb for label, mb in rss_samples if label.startswith("batch")]
-    flat = f"RSS during push {min(during):.0f}-{max(during):.0f} MB" if during else ""
-    log.info("100k: %.0f s wall, push %.0f s, %s", wall, push_seconds, flat)
+        raise RuntimeError(f"{accounts} run did not balance: {report['checks']}")
+    if "OK" not in audit_step.stdout:
+        raise RuntimeError(f"audit of the {accounts} run failed: {audit_step.stdout[-500:]}")
+    load_after = os.getloadavg()
+    wall = sum(s.seconds for s in steps)
+    push = steps[-1]
+    pushed = re.search(r"pushed ([\d,]+) accounts in ([\d,]+) batches .*?([\d,]+) gas", push.stdout)
+    if pushed is None:
+        raise RuntimeError(f"push output not understood: {push.stdout[-300:]}")
+    gas_used, batches = int(pushed.group(3).replace(",", "")), int(pushed.group(2).replace(",", ""))
+    # Flat memory: the push's RSS once 10% of its batches had landed, and once 90% had.
+    tenth = [mb for at, mb in push.rss_mb if at >= 0.1 * batches]
+    ninth = [mb for at, mb in push.rss_mb if at >= 0.9 * batches]
+    first, last = (tenth[0], ninth[0]) if tenth and ninth else (0.0, 0.0)
+    heaviest = max([*steps, audit_step], key=lambda s: s.peak_rss_mb)
+    timings = ", ".join(f"{s.name} {s.seconds:.0f} s" for s in steps)
+    load = f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (2 cores, shared)"
+    label = _label(accounts)
     return [
         Row(
-            f"migration.{_label(accounts)}.wall_s",
+            f"migration.{label}.wall_s",
             round(wall, 1),
             "s",
             goal=600,
-            note=f"synthetic export -> build -> deploy -> 100k bindings signed+verified -> push "
-            f"({summary.batches} batches of 200, {push_seconds:.0f} s) -> reconcile; anvil via ape-foundry",
+            note=f"`ape run` commands in sequence, each a fresh process: {timings}; "
+            f"{batches} batches of 200, reconciled balanced; anvil --gas-limit {E2E_GAS_LIMIT:,} "
+            f"automine (pha.anvil); {load}",
         ),
         Row(
-            f"migration.{_label(accounts)}.peak_rss_mb",
-            round(peak),
+            f"migration.{label}.peak_rss_mb",
+            round(max(s.peak_rss_mb for s in steps)),
             "MB",
-            note=f"bench process (Ape included), ru_maxrss; {flat}",
+            note=f"largest peak RSS of one command (psutil, every {SAMPLE_EVERY} s): "
+            + ", ".join(f"{s.name} {s.peak_rss_mb:.0f}" for s in steps)
+            + f"; push RSS {first:.0f} MB at 10% of batches landed, {last:.0f} MB at 90%; "
+            f"audit (not in wall) {audit_step.seconds:.0f} s, {audit_step.peak_rss_mb:.0f} MB"
+            + (f"; heaviest: {heaviest.name}" if heaviest is not push else ""),
         ),
         Row(
-            f"migration.{_label(accounts)}.gas_per_account",
-            round(summary.gas_used / summary.accounts),
+            f"migration.{label}.gas_per_account",
+            round(gas_used / accounts),
             "gas",
             goal=35_000,
-            note="all 500 batches of 200 (every recipient new), 21k base included",
+            note=f"all {batches} batches of 200 (every recipient new), 21k base included",
         ),
     ]

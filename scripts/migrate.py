@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from eth_utils import is_address
 
 from pha.cli import account_option, connected, current_manifest_path, network_option, resolve_account
 from pha.manifest import ManifestError, load_manifest
@@ -89,22 +90,42 @@ def _client(migrator: str | None, manifest_file: Path | None) -> Any:
             migrator = manifest.address("Migrator")
         except ManifestError as error:
             raise click.ClickException(f"{error}: run `ape run migrate deploy` first") from None
+    from ape import chain
+
+    if not is_address(migrator):
+        raise click.ClickException(f"--migrator {migrator!r} is not an address")
+    if not chain.provider.get_code(migrator):
+        raise click.ClickException(f"no contract at {migrator} on chain {chain.provider.chain_id}")
     return MigratorClient.at(migrator)
 
 
 def _bindings(path: Path, snapshot: Any, client: Any) -> Any:
+    """Verified bindings for this chain and migrator. A file none of whose records verifies is a
+    mistake (another chain's or migrator's file, the wrong file): one-line error. Some rejected
+    records are normal (holders' mistakes): they are listed and stay pending."""
     from ape import chain
 
-    from pha.migration.bindings import read_bindings, verify_bindings
+    from pha.migration.bindings import iter_bindings, verify_bindings
     from pha.migration.snapshot import SnapshotError
 
+    chain_id = chain.provider.chain_id
     try:
-        records = read_bindings(path)
-    except (SnapshotError, FileNotFoundError) as error:
+        bindings = verify_bindings(
+            iter_bindings(path), chain_id, client.address, set(snapshot.by_pubkey()), snapshot.ss58_format
+        )
+    except SnapshotError as error:
         raise click.ClickException(f"bindings: {error}") from None
-    return verify_bindings(
-        records, chain.provider.chain_id, client.address, set(snapshot.by_pubkey()), snapshot.ss58_format
-    )
+    except (FileNotFoundError, IsADirectoryError):
+        raise click.ClickException(f"bindings: no such file {path}") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"bindings: {path} is not a text file") from None
+    if bindings.rejected and not bindings.valid:
+        first = bindings.rejected[0]
+        raise click.ClickException(
+            f"none of the {len(bindings.rejected):,} bindings in {path.name} verifies for chain {chain_id} "
+            f"and migrator {client.address}; first: {first.where}: {first.reason}"
+        )
+    return bindings
 
 
 def _deploy_block(client: Any, manifest_file: Path | None) -> int:
@@ -176,6 +197,8 @@ def build(
         snapshot = build_snapshot(holdings, protocol, ss58_format, source)
     except SnapshotError as error:
         raise click.ClickException(str(error)) from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{export_path or pairs_path} is not a text (JSON) file") from None
     snapshot.save(out)
     click.echo(f"accounts   {snapshot.count:,}")
     click.echo(f"total      {snapshot.total} planck")
@@ -233,9 +256,22 @@ def deploy(
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--dry-run", is_flag=True, help="Plan and simulate the first batch; send nothing.")
 @click.option(
+    "--max-in-flight",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Batches broadcast before waiting for the oldest receipt (1: one at a time).",
+)
+@click.option(
     "--report", "report_path", type=click.Path(path_type=Path), default=None, help="Write the JSON report."
 )
 @click.option("--no-progress", is_flag=True)
+@click.option(
+    "--autosign",
+    is_flag=True,
+    help="Keyfile accounts: unlock once and sign every batch without asking "
+    "(passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE or one prompt).",
+)
 def push(
     snapshot_path: Path,
     bindings_path: Path,
@@ -246,8 +282,10 @@ def push(
     migrator: str | None,
     batch_size: int,
     dry_run: bool,
+    max_in_flight: int,
     report_path: Path | None,
     no_progress: bool,
+    autosign: bool,
 ) -> None:
     from pha.migration.push import PushError
     from pha.migration.push import push as do_push
@@ -255,6 +293,8 @@ def push(
     snapshot = _snapshot(snapshot_path)
     with _connect(network_choice, rpc_url):
         sender = resolve_account(account_alias)
+        if autosign and hasattr(sender, "set_autosign"):
+            sender.set_autosign(True)
         client = _client(migrator, manifest_file)
         bindings = _bindings(bindings_path, snapshot, client)
         click.echo(f"bindings: {len(bindings.valid):,} valid, {len(bindings.rejected):,} rejected")
@@ -269,9 +309,12 @@ def push(
                 batch_size,
                 dry_run=dry_run,
                 show_progress=not no_progress,
+                max_in_flight=max_in_flight,
             )
         except PushError as error:
             raise click.ClickException(f"{error} (re-run to resume)") from None
+        except OSError as error:  # the node went away (requests' errors are OSErrors)
+            raise click.ClickException(f"lost the node: {error} (re-run to resume)") from None
         verb = "would push" if dry_run else "pushed"
         click.echo(
             f"{verb} {summary.accounts:,} accounts in {summary.batches:,} batches "

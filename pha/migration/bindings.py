@@ -18,7 +18,7 @@ sr25519 (default) or ed25519 (`"scheme": "ed25519"`). A bindings file is a `.jso
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,23 +122,27 @@ class RawBinding:
     scheme: str
 
 
-def read_bindings(path: Path) -> list[RawBinding]:
-    """The records of a bindings file, unverified; a file that is not JSON raises SnapshotError."""
-    out = []
+def iter_bindings(path: Path) -> Iterator[RawBinding]:
+    """The records of a bindings file, unverified, one at a time (a `.jsonl` file is streamed).
+
+    A `.json` file that is not JSON raises SnapshotError when iteration starts.
+    """
     for where, record in iter_records(Path(path), list_key="bindings"):
         if not isinstance(record, dict):
-            out.append(RawBinding(where, "?", "", "", f"bad record: {record}"))
+            yield RawBinding(where, "?", "", "", f"bad record: {record}")
             continue
-        out.append(
-            RawBinding(
-                where=where,
-                account_text=str(record.get("account", "")),
-                recipient=str(record.get("recipient", "")),
-                signature=str(record.get("signature", "")),
-                scheme=str(record.get("scheme", "sr25519")),
-            )
+        yield RawBinding(
+            where=where,
+            account_text=str(record.get("account", "")),
+            recipient=str(record.get("recipient", "")),
+            signature=str(record.get("signature", "")),
+            scheme=str(record.get("scheme", "sr25519")),
         )
-    return out
+
+
+def read_bindings(path: Path) -> list[RawBinding]:
+    """The records of a bindings file, unverified; a file that is not JSON raises SnapshotError."""
+    return list(iter_bindings(path))
 
 
 def verify_bindings(
@@ -238,6 +242,7 @@ __all__ = [
     "Rejected",
     "SnapshotError",
     "binding_message",
+    "iter_bindings",
     "read_bindings",
     "sign_binding",
     "verify_bindings",

@@ -211,7 +211,7 @@ class MigratorClient:
         return "0x" + bytes(tx_hash).hex()
 
     def fees(self) -> Fees:
-        """EIP-1559 fees (max fee = 2 × base fee + tip, good for several full blocks), or a legacy gas price."""
+        """EIP-1559 fees (max fee = 2 × base fee + tip: good for several full blocks), or a gas price."""
         web3 = self.web3
         block = web3.eth.get_block("latest")
         limit = int(block["gasLimit"])
@@ -342,6 +342,7 @@ def _decode_custom_error(data: bytes) -> str | None:
     except Exception:  # malformed arguments: the name alone still helps
         return f"{name}(...)"
     shown = ", ".join(
-        f"{n}=0x{bytes(v).hex()}" if isinstance(v, bytes) else f"{n}={v}" for n, v in zip(names, values, strict=True)
+        f"{n}=0x{bytes(v).hex()}" if isinstance(v, bytes) else f"{n}={v}"
+        for n, v in zip(names, values, strict=True)
     )
     return f"{name}({shown})"

@@ -82,7 +82,10 @@ def push(
         raise PushError("the migration is closed: nothing more can be minted")
     if state.paused and not dry_run:
         raise PushError("the migrator is paused")
-    client.wait_idle(sender)
+    try:
+        client.wait_idle(sender)
+    except TimeoutError as error:
+        raise PushError(f"{error}: let them land (or replace them), then run again") from None
     migrated = client.bitmap(snapshot.count)
     ready = ready_leaves(snapshot, bindings, migrated)
     summary = PushSummary(

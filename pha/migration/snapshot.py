@@ -154,18 +154,34 @@ class Snapshot:
             raise SnapshotError([f"{path}: no such file (run `ape run migrate build` first)"]) from None
         except json.JSONDecodeError as error:
             raise SnapshotError([f"{path}: not JSON ({error})"]) from None
+        except (UnicodeDecodeError, IsADirectoryError) as error:
+            raise SnapshotError([f"{path}: not a snapshot file ({type(error).__name__})"]) from None
         if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError([f"{path}: not a built snapshot (format {SNAPSHOT_FORMAT})"])
         leaves = []
-        for position, (index, pubkey, amount) in enumerate(data["leaves"]):
-            if index != position:
-                raise SnapshotError([f"{path}: leaf {position} has index {index}"])
-            leaves.append(Leaf(index, bytes.fromhex(pubkey[2:]), int(amount)))
-        excluded = [
-            Excluded(bytes.fromhex(e["account"][2:]), int(e["amount"]), e["reason"]) for e in data["excluded"]
-        ]
-        snapshot = cls(leaves, excluded, int(data["ss58_format"]), str(data.get("source", "")))
-        if "0x" + snapshot.root.hex() != data["root"] or str(snapshot.total) != data["total"]:
+        where = "header"
+        try:
+            for position, entry in enumerate(data["leaves"]):
+                where = f"leaf {position}"
+                index, pubkey, amount = entry
+                if index != position:
+                    raise ValueError(f"index {index}")
+                key = bytes.fromhex(pubkey.removeprefix("0x"))
+                if len(key) != 32:
+                    raise ValueError("public key is not 32 bytes")
+                leaves.append(Leaf(index, key, parse_amount(amount, "amount")))
+            where = "excluded"
+            excluded = [
+                Excluded(bytes.fromhex(e["account"].removeprefix("0x")), int(e["amount"]), str(e["reason"]))
+                for e in data["excluded"]
+            ]
+            where = "header"
+            snapshot = cls(leaves, excluded, int(data["ss58_format"]), str(data.get("source", "")))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise SnapshotError([f"{path}: malformed {where} ({type(error).__name__}: {error})"]) from None
+        if not leaves:
+            raise SnapshotError([f"{path}: no leaves"])
+        if "0x" + snapshot.root.hex() != data.get("root") or str(snapshot.total) != data.get("total"):
             raise SnapshotError([f"{path}: root or total does not match its leaves (edited file?)"])
         return snapshot
 
