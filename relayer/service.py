@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -101,9 +102,16 @@ class Relayer:
             s.workers, self.rpc, registry, self.address, self.domain, s.worker_timeout,
             s.worker_concurrency, s.quarantine_s, s.eligibility_ttl_s,
         )  # fmt: skip
-        # Worker calls in flight when we stopped: their results are lost, run them again.
+        # Worker calls in flight when we stopped: their results are lost, run them again. The
+        # interrupted call was not the worker's failure: it does not use up that worker's try.
         with self.store.tx() as db:
-            db.execute("UPDATE jobs SET state = 'new' WHERE state = 'running'")
+            running = db.execute("SELECT job_id, attempts, tried FROM jobs WHERE state = 'running'")
+            for row in running.fetchall():
+                tried = json.loads(row["tried"])[:-1]
+                db.execute(
+                    "UPDATE jobs SET state = 'new', attempts = ?, tried = ? WHERE job_id = ?",
+                    (max(0, int(row["attempts"]) - 1), json.dumps(tried), row["job_id"]),
+                )
         await self.workers.refresh(force=True)
         if s.metrics_port is not None:
             self._runner, self.metrics_port = await start_server(
