@@ -29,12 +29,10 @@ contract PHAToken is ERC20Capped, ERC20Permit, ERC20Votes, AccessControl, IOptim
 
     /// @notice The OP-stack bridge allowed to `mint` and `burn`.
     /// @dev Upper-case getter names are part of OptimismMintableERC20's ABI (bridges and
-    ///      explorers call `BRIDGE()` and `REMOTE_TOKEN()`), hence the naming-convention waiver.
-    // slither-disable-next-line naming-convention
+    ///      explorers call `BRIDGE()` and `REMOTE_TOKEN()`).
     address public immutable BRIDGE;
 
     /// @notice The L1 token this token represents (PHA on Ethereum).
-    // slither-disable-next-line naming-convention
     address public immutable REMOTE_TOKEN;
 
     /// @notice The caller is not the bridge.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
@@ -22,7 +23,9 @@ import {WorkerBinding} from "./libraries/WorkerBinding.sol";
 ///      - a worker (signing address) belongs to exactly one pool; only that pool's operator
 ///        (Staking.operatorOf) registers, renews, deregisters it or authorises relayers.
 ///      - stake never depends on worker state: this contract never moves tokens.
-contract WorkerRegistry is IWorkerRegistry, AccessControl {
+/// @dev Verifiers are external contracts (allow-listed by governance); the paths that call them
+///      are nonReentrant so that even a faulty verifier cannot re-enter registration.
+contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ constants
 
     /// @notice Bounds on governance parameters.
@@ -111,7 +114,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         address verifier,
         bytes calldata quote,
         bytes calldata evidence
-    ) external {
+    ) external nonReentrant {
         _onlyOperator(poolId);
         if (worker == address(0)) revert RegistryZeroAddress();
         if (_workers[worker].registered) revert RegistryWorkerExists(worker);
@@ -131,7 +134,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         address verifier,
         bytes calldata quote,
         bytes calldata evidence
-    ) external {
+    ) external nonReentrant {
         Worker storage current = _workers[worker];
         if (!current.registered) revert RegistryUnknownWorker(worker);
         uint256 poolId = current.poolId;
@@ -146,7 +149,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     }
 
     /// @inheritdoc IWorkerRegistry
-    function deregisterWorker(address worker) external {
+    function deregisterWorker(address worker) external nonReentrant {
         Worker storage w = _workers[worker];
         if (!w.registered) revert RegistryUnknownWorker(worker);
         uint256 poolId = w.poolId;
@@ -170,13 +173,17 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     // ------------------------------------------------------------------ anyone
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev What is written depends on the verifier's answer, so it follows the call. The verifier
+    ///      is governance-allow-listed and every mutating entry point is nonReentrant; only views
+    ///      could observe the intermediate state.
+    // slither-disable-next-line reentrancy-no-eth
     function invalidateWorker(
         address worker,
         bytes32 encryptionKey,
         address verifier,
         bytes calldata quote,
         bytes calldata evidence
-    ) external {
+    ) external nonReentrant {
         Worker storage w = _workers[worker];
         if (!w.registered || w.invalidated) revert RegistryUnknownWorker(worker);
         IQuoteVerifier.VerifiedQuote memory q = _verified(verifier, quote, evidence);
@@ -351,6 +358,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     /// @dev Everything registration and renewal require of a quote (verified, bound to this
     ///      worker's keys and pool, measurement allowed, policy met), then the worker's record and
     ///      its log entry. Returns the verdict and the end of the attestation.
+    // Only reached from nonReentrant entry points; the record is written after the verifier's
+    // answer because it is made of that answer.
+    // slither-disable-next-line reentrancy-benign,reentrancy-events
     function _attest(Binding memory b, address verifier, bytes calldata quote, bytes calldata evidence)
         private
         returns (IQuoteVerifier.VerifiedQuote memory q, uint64 until)
@@ -368,6 +378,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
             registered: true,
             invalidated: false
         });
+        // The entry's index is not needed here: the event carries it.
+        // slither-disable-next-line unused-return
         ATTESTATION_LOG.append(
             IAttestationLog.Entry({
                 kind: IAttestationLog.Kind.WorkerAttested,

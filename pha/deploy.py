@@ -58,6 +58,10 @@ class DeployConfig:
     threshold: int = 1
     attestation_validity: int = 7 * 86_400
     max_verdict_age: int = 86_400
+    escrow_fee_bps: int = 100
+    """JobEscrow protocol fee, bps of (payment - relay fee); at most 1,000."""
+    escrow_slash_bps: int = 1_000
+    """JobEscrow slash of a missed claimed deadline, bps of the job's payment; at most 5,000."""
     migrator: MigratorParams | None = None
     """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
@@ -154,12 +158,27 @@ def _committee_args(ctx: DeployContext) -> list:
     return [c.admin, c.attesters, c.threshold, c.attestation_validity]
 
 
+def _escrow_args(ctx: DeployContext) -> list:
+    c = ctx.config
+    return [
+        c.admin,
+        ctx.address("PHAToken"),
+        ctx.address("Staking"),
+        ctx.address("WorkerRegistry"),
+        ctx.address("AttestationLog"),
+        c.treasury,
+        c.escrow_fee_bps,
+        c.escrow_slash_bps,
+    ]
+
+
 STEPS: list[Step] = [
     Step("PHAToken", _token_args),
     Step("Migrator", _migrator_args),
     Step("Staking", _staking_args),
     Step("AttestationLog", _log_args),
     Step("WorkerRegistry", _registry_args),
+    Step("JobEscrow", _escrow_args),
     Step("DevQuoteVerifier", _dev_verifier_args, when=lambda c: c.dev_verifier),
     Step("CommitteeQuoteVerifier", _committee_args, when=lambda c: bool(c.attesters)),
 ]

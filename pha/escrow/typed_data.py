@@ -230,3 +230,27 @@ def recover_batch_signer(
     domain: Domain, entries: Sequence[ResultEntry], worker: str, signature: bytes | str
 ) -> str:
     return recover_digest(batch_digest(domain, entries, worker), signature)
+
+
+# --- verification (what JobEscrow.settle / settleBatch check) -------------------------------
+
+
+def output_hash(output: bytes) -> bytes:
+    """outputHash = keccak256(output bytes exactly as emitted in JobSettled)."""
+    return keccak(bytes(output))
+
+
+def verify_result(domain: Domain, entry: ResultEntry, worker: str, signature: bytes | str) -> bool:
+    """True if `worker` signed Result(entry, worker) in this domain; False for anything else."""
+    try:
+        return recover_result_signer(domain, entry, worker, signature) == to_checksum_address(worker)
+    except ValueError:
+        return False
+
+
+def verify_batch(domain: Domain, entries: Sequence[ResultEntry], worker: str, signature: bytes | str) -> bool:
+    """True if `worker` signed ResultBatch over exactly these entries, in this order."""
+    try:
+        return recover_batch_signer(domain, entries, worker, signature) == to_checksum_address(worker)
+    except ValueError:
+        return False

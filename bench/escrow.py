@@ -1,0 +1,205 @@
+"""Escrow gas: post, claim, settle one, batch settle (per job at 1/10/50/100), expire with a slash,
+and the jobs per second the batch figure allows in a 30M-gas, 2-second L2 block.
+
+The world: token, staking (one pool, 10,000 PHA), attestation log, registry with the dev
+verifier, one simulated TDX worker, the escrow wired as deploy does. Every measured operation
+runs after a warm-up of the same kind, so balances (treasury, relayer, staking), the log head
+and the pool are already non-zero: the steady state of a busy deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from eth_account import Account
+from eth_utils import keccak
+
+from bench.common import BenchEnv, Row, gas
+from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
+from pha.escrow.spec import JobSpec, input_hash
+from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
+from pha.quote.binding import report_data
+from pha.quote.dev import DEV_ADDRESS, simulated_tdx_quote
+from pha.quote.measurement import tdx_measurement_id
+
+PHA = 10**18
+DAY = 86_400
+BLOCK_GAS, BLOCK_SECONDS = 30_000_000, 2
+GOALS = {"post": 120_000, "claim": 60_000, "settle_one": 90_000, "batch": 25_000, "expire": 90_000}
+OUTPUT = b'{"ok":true,"answer":"' + b"x" * 32 + b'"}'  # a 45-byte output, emitted in JobSettled
+
+
+class World:
+    """The deployed stack and one registered worker."""
+
+    def __init__(self, env: BenchEnv) -> None:
+        p, acc = env.project, env.accounts
+        self.env = env
+        self.gov, self.client, self.operator, self.relayer, self.treasury = (
+            acc[0],
+            acc[1],
+            acc[4],
+            acc[5],
+            acc[8],
+        )
+        gov = self.gov
+        self.token = gov.deploy(p.PHAToken, gov, L2_STANDARD_BRIDGE, L1_PHA)
+        self.token.grantRole(self.token.MINTER_ROLE(), gov, sender=gov)
+        self.staking = gov.deploy(p.Staking, self.token, gov, self.treasury)
+        self.log = gov.deploy(p.AttestationLog, gov)
+        self.registry = gov.deploy(p.WorkerRegistry, gov, self.staking, self.log, 7 * DAY, DAY)
+        self.log.grantRole(self.log.WRITER_ROLE(), self.registry, sender=gov)
+        verifier = gov.deploy(p.DevQuoteVerifier, gov, DEV_ADDRESS, DAY)
+        self.registry.setVerifier(verifier, True, sender=gov)
+        self.escrow = gov.deploy(
+            p.JobEscrow, gov, self.token, self.staking, self.registry, self.log, self.treasury, 100, 1_000
+        )
+        self.staking.grantRole(self.staking.SLASHER_ROLE(), self.escrow, sender=gov)
+        self.log.grantRole(self.log.WRITER_ROLE(), self.escrow, sender=gov)
+
+        regs = [(keccak(f"bench/{i}".encode()) * 2)[:48] for i in range(4)]
+        self.measurement = tdx_measurement_id(*regs)
+        policy = (2, 0, 3, 0, bytes([1]) + bytes(15), bytes(16))
+        self.registry.allowMeasurement(self.measurement, policy, ("bench", bytes(20), bytes(32)), sender=gov)
+        self.token.minterMint(self.operator, 10_000 * PHA, sender=gov)
+        self.staking.openPool(1_000, sender=self.operator)
+        self.pool = int(self.staking.poolCount())
+        self.token.approve(self.staking, 10_000 * PHA, sender=self.operator)
+        self.staking.invoke_transaction("delegate", self.pool, 10_000 * PHA, sender=self.operator)
+        self.registry.setRelayer(self.pool, self.relayer, True, sender=self.operator)
+        self.worker = Account.create()
+        enc_key = os.urandom(32)
+        data = report_data(
+            env.chain.chain_id, str(self.registry.address), self.worker.address, enc_key, self.pool
+        )
+        quote = simulated_tdx_quote(
+            mr_td=regs[0], rt_mr0=regs[1], rt_mr1=regs[2], rt_mr2=regs[3], report_data=data
+        )
+        self.registry.registerWorker(
+            self.pool, self.worker.address, enc_key, verifier, quote, b"", sender=self.operator
+        )
+        self.token.minterMint(self.client, 1_000_000 * PHA, sender=gov)
+        self.token.approve(self.escrow, 2**256 - 1, sender=self.client)
+        self.domain = Domain(env.chain.chain_id, str(self.escrow.address))
+        self.count = 0
+
+    def post(self, duration: int = 3_600) -> tuple[int, JobSpec, Any]:
+        self.count += 1
+        data = b'{"handler":"echo","data":"job %d"}' % self.count
+        spec = JobSpec(
+            measurement_id=self.measurement,
+            input_hash=input_hash(data),
+            relay_fee=PHA // 10,
+            deadline=self.env.chain.pending_timestamp + duration,
+        )
+        tx = self.escrow.post(spec.as_tuple(), 10 * PHA, data, sender=self.client)
+        return int(tx.decode_logs(self.escrow.JobPosted)[0].jobId), spec, tx
+
+    def settle(self, job_id: int, spec: JobSpec) -> Any:
+        entry = ResultEntry(job_id, spec.input_hash, output_hash(OUTPUT))
+        sig = sign_result(self.domain, entry, self.worker.key)
+        return self.escrow.settle(
+            job_id, spec.as_tuple(), self.worker.address, OUTPUT, sig, sender=self.relayer
+        )
+
+    def settle_batch(self, jobs: list[tuple[int, JobSpec]]) -> Any:
+        entries = [ResultEntry(j, s.input_hash, output_hash(OUTPUT)) for j, s in jobs]
+        sig = sign_batch(self.domain, entries, self.worker.key)
+        args = [(j, s.as_tuple(), OUTPUT) for j, s in jobs]
+        return self.escrow.settleBatch(self.worker.address, self.measurement, args, sig, sender=self.relayer)
+
+
+def _post_many(world: World, n: int) -> list[tuple[int, JobSpec]]:
+    return [world.post()[:2] for _ in range(n)]
+
+
+def measure(env: BenchEnv) -> list[Row]:
+    w = World(env)
+    w.settle(*w.post()[:2])  # warm-up: treasury, relayer, staking, log head all non-zero
+    _, _, post_tx = w.post()
+    post = gas(post_tx)
+    job, spec, _ = w.post()
+    claim = gas(w.escrow.claim(job, spec.as_tuple(), w.worker.address, sender=w.relayer))
+    settle_claimed = gas(w.settle(job, spec))
+    settle_one = gas(w.settle(*w.post()[:2]))
+
+    batch: dict[int, float] = {}
+    for size in (1, 10, 50, 100):
+        jobs = _post_many(w, size)
+        batch[size] = gas(w.settle_batch(jobs)) / size
+
+    job, spec, _ = w.post(duration=60)
+    w.escrow.claim(job, spec.as_tuple(), w.worker.address, sender=w.relayer)
+    env.chain.mine(timestamp=env.chain.pending_timestamp + 120)
+    expire = gas(w.escrow.expire(job, spec.as_tuple(), w.worker.address, w.pool, sender=w.gov))
+    job, spec, _ = w.post(duration=60)
+    env.chain.mine(timestamp=env.chain.pending_timestamp + 120)
+    expire_open = gas(w.escrow.expire(job, spec.as_tuple(), "0x" + "00" * 20, 0, sender=w.gov))
+
+    per_job = batch[50]
+    jobs_per_s = BLOCK_GAS / per_job / BLOCK_SECONDS
+    return [
+        Row(
+            "escrow.post",
+            post,
+            "gas",
+            GOALS["post"],
+            note="approve-based, ~35-byte input in the event, 2 new job slots, client already holds PHA",
+        ),
+        Row(
+            "escrow.claim",
+            claim,
+            "gas",
+            GOALS["claim"],
+            note="open job claimed by an authorised relayer (registry check, commitment rewritten)",
+        ),
+        Row(
+            "escrow.settle_one",
+            settle_one,
+            "gas",
+            GOALS["settle_one"],
+            note="unclaimed job, 45-byte output, 1% fee to treasury, relay fee to relayer, "
+            "Staking.reward with exact approval, one AttestationLog entry; slots cleared",
+        ),
+        Row(
+            "escrow.settle_one.claimed",
+            settle_claimed,
+            "gas",
+            GOALS["settle_one"],
+            note="as settle_one, for a job claimed first",
+        ),
+        *[
+            Row(
+                f"escrow.settle_batch.b{n}",
+                round(batch[n]),
+                "gas",
+                GOALS["batch"] if n == 50 else None,
+                note=f"gas per job: one settleBatch of {n} unclaimed jobs, one signature, "
+                "one transfer each to treasury / relayer / pool, one appendBatch",
+            )
+            for n in (1, 10, 50, 100)
+        ],
+        Row(
+            "escrow.expire",
+            expire,
+            "gas",
+            GOALS["expire"],
+            note="claimed job after its deadline: refund to the client + Staking.slash of 10% of the payment",
+        ),
+        Row(
+            "escrow.expire.unclaimed",
+            expire_open,
+            "gas",
+            None,
+            note="unclaimed job after its deadline: refund only",
+        ),
+        Row(
+            "escrow.jobs_per_s_in_30m_gas_2s_block",
+            round(jobs_per_s, 1),
+            "jobs/s",
+            None,
+            better="higher",
+            note=f"30,000,000 gas / {per_job:,.0f} gas per job (batch of 50) / 2 s",
+        ),
+    ]

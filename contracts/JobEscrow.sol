@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
+import {IJobEscrow} from "./interfaces/IJobEscrow.sol";
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
+
+/// @title JobEscrow
+/// @notice Escrows PHA for jobs that must run in an attested enclave and pays for enclave-signed
+///         results: protocol fee to the treasury, relay fee to the submitting relayer, the rest to
+///         the worker's staking pool (Staking.reward). Missed claimed deadlines slash the pool.
+/// @dev Invariants (tested in tests/escrow/test_invariants.py):
+///      - the escrow's PHA balance equals the sum of the payments of active jobs, to the wei;
+///      - a job ends at most once (settled, cancelled or expired), and its two slots are then zero;
+///      - a job's payment leaves the escrow exactly once, split fee + relay fee + pool reward on
+///        settlement, or whole to the client on cancel / expiry.
+///      No call ever reaches client code: PHA is the only token and it has no transfer hooks; the
+///      only external contracts called are the immutable token, staking, registry and log.
+contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ================================================================ state
+
+    /// @notice Hard maximum protocol fee: 10% of (payment - relay fee).
+    uint256 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
+    /// @notice Hard maximum slash for a missed claimed deadline: 50% of the job's payment.
+    uint256 public constant MAX_SLASH_BPS = 5_000;
+    /// @notice Longest time between posting and the deadline.
+    uint256 public constant MAX_JOB_DURATION = 30 days;
+    /// @notice Largest input pointer / ciphertext carried in `JobPosted`.
+    uint256 public constant MAX_INPUT_BYTES = 8_192;
+    /// @notice Largest output carried in `JobSettled` (larger outputs: emit a pointer).
+    uint256 public constant MAX_OUTPUT_BYTES = 8_192;
+
+    bytes32 public constant RESULT_TYPEHASH =
+        keccak256("Result(uint256 jobId,bytes32 inputHash,bytes32 outputHash,address worker)");
+    bytes32 public constant RESULT_BATCH_TYPEHASH = keccak256("ResultBatch(bytes32 resultsHash,address worker)");
+
+    /// @dev `Revoked` is the worst TCB status: as a job floor it accepts whatever the registry does.
+    IQuoteVerifier.TcbStatus private constant NO_TCB_FLOOR = IQuoteVerifier.TcbStatus.Revoked;
+
+    IERC20 public immutable TOKEN;
+    IStaking public immutable STAKING;
+    IWorkerRegistry public immutable REGISTRY;
+    IAttestationLog public immutable LOG;
+
+    /// @dev One slot, read by post (job counter) and by settlement (fee, treasury).
+    struct Config {
+        uint64 nextJobId;
+        uint16 feeBps;
+        uint16 slashBps;
+        address treasury;
+    }
+
+    /// @dev Totals of one settlement call.
+    struct Totals {
+        uint256 jobs;
+        uint256 poolAmount;
+        uint256 relayAmount;
+        uint256 feeAmount;
+    }
+
+    /// @dev What every entry of a batch settlement is checked against.
+    struct BatchContext {
+        address worker;
+        bytes32 measurementId;
+        uint256 poolId;
+        uint256 feeBps;
+        uint256 workerTcb;
+    }
+
+    uint256 private constant UNKNOWN_TCB = type(uint256).max;
+
+    Config private _config;
+    mapping(uint256 jobId => Job) private _jobs;
+
+    // ================================================================ constructor
+
+    /// @param admin Governance (DEFAULT_ADMIN_ROLE): fees, slash size, treasury.
+    /// @param token The PHA token.
+    /// @param staking Staking: pools are rewarded through it and slashed through it (grant this
+    ///        contract SLASHER_ROLE there).
+    /// @param registry The worker registry asked about eligibility.
+    /// @param log The attestation log (grant this contract WRITER_ROLE there).
+    /// @param treasury_ Receiver of protocol fees.
+    constructor(
+        address admin,
+        IERC20 token,
+        IStaking staking,
+        IWorkerRegistry registry,
+        IAttestationLog log,
+        address treasury_,
+        uint256 feeBps,
+        uint256 slashBps_
+    ) EIP712("PHA JobEscrow", "1") {
+        if (
+            admin == address(0) || address(token) == address(0) || address(staking) == address(0)
+                || address(registry) == address(0) || address(log) == address(0) || treasury_ == address(0)
+        ) revert JobEscrowZeroAddress();
+        _checkBound(feeBps, MAX_PROTOCOL_FEE_BPS);
+        _checkBound(slashBps_, MAX_SLASH_BPS);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        TOKEN = token;
+        STAKING = staking;
+        REGISTRY = registry;
+        LOG = log;
+        _config = Config({nextJobId: 1, feeBps: uint16(feeBps), slashBps: uint16(slashBps_), treasury: treasury_});
+        emit ProtocolFeeSet(feeBps);
+        emit SlashBpsSet(slashBps_);
+        emit TreasurySet(treasury_);
+    }
+
+    // ================================================================ clients
+
+    /// @inheritdoc IJobEscrow
+    function post(JobSpec calldata spec, uint96 payment, bytes calldata input)
+        external
+        nonReentrant
+        returns (uint256 jobId)
+    {
+        jobId = _post(spec, payment, input);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function postWithPermit(
+        JobSpec calldata spec,
+        uint96 payment,
+        bytes calldata input,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 jobId) {
+        // A permit copied from the mempool and used first must not make the post fail: ignore a
+        // failed permit, transferFrom then checks the allowance anyway.
+        try IERC20Permit(address(TOKEN)).permit(msg.sender, address(this), payment, permitDeadline, v, r, s) {} catch {}
+        jobId = _post(spec, payment, input);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function cancel(uint256 jobId, JobSpec calldata spec) external nonReentrant {
+        Job memory job = _jobs[jobId];
+        if (job.client == address(0)) revert JobEscrowJobNotActive(jobId);
+        if (job.client != msg.sender) revert JobEscrowNotClient(jobId, msg.sender);
+        if (job.commitment != _specHash(spec)) revert JobEscrowJobNotOpen(jobId);
+        delete _jobs[jobId];
+        emit JobCancelled(jobId, msg.sender, job.payment);
+        TOKEN.safeTransfer(msg.sender, job.payment);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function expire(uint256 jobId, JobSpec calldata spec, address claimer, uint256 poolId) external nonReentrant {
+        Job memory job = _jobs[jobId];
+        if (job.client == address(0)) revert JobEscrowJobNotActive(jobId);
+        bytes32 h = _specHash(spec);
+        if (claimer == address(0)) {
+            if (job.commitment != h) revert JobEscrowJobNotOpen(jobId);
+        } else if (job.commitment != _claimHash(h, claimer, poolId)) {
+            revert JobEscrowNotClaimable(jobId, claimer);
+        }
+        if (block.timestamp <= spec.deadline) revert JobEscrowDeadlineNotPassed(jobId, spec.deadline);
+        delete _jobs[jobId];
+        uint256 slashed;
+        if (claimer != address(0)) {
+            uint256 amount = uint256(job.payment) * _config.slashBps / 10_000;
+            if (amount != 0) {
+                slashed = STAKING.slash(poolId, amount, keccak256(abi.encode(jobId, claimer)));
+            }
+        }
+        emit JobExpired(jobId, claimer, poolId, job.payment, slashed);
+        TOKEN.safeTransfer(job.client, job.payment);
+    }
+
+    // ================================================================ relayers
+
+    /// @inheritdoc IJobEscrow
+    function claim(uint256 jobId, JobSpec calldata spec, address worker) external {
+        bytes32 h = _specHash(spec);
+        if (_jobs[jobId].commitment != h) {
+            if (_jobs[jobId].client == address(0)) revert JobEscrowJobNotActive(jobId);
+            revert JobEscrowJobNotOpen(jobId);
+        }
+        if (spec.worker != address(0) && spec.worker != worker) {
+            revert JobEscrowWrongWorker(jobId, spec.worker, worker);
+        }
+        if (block.timestamp > spec.deadline) revert JobEscrowPastDeadline(jobId, spec.deadline);
+        uint256 poolId = _checkEligible(worker, spec.measurementId, spec.maxTcbStatus);
+        _jobs[jobId].commitment = _claimHash(h, worker, poolId);
+        emit JobClaimed(jobId, worker, poolId, msg.sender);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function settle(uint256 jobId, JobSpec calldata spec, address worker, bytes calldata output, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        if (output.length > MAX_OUTPUT_BYTES) revert JobEscrowOutputTooLarge(output.length, MAX_OUTPUT_BYTES);
+        (uint96 payment, uint256 poolId) = _checkSettleable(jobId, spec, worker);
+        bytes32 outputHash = keccak256(output);
+        _checkSignature(
+            keccak256(abi.encode(RESULT_TYPEHASH, jobId, spec.inputHash, outputHash, worker)), worker, signature
+        );
+
+        delete _jobs[jobId];
+        emit JobSettled(jobId, worker, outputHash, output);
+        LOG.append(_logEntry(jobId, worker, spec.measurementId, outputHash));
+        _payOne(worker, poolId, payment, spec.relayFee);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function settleBatch(address worker, bytes32 measurementId, BatchEntry[] calldata entries, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        if (entries.length == 0) revert JobEscrowEmptyBatch();
+        // The registry's checks once for the whole batch; the per-job TCB floor is checked per entry.
+        uint256 poolId = _checkEligible(worker, measurementId, NO_TCB_FLOOR);
+        (bytes32[] memory outputHashes, bytes32 batchHash) = _hashBatch(entries);
+        _checkSignature(keccak256(abi.encode(RESULT_BATCH_TYPEHASH, batchHash, worker)), worker, signature);
+
+        BatchContext memory ctx = BatchContext({
+            worker: worker,
+            measurementId: measurementId,
+            poolId: poolId,
+            feeBps: _config.feeBps,
+            workerTcb: UNKNOWN_TCB
+        });
+        (Totals memory totals, IAttestationLog.Entry[] memory logEntries) = _settleEntries(ctx, entries, outputHashes);
+        if (totals.jobs == 0) revert JobEscrowNothingSettled();
+        LOG.appendBatch(logEntries);
+        _pay(_config.treasury, worker, poolId, totals);
+    }
+
+    // ================================================================ governance
+
+    /// @inheritdoc IJobEscrow
+    function setProtocolFee(uint256 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBound(feeBps, MAX_PROTOCOL_FEE_BPS);
+        _config.feeBps = uint16(feeBps);
+        emit ProtocolFeeSet(feeBps);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function setSlashBps(uint256 slashBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBound(slashBps_, MAX_SLASH_BPS);
+        _config.slashBps = uint16(slashBps_);
+        emit SlashBpsSet(slashBps_);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury_ == address(0)) revert JobEscrowZeroAddress();
+        _config.treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IJobEscrow
+    function jobOf(uint256 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function statusOf(uint256 jobId, JobSpec calldata spec) external view returns (JobStatus) {
+        if (jobId == 0 || jobId >= _config.nextJobId) return JobStatus.Unknown;
+        Job storage job = _jobs[jobId];
+        if (job.client == address(0)) return JobStatus.Ended;
+        return job.commitment == _specHash(spec) ? JobStatus.Open : JobStatus.Claimed;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function nextJobId() external view returns (uint256) {
+        return _config.nextJobId;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function protocolFeeBps() external view returns (uint256) {
+        return _config.feeBps;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function slashBps() external view returns (uint256) {
+        return _config.slashBps;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function treasury() external view returns (address) {
+        return _config.treasury;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function resultDigest(uint256 jobId, bytes32 inputHash, bytes32 outputHash, address worker)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(RESULT_TYPEHASH, jobId, inputHash, outputHash, worker)));
+    }
+
+    /// @inheritdoc IJobEscrow
+    function batchDigest(bytes32 resultsHash_, address worker) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(RESULT_BATCH_TYPEHASH, resultsHash_, worker)));
+    }
+
+    /// @inheritdoc IJobEscrow
+    function resultsHash(BatchEntry[] calldata entries) external pure returns (bytes32 batchHash) {
+        (, batchHash) = _hashBatch(entries);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function specHash(JobSpec calldata spec) external pure returns (bytes32) {
+        return _specHash(spec);
+    }
+
+    // ================================================================ internal
+
+    function _post(JobSpec calldata spec, uint96 payment, bytes calldata input) private returns (uint256 jobId) {
+        if (payment == 0) revert JobEscrowZeroPayment();
+        if (spec.relayFee > payment) revert JobEscrowRelayFeeAbovePayment(spec.relayFee, payment);
+        uint256 latest = block.timestamp + MAX_JOB_DURATION;
+        if (spec.deadline <= block.timestamp || spec.deadline > latest) {
+            revert JobEscrowBadDeadline(spec.deadline, block.timestamp + 1, latest);
+        }
+        if (input.length > MAX_INPUT_BYTES) revert JobEscrowInputTooLarge(input.length, MAX_INPUT_BYTES);
+
+        jobId = _config.nextJobId;
+        unchecked {
+            // A uint64 counter incremented once per post cannot overflow.
+            _config.nextJobId = uint64(jobId + 1);
+        }
+        _jobs[jobId] = Job({client: msg.sender, payment: payment, commitment: _specHash(spec)});
+        emit JobPosted(jobId, msg.sender, spec.measurementId, payment, spec, input);
+        TOKEN.safeTransferFrom(msg.sender, address(this), payment);
+    }
+
+    /// @dev Checks a single settlement up to the signature; returns the payment and the worker's pool.
+    function _checkSettleable(uint256 jobId, JobSpec calldata spec, address worker)
+        private
+        view
+        returns (uint96 payment, uint256 poolId)
+    {
+        Job memory job = _jobs[jobId];
+        if (job.client == address(0)) revert JobEscrowJobNotActive(jobId);
+        poolId = _checkEligible(worker, spec.measurementId, spec.maxTcbStatus);
+        bytes32 h = _specHash(spec);
+        if (job.commitment == h) {
+            if (spec.worker != address(0) && spec.worker != worker) {
+                revert JobEscrowWrongWorker(jobId, spec.worker, worker);
+            }
+        } else if (job.commitment != _claimHash(h, worker, poolId)) {
+            revert JobEscrowNotClaimable(jobId, worker);
+        }
+        if (block.timestamp > spec.deadline) revert JobEscrowPastDeadline(jobId, spec.deadline);
+        payment = job.payment;
+    }
+
+    function _payOne(address worker, uint256 poolId, uint96 payment, uint96 relayFee) private {
+        Config memory config = _config;
+        uint256 fee = (uint256(payment) - relayFee) * config.feeBps / 10_000;
+        _pay(
+            config.treasury,
+            worker,
+            poolId,
+            Totals({jobs: 1, poolAmount: payment - relayFee - fee, relayAmount: relayFee, feeAmount: fee})
+        );
+    }
+
+    /// @dev Skips (with an event) the entries that cannot be paid, clears and totals the others.
+    function _settleEntries(BatchContext memory ctx, BatchEntry[] calldata entries, bytes32[] memory outputHashes)
+        private
+        returns (Totals memory totals, IAttestationLog.Entry[] memory logEntries)
+    {
+        uint256 n = entries.length;
+        logEntries = new IAttestationLog.Entry[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            BatchEntry calldata e = entries[i];
+            (uint96 payment, SkipReason reason) = _entryCheck(e, ctx);
+            if (payment == 0) {
+                emit SettlementSkipped(e.jobId, reason);
+                continue;
+            }
+            delete _jobs[e.jobId];
+            uint256 fee = (uint256(payment) - e.spec.relayFee) * ctx.feeBps / 10_000;
+            totals.feeAmount += fee;
+            totals.relayAmount += e.spec.relayFee;
+            totals.poolAmount += payment - e.spec.relayFee - fee;
+            emit JobSettled(e.jobId, ctx.worker, outputHashes[i], e.output);
+            logEntries[totals.jobs] = _logEntry(e.jobId, ctx.worker, ctx.measurementId, outputHashes[i]);
+            ++totals.jobs;
+        }
+        uint256 settled = totals.jobs;
+        assembly ("memory-safe") {
+            // Shrink the array to the settled entries (only ever shortens it: settled <= n).
+            mstore(logEntries, settled)
+        }
+    }
+
+    /// @dev The payment of a batch entry's job if it can be paid to the worker now (every
+    ///      posted job has a non-zero payment), else zero and why not.
+    function _entryCheck(BatchEntry calldata e, BatchContext memory ctx) private view returns (uint96, SkipReason) {
+        Job memory job = _jobs[e.jobId];
+        if (job.client == address(0)) return (0, SkipReason.NotActive);
+        bytes32 h = _specHash(e.spec);
+        if (job.commitment == h) {
+            if (e.spec.worker != address(0) && e.spec.worker != ctx.worker) return (0, SkipReason.WrongWorker);
+        } else if (job.commitment != _claimHash(h, ctx.worker, ctx.poolId)) {
+            return (0, SkipReason.NotClaimable);
+        }
+        if (e.spec.measurementId != ctx.measurementId) return (0, SkipReason.MeasurementMismatch);
+        if (block.timestamp > e.spec.deadline) return (0, SkipReason.PastDeadline);
+        if (e.spec.maxTcbStatus != NO_TCB_FLOOR) {
+            // The worker's TCB status, read from the registry once per batch on first need.
+            if (ctx.workerTcb == UNKNOWN_TCB) ctx.workerTcb = uint256(REGISTRY.workerInfo(ctx.worker).tcbStatus);
+            if (ctx.workerTcb > uint256(e.spec.maxTcbStatus)) return (0, SkipReason.TcbBelowJobFloor);
+        }
+        return (job.payment, SkipReason.NotActive);
+    }
+
+    /// @dev Output hashes of the entries and resultsHash = keccak256(e_1 || ... || e_n),
+    ///      e_i = keccak256(abi.encode(jobId_i, inputHash_i, outputHash_i)).
+    function _hashBatch(BatchEntry[] calldata entries)
+        private
+        pure
+        returns (bytes32[] memory outputHashes, bytes32 batchHash)
+    {
+        uint256 n = entries.length;
+        outputHashes = new bytes32[](n);
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            BatchEntry calldata e = entries[i];
+            if (e.output.length > MAX_OUTPUT_BYTES) revert JobEscrowOutputTooLarge(e.output.length, MAX_OUTPUT_BYTES);
+            bytes32 outputHash = keccak256(e.output);
+            outputHashes[i] = outputHash;
+            leaves[i] = keccak256(abi.encode(e.jobId, e.spec.inputHash, outputHash));
+        }
+        batchHash = keccak256(abi.encodePacked(leaves));
+    }
+
+    /// @dev Pays one settlement's totals: fee to the treasury, relay fee to the caller, the rest
+    ///      to the pool through Staking.reward (approved for exactly that amount).
+    function _pay(address treasury_, address worker, uint256 poolId, Totals memory t) private {
+        emit SettlementPaid(worker, poolId, msg.sender, t.jobs, t.poolAmount, t.relayAmount, t.feeAmount);
+        if (t.feeAmount != 0) TOKEN.safeTransfer(treasury_, t.feeAmount);
+        if (t.relayAmount != 0) TOKEN.safeTransfer(msg.sender, t.relayAmount);
+        if (t.poolAmount != 0) {
+            TOKEN.forceApprove(address(STAKING), t.poolAmount);
+            STAKING.reward(poolId, t.poolAmount);
+        }
+    }
+
+    /// @dev The registry's verdict for (worker, measurement, floor, caller as relayer); reverts unless eligible.
+    function _checkEligible(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus maxTcbStatus)
+        private
+        view
+        returns (uint256 poolId)
+    {
+        IWorkerRegistry.Reason reason;
+        (reason, poolId) = REGISTRY.check(worker, measurementId, maxTcbStatus, msg.sender);
+        if (reason != IWorkerRegistry.Reason.Eligible) revert JobEscrowIneligible(worker, reason);
+    }
+
+    function _checkSignature(bytes32 structHash, address worker, bytes calldata signature) private view {
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        if (error != ECDSA.RecoverError.NoError || signer != worker) revert JobEscrowBadSignature(worker);
+    }
+
+    function _logEntry(uint256 jobId, address worker, bytes32 measurementId, bytes32 outputHash)
+        private
+        pure
+        returns (IAttestationLog.Entry memory)
+    {
+        return IAttestationLog.Entry({
+            kind: IAttestationLog.Kind.ResultSettled,
+            subject: bytes32(jobId),
+            worker: worker,
+            measurement: measurementId,
+            dataHash: outputHash
+        });
+    }
+
+    function _specHash(JobSpec calldata spec) private pure returns (bytes32) {
+        return keccak256(abi.encode(spec));
+    }
+
+    function _claimHash(bytes32 specHash_, address worker, uint256 poolId) private pure returns (bytes32) {
+        return keccak256(abi.encode(specHash_, worker, poolId));
+    }
+
+    function _checkBound(uint256 value, uint256 maximum) private pure {
+        if (value > maximum) revert JobEscrowParameterOutOfBounds(value, maximum);
+    }
+}

@@ -1,0 +1,183 @@
+"""`pha-relayer`: run the relayer, check its configuration, show its state.
+
+    pha-relayer run --config relayer.toml       (PHA_RELAYER_PRIVATE_KEY in the environment)
+    pha-relayer check --config relayer.toml     (settings valid, RPC and workers reachable)
+    pha-relayer status --config relayer.toml    (jobs by state, checkpoint, open transactions)
+
+Mistakes are one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from relayer.settings import RelayerSettings, SettingsError, load_settings
+
+config_option = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML or JSON settings file (PHA_RELAYER_* environment variables override it).",
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def setup_logging(settings: RelayerSettings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_json:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for noisy in ("httpx", "httpcore", "urllib3", "web3", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(config: Path | None) -> RelayerSettings:
+    try:
+        return load_settings(config)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+def main() -> None:
+    """The PHA relayer: escrow jobs to enclave workers, signed results back to the chain."""
+
+
+@main.command()
+@config_option
+def run(config: Path | None) -> None:
+    """Run until SIGTERM / SIGINT."""
+    from relayer.service import run as run_service
+
+    settings = _settings(config)
+    setup_logging(settings)
+    try:
+        asyncio.run(run_service(settings))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@config_option
+def check(config: Path | None) -> None:
+    """Validate the settings and reach the RPC, the contracts and every worker."""
+    settings = _settings(config)
+    try:
+        problems = asyncio.run(_check(settings))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if problems:
+        raise click.ClickException("; ".join(problems))
+    click.echo("ok")
+
+
+async def _check(settings: RelayerSettings) -> list[str]:
+    from eth_account import Account
+
+    from pha.escrow.typed_data import Domain
+    from relayer.chain.rpc import Rpc, RpcUnavailable
+    from relayer.workers import WorkerPool
+
+    problems: list[str] = []
+    key = settings.key()
+    address = Account.from_key(key).address
+    escrow, registry, _ = settings.resolved_addresses()
+    rpc = Rpc(settings.rpc_urls, settings.rpc_timeout)
+    try:
+        chain_id, head, code, balance = await rpc.run(
+            lambda w3: (
+                w3.eth.chain_id,
+                w3.eth.block_number,
+                w3.eth.get_code(escrow),
+                w3.eth.get_balance(address),
+            )
+        )
+    except RpcUnavailable as error:
+        return [str(error)]
+    click.echo(f"rpc: chain {chain_id}, head {head}; relayer {address} balance {balance} wei")
+    if settings.chain_id is not None and chain_id != settings.chain_id:
+        problems.append(f"chain id {chain_id} != configured {settings.chain_id}")
+    if not code:
+        problems.append(f"no contract at escrow {escrow}")
+    if balance == 0:
+        problems.append(f"relayer {address} has no gas money")
+    pool = WorkerPool(
+        settings.workers, rpc, registry, address, Domain(chain_id, escrow), settings.worker_timeout,
+        settings.worker_concurrency, 0, 0,
+    )  # fmt: skip
+    try:
+        await pool.refresh(force=True)
+    finally:
+        await pool.close()
+    for w in pool.workers:
+        click.echo(f"worker {w.url}: {w.address or '-'} {w.reason}")
+        if not w.eligible:
+            problems.append(f"worker {w.url}: {w.reason}")
+    if not settings.workers:
+        problems.append("no workers configured")
+    return problems
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config: Path | None, as_json: bool) -> None:
+    """Jobs by state, the checkpoint and open transactions, from the relayer's database."""
+    from relayer.store import OPEN_INTENT, Store
+
+    settings = _settings(config)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    store = Store(settings.db_path)
+    try:
+        data = {
+            "db": str(settings.db_path),
+            "deployment": store.get_meta("deployment"),
+            "checkpoint": store.checkpoint(),
+            "jobs": store.count_by_state(),
+            "open_txs": [
+                {
+                    "nonce": i.nonce,
+                    "hash": i.tx_hash,
+                    "purpose": i.purpose,
+                    "jobs": len(i.job_ids),
+                    "status": i.status,
+                }
+                for i in store.intents_in(OPEN_INTENT)
+            ],
+        }
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"deployment {data['deployment']}, checkpoint {data['checkpoint']}")
+    for state, n in sorted(data["jobs"].items()):
+        click.echo(f"  {state:<18} {n}")
+    click.echo(f"open transactions: {len(data['open_txs'])}")
+    for tx in data["open_txs"]:
+        click.echo(f"  nonce {tx['nonce']} {tx['hash']} {tx['purpose']} ({tx['jobs']} jobs) {tx['status']}")

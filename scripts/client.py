@@ -1,0 +1,283 @@
+"""Client commands for the job escrow.
+
+    ape run client post --measurement 0x.. --input '{"handler":"echo","data":"hi"}' --payment 10
+    ape run client status 7
+    ape run client wait 7 [--timeout 600]
+    ape run client cancel 7
+    ape run client expire 7
+
+Amounts are in PHA (decimals allowed). `post` approves the escrow for exactly the payment,
+or signs an ERC-2612 permit with --permit (one transaction). Jobs are read back from the
+escrow's events (the contract keeps only a commitment to the spec).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pha.cli import account_option, connected, network_option, require_manifest, resolve_account
+from pha.escrow.client import TCB_NAMES, ZERO_ADDRESS, JobView, load_job, render_output
+from pha.escrow.spec import NO_TCB_FLOOR, JobSpec, input_hash
+from pha.permit import PermitRefusedError, sign_permit
+
+PHA = 10**18
+
+
+def _pha(text: str, name: str) -> int:
+    try:
+        value = Decimal(text) * PHA
+    except InvalidOperation:
+        raise click.ClickException(f"{name} must be a number of PHA, got {text!r}") from None
+    if value < 0 or value != value.to_integral_value():
+        raise click.ClickException(f"{name} must be a non-negative amount with at most 18 decimals")
+    return int(value)
+
+
+def _bytes32(text: str, name: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise click.ClickException(f"{name} must be 32 bytes of hex") from None
+    if len(raw) != 32:
+        raise click.ClickException(f"{name} must be 32 bytes of hex, got {len(raw)} bytes")
+    return raw
+
+
+def _escrow() -> tuple[Any, Any, int]:
+    from ape import Contract
+
+    manifest = require_manifest()
+    entry = manifest.contracts.get("JobEscrow")
+    if entry is None:
+        raise click.ClickException("this deployment has no JobEscrow: run `ape run deploy` first")
+    token = manifest.contracts.get("PHAToken")
+    return Contract(entry.address), Contract(token.address) if token else None, entry.block
+
+
+def _job(escrow: Any, start: int, job_id: int) -> JobView:
+    from ape import chain
+
+    view = load_job(escrow, job_id, start, chain.blocks.head.number)
+    if view is None:
+        raise click.ClickException(f"job {job_id} was never posted on this escrow")
+    return view
+
+
+def _revert_message(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _send(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from ape.exceptions import ApeException
+
+    try:
+        return fn(*args, **kwargs)
+    except ApeException as error:
+        raise click.ClickException(f"transaction refused: {_revert_message(error)}") from None
+
+
+@click.group(short_help="Post and follow escrowed jobs")
+def cli() -> None:
+    """Post jobs to the escrow, follow them, cancel or expire them."""
+
+
+@cli.command()
+@network_option
+@account_option
+@click.option("--measurement", required=True, help="Required enclave measurement id (32 bytes hex).")
+@click.option("--input", "input_text", default=None, help="Input bytes as text (UTF-8 JSON envelope).")
+@click.option(
+    "--input-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Input bytes from a file (e.g. an encrypted PHAENC1 envelope).",
+)
+@click.option("--payment", required=True, help="Payment in PHA.")
+@click.option("--relay-fee", default="0", show_default=True, help="Relay fee in PHA (part of the payment).")
+@click.option("--deadline-in", default=3_600, show_default=True, help="Seconds until the deadline.")
+@click.option("--worker", default=ZERO_ADDRESS, help="Only this worker may claim/settle (default: any).")
+@click.option(
+    "--max-tcb",
+    type=click.Choice(TCB_NAMES),
+    default=TCB_NAMES[NO_TCB_FLOOR],
+    show_default=True,
+    help="Worst TCB status the job accepts.",
+)
+@click.option("--permit", is_flag=True, help="Approve with an ERC-2612 permit instead of approve().")
+def post(
+    network_choice: str,
+    account_alias: str | None,
+    measurement: str,
+    input_text: str | None,
+    input_file: Path | None,
+    payment: str,
+    relay_fee: str,
+    deadline_in: int,
+    worker: str,
+    max_tcb: str,
+    permit: bool,
+) -> None:
+    """Post a job and print its id."""
+    if (input_text is None) == (input_file is None):
+        raise click.ClickException("give exactly one of --input or --input-file")
+    data = input_file.read_bytes() if input_file else input_text.encode()
+    from ape import chain
+    from eth_utils import is_address
+
+    if not is_address(worker):
+        raise click.ClickException(f"--worker is not an address: {worker!r}")
+    with connected(network_choice):
+        escrow, token, _ = _escrow()
+        account = resolve_account(account_alias)
+        amount, fee = _pha(payment, "--payment"), _pha(relay_fee, "--relay-fee")
+        if fee > amount:
+            raise click.ClickException("--relay-fee cannot exceed --payment")
+        if len(data) > int(escrow.MAX_INPUT_BYTES()):
+            raise click.ClickException(
+                f"input is {len(data)} bytes; the escrow carries at most "
+                f"{escrow.MAX_INPUT_BYTES()} (post a pointer instead)"
+            )
+        balance = int(token.balanceOf(account))
+        if balance < amount:
+            raise click.ClickException(
+                f"{account.address} holds {Decimal(balance) / PHA} PHA, needs {payment}"
+            )
+        spec = JobSpec(
+            measurement_id=_bytes32(measurement, "--measurement"),
+            input_hash=input_hash(data),
+            relay_fee=fee,
+            deadline=chain.pending_timestamp + deadline_in,
+            worker=worker,
+            max_tcb_status=TCB_NAMES.index(max_tcb),
+        )
+        if permit:
+            v, r, s, until = _permit(token, account, escrow.address, amount)
+            tx = _send(escrow.postWithPermit, spec.as_tuple(), amount, data, until, v, r, s, sender=account)
+        else:
+            if int(token.allowance(account, escrow)) < amount:
+                _send(token.approve, escrow, amount, sender=account)
+            tx = _send(escrow.post, spec.as_tuple(), amount, data, sender=account)
+        job_id = tx.decode_logs(escrow.JobPosted)[0].jobId
+        click.echo(
+            f"job {job_id} posted: {payment} PHA, deadline {spec.deadline}, "
+            f"inputHash 0x{spec.input_hash.hex()}"
+        )
+
+
+def _permit(token: Any, account: Any, spender: Any, amount: int) -> tuple[int, bytes, bytes, int]:
+    try:
+        return sign_permit(token, account, str(spender), amount)
+    except PermitRefusedError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _describe(view: JobView) -> str:
+    lines = [
+        f"job {view.job_id}: {view.state}",
+        f"  client   {view.client}",
+        f"  payment  {Decimal(view.payment) / PHA} PHA (relay fee {Decimal(view.spec.relay_fee) / PHA})",
+        f"  measurement 0x{view.spec.measurement_id.hex()}",
+        f"  deadline {view.spec.deadline}",
+    ]
+    if view.spec.worker != ZERO_ADDRESS:
+        lines.append(f"  chosen worker {view.spec.worker}")
+    if view.claimer:
+        lines.append(f"  claimed by {view.claimer} (pool {view.pool_id})")
+    if view.outcome == "settled":
+        lines.append(f"  worker {view.worker}, outputHash 0x{view.output_hash.hex()}")
+    if view.refund is not None:
+        lines.append(
+            f"  refunded {Decimal(view.refund) / PHA} PHA"
+            + (f", pool slashed {Decimal(view.slashed) / PHA} PHA" if view.slashed else "")
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@network_option
+@click.argument("job_id", type=int)
+def status(network_choice: str, job_id: int) -> None:
+    """Print a job's state."""
+    with connected(network_choice):
+        escrow, _, start = _escrow()
+        click.echo(_describe(_job(escrow, start, job_id)))
+
+
+@cli.command()
+@network_option
+@click.argument("job_id", type=int)
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between checks.")
+def wait(network_choice: str, job_id: int, timeout: int, poll: float) -> None:
+    """Wait for a job's result and print the output."""
+    with connected(network_choice):
+        escrow, _, start = _escrow()
+        until = time.monotonic() + timeout
+        while True:
+            view = _job(escrow, start, job_id)
+            if view.outcome == "settled":
+                click.echo(render_output(view.output or b""))
+                return
+            if view.outcome:
+                raise click.ClickException(f"job {job_id} ended without a result: {view.outcome}")
+            if time.monotonic() > until:
+                raise click.ClickException(f"job {job_id} still {view.state} after {timeout}s")
+            time.sleep(poll)
+
+
+@cli.command()
+@network_option
+@account_option
+@click.argument("job_id", type=int)
+def cancel(network_choice: str, account_alias: str | None, job_id: int) -> None:
+    """Cancel an unclaimed job (its client only) and take the payment back."""
+    with connected(network_choice):
+        escrow, _, start = _escrow()
+        account = resolve_account(account_alias)
+        view = _job(escrow, start, job_id)
+        if view.outcome:
+            raise click.ClickException(f"job {job_id} already {view.outcome}")
+        if view.claimer:
+            raise click.ClickException(
+                f"job {job_id} is claimed by {view.claimer}: wait for it or its deadline"
+            )
+        if view.client != account.address:
+            raise click.ClickException(f"only the client {view.client} can cancel job {job_id}")
+        _send(escrow.cancel, job_id, view.spec.as_tuple(), sender=account)
+        click.echo(f"job {job_id} cancelled: {Decimal(view.payment) / PHA} PHA refunded")
+
+
+@cli.command()
+@network_option
+@account_option
+@click.argument("job_id", type=int)
+def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
+    """Expire a job past its deadline: refund the client, slash the claiming pool."""
+    from ape import chain
+
+    with connected(network_choice):
+        escrow, _, start = _escrow()
+        account = resolve_account(account_alias)
+        view = _job(escrow, start, job_id)
+        if view.outcome:
+            raise click.ClickException(f"job {job_id} already {view.outcome}")
+        if chain.pending_timestamp <= view.spec.deadline:
+            raise click.ClickException(f"job {job_id}'s deadline {view.spec.deadline} has not passed")
+        tx = _send(
+            escrow.expire,
+            job_id,
+            view.spec.as_tuple(),
+            view.claimer or ZERO_ADDRESS,
+            view.pool_id or 0,
+            sender=account,
+        )
+        event = tx.decode_logs(escrow.JobExpired)[0]
+        click.echo(
+            f"job {job_id} expired: {Decimal(event.refund) / PHA} PHA refunded, "
+            f"{Decimal(event.slashed) / PHA} PHA slashed"
+        )

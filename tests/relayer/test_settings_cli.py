@@ -1,0 +1,72 @@
+"""Settings from file + environment, and the CLI's one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from relayer.cli import main
+from relayer.settings import SettingsError, load_settings
+
+ESCROW = "0x" + "ab" * 20
+REGISTRY = "0x" + "12" * 20
+
+
+def write(tmp_path, text, name="relayer.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_toml_file__environment_overrides_it(tmp_path, monkeypatch):
+    path = write(
+        tmp_path, f'rpc_urls = ["http://a"]\nescrow = "{ESCROW}"\nregistry = "{REGISTRY}"\nbatch_size = 7\n'
+    )
+    monkeypatch.setenv("PHA_RELAYER_BATCH_SIZE", "9")
+    monkeypatch.setenv("PHA_RELAYER_WORKERS", '["http://w1", "http://w2"]')
+    s = load_settings(path)
+    assert s.batch_size == 9 and s.workers == ["http://w1", "http://w2"]
+    assert s.db_path == tmp_path / "relayer.db" or s.db_path.name == "relayer.db"
+
+
+def test_json_file__accepted(tmp_path):
+    path = write(
+        tmp_path, json.dumps({"rpc_urls": ["http://a"], "escrow": ESCROW, "registry": REGISTRY}), "r.json"
+    )
+    assert load_settings(path).escrow.lower() == ESCROW
+
+
+def test_private_key_in_file__refused(tmp_path):
+    path = write(
+        tmp_path,
+        f'rpc_urls = ["http://a"]\nescrow = "{ESCROW}"\nregistry = "{REGISTRY}"\nprivate_key = "0x01"\n',
+    )
+    with pytest.raises(SettingsError, match="PRIVATE_KEY"):
+        load_settings(path)
+
+
+def test_missing_addresses__one_line_error(tmp_path):
+    path = write(tmp_path, 'rpc_urls = ["http://a"]\n')
+    with pytest.raises(SettingsError, match="manifest"):
+        load_settings(path)
+
+
+def test_cli_check__unreachable_rpc__one_line_and_exit_1(tmp_path, monkeypatch):
+    path = write(
+        tmp_path,
+        f'rpc_urls = ["http://127.0.0.1:1"]\nescrow = "{ESCROW}"\nregistry = "{REGISTRY}"\nrpc_timeout = 1\n',
+    )
+    monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", "0x" + "11" * 32)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1 and "no RPC endpoint answered" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_status__no_database__one_line(tmp_path):
+    path = write(
+        tmp_path, f'rpc_urls = ["http://a"]\nescrow = "{ESCROW}"\nregistry = "{REGISTRY}"\ndb_path = "x.db"\n'
+    )
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
+    assert result.exit_code == 1 and "no database" in result.output
