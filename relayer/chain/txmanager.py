@@ -219,6 +219,14 @@ class TxManager:
                 continue
             if current.status == "signed":
                 await self.broadcast(current)
+                again = self.store.intent(current.id)
+                if (
+                    again is not None
+                    and again.status == "signed"
+                    and again.replaced_by is None
+                    and time.time() - again.created_at > self.s.stuck_after_s
+                ):
+                    await self._replace(again)  # refused by the node (e.g. fee below the base fee)
                 continue
             if latest_nonce > current.nonce:
                 await self._nonce_consumed(current)
