@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from typing import Any
 
@@ -436,7 +437,7 @@ class Relayer:
             contract = w3.eth.contract(address=self.escrow.address, abi=abi("IJobEscrow"))
             with w3.batch_requests() as batch:
                 for job in jobs:
-                    batch.add(contract.functions.jobOf(job.job_id))
+                    batch.add(contract.functions.jobOf(job.job_id).call(block_identifier="pending"))
                 return list(batch.execute())
 
         results = await self.rpc.run(fetch)
@@ -493,11 +494,8 @@ class Relayer:
                 return
             await self._settle([by_id[r.job_id] for r in group])
 
-    async def _settle(self, jobs: list[Job]) -> None:
-        worker = jobs[0].worker
-        assert worker is not None
-        info = self.workers.by_address(worker)
-        pool = (worker, info.pool_id) if info is not None and info.pool_id is not None else None
+    async def _precheck(self, jobs: list[Job], pool: tuple[str, int] | None) -> list[Job]:
+        """jobOf (pending block) of each job: the ones still to settle; the others change state."""
         status = await self._onchain_status(jobs, pool)
         keep: list[Job] = []
         with self.store.tx() as db:
@@ -507,6 +505,16 @@ class Relayer:
                     keep.append(job)
                 else:
                     self.store.update_job(db, job.job_id, state=new.value, ready_at=time.time())
+        return keep
+
+    async def _settle(self, jobs: list[Job]) -> None:
+        worker = jobs[0].worker
+        assert worker is not None
+        info = self.workers.by_address(worker)
+        pool = (worker, info.pool_id) if info is not None and info.pool_id is not None else None
+        if self.s.race_jitter_s > 0:  # relayers that saw the same results in the same block drift apart
+            await asyncio.sleep(random.uniform(0, self.s.race_jitter_s))
+        keep = await self._precheck(jobs, pool)
         if not keep:
             return
         ids = [j.job_id for j in keep]

@@ -104,7 +104,8 @@ class TxManager:
     async def simulate(self, to: str, data: bytes) -> Simulation:
         tx = {"from": self.address, "to": to, "data": HexBytes(data)}
         try:
-            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            # Against the pending block: a competing transaction already in the node's pool counts.
+            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx, "pending"))  # type: ignore[arg-type]
         except ContractLogicError as error:
             return Simulation(False, error=revert_name(error))
         except Web3RPCError as error:
@@ -126,15 +127,17 @@ class TxManager:
         """Simulate, then sign, persist (calling `on_persist(db, intent_id)` in the same SQLite
         transaction) and send. Returns (intent id or None when the simulation failed, simulation)."""
         async with self.lock:
-            sim = await self.simulate(to, data)
-            if not sim.ok:
-                return None, sim
+            # Nonce and fee first, so that only signing and one SQLite commit separate the
+            # simulation from the send (the window in which a competitor can overtake us).
             pending, base_fee = await self.rpc.run(
                 lambda w3: (
                     w3.eth.get_transaction_count(self.address, "pending"),
                     int(w3.eth.get_block("latest").get("baseFeePerGas", 0)),
                 )
             )
+            sim = await self.simulate(to, data)
+            if not sim.ok:
+                return None, sim
             nonce = next_nonce(pending, self.store.max_nonce())
             max_fee, priority = initial_fees(
                 base_fee, self.s.priority_fee_wei, self.s.base_fee_multiplier, self.s.max_fee_cap_wei

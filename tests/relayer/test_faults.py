@@ -4,6 +4,7 @@ reorg deeper than the confirmation depth (evm_snapshot / evm_revert)."""
 from __future__ import annotations
 
 import pytest
+from web3.logs import DISCARD
 
 from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
 
@@ -46,9 +47,19 @@ def test_three_relayers__each_job_settled_once_losers_pay_no_reverts(net, honest
         assert sent == len(intents)  # nothing landed that the relayer did not account for
         landed += [net.w3.eth.get_transaction_receipt(x.tx_hash) for x in intents]
     reverted = [rc for rc in landed if rc["status"] == 0]
-    # Races lost before sending cost nothing (eth_call); two relayers simulating in the same block
-    # can still both send, and the later one reverts (JobEscrowNothingSettled): open in issue 9.
-    assert len(reverted) < len(landed) / 2, f"{len(reverted)} reverted of {len(landed)}"
+    skipped = sum(
+        len(net.escrow.events.SettlementSkipped().process_receipt(rc, errors=DISCARD)) for rc in landed
+    )
+    print(  # noqa: T201 - the figures of the run, shown with -s
+        f"\nthree relayers: {len(ids)} jobs, {len(landed)} landed txs, {len(reverted)} reverted, "
+        f"{skipped} batch entries skipped (already settled)"
+    )
+    # Races lost before sending cost nothing (eth_call against the pending block, after a random
+    # jitter of up to race_jitter_s): measured 0 reverted in 4 runs alone, 2 of 8 with the suite on
+    # 2 cores (the three relayers share one GIL here); before: 2 of 7, 4 of 9.
+    assert len(reverted) <= 2 and len(reverted) < len(landed) / 3, (
+        f"{len(reverted)} reverted of {len(landed)}"
+    )
 
 
 def test_reorg_deeper_than_confirmations__rewinds_and_every_job_ends_once(net, honest, tmp_path):
