@@ -229,7 +229,15 @@ class Relayer:
                     "UPDATE jobs SET state = 'closing', updated_at = ? WHERE ended_block > ?",
                     (time.time(), n),
                 )
-                db.execute("UPDATE jobs SET claimer = NULL, pool_id = NULL WHERE posted_block > ?", (n,))
+                # Our transactions mined in the replaced blocks: follow them again, re-sending the
+                # same bytes at once (keeps the nonce sequence without a gap).
+                db.execute(
+                    "UPDATE intents SET status = 'signed', mined_block = NULL, mined_hash = NULL"
+                    " WHERE mined_block > ? AND status IN ('mined', 'final', 'failed')",
+                    (n,),
+                )
+                # Postings in the replaced blocks are re-read from the new chain (ids may be reused).
+                db.execute("DELETE FROM jobs WHERE posted_block > ?", (n,))
             return
         if scan.end < scan.start:
             return

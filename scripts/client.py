@@ -23,6 +23,7 @@ import click
 from pha.cli import account_option, connected, network_option, require_manifest, resolve_account
 from pha.escrow.client import TCB_NAMES, ZERO_ADDRESS, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, JobSpec, input_hash
+from pha.permit import PermitRefusedError, sign_permit
 
 PHA = 10**18
 
@@ -169,37 +170,10 @@ def post(
 
 
 def _permit(token: Any, account: Any, spender: Any, amount: int) -> tuple[int, bytes, bytes, int]:
-    from ape import chain
-    from eth_account.messages import encode_typed_data
-
-    until = chain.pending_timestamp + 3_600
-    name = token.name()
-    domain = {
-        "name": name,
-        "version": "1",
-        "chainId": chain.chain_id,
-        "verifyingContract": str(token.address),
-    }
-    types = {
-        "Permit": [
-            {"name": "owner", "type": "address"},
-            {"name": "spender", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    message = {
-        "owner": str(account.address),
-        "spender": str(spender),
-        "value": amount,
-        "nonce": int(token.nonces(account)),
-        "deadline": until,
-    }
-    signature = account.sign_message(encode_typed_data(domain, types, message))
-    if signature is None:
-        raise click.ClickException("the account refused to sign the permit")
-    return signature.v, signature.r, signature.s, until
+    try:
+        return sign_permit(token, account, str(spender), amount)
+    except PermitRefusedError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _describe(view: JobView) -> str:

@@ -1,39 +1,64 @@
-"""The end-to-end demo on a chain the project starts and stops itself.
+"""The whole flow end to end, on a chain the project starts and stops itself.
 
-    ape run demo
+    ape run demo [--jobs 24] [--block-time 1]
 
-Starts a Base-like anvil (chain id 8453, OP-stack mode) on a free loopback port, deploys the
-stack through `ape run deploy`'s code path, prints what it deployed and the manifest path, then
-stops everything it started (also on Ctrl-C).
+Starts a Base-like anvil, deploys the stack, funds and stakes, starts an enclave worker (the
+labelled simulator) and a relayer as processes, posts jobs (sentiment scoring, and one encrypted
+both ways), waits for the results and prints who got paid what; then stops everything it started.
+The steps are in pha/demo.py.
 """
 
 from __future__ import annotations
 
-import logging
+import tempfile
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 import click
 
 from pha.anvil import Anvil
-from pha.cli import connected, current_manifest_path, resolve_account
-from pha.deploy import DeployConfig, deploy_stack
-
-log = logging.getLogger("demo")
+from pha.cli import connected
+from pha.demo import (
+    deploy,
+    fund_and_stake,
+    post_jobs,
+    register_worker,
+    start_relayer,
+    start_worker,
+    summary,
+    wait_settled,
+)
 
 
 @click.command(short_help="Run the whole flow end to end on a project-owned anvil")
+@click.option(
+    "--jobs", default=24, show_default=True, help="Sentiment jobs to post (plus one encrypted job)."
+)
 @click.option("--block-time", default=1.0, show_default=True, help="Seconds per block of the demo chain.")
-def cli(block_time: float) -> None:
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for all results.")
+def cli(jobs: int, block_time: float, timeout: float) -> None:
+    from ape import chain
+    from ape.logging import logger as ape_logger
+
+    ape_logger.set_level("ERROR")
     started = time.monotonic()
-    with Anvil(chain_id=8453, block_time=block_time, optimism=True) as node:
-        click.echo(f"chain: anvil (chain id 8453, OP-stack mode, {block_time:g} s blocks) at {node.url}")
-        with connected(f"base:devnet:{node.url}"):
-            deployer = resolve_account(None)
-            path = current_manifest_path()
-            manifest, _, _ = deploy_stack(
-                deployer, DeployConfig(admin=str(deployer.address)), path, fresh=True
-            )
-            for name, entry in manifest.contracts.items():
-                click.echo(f"  {name:<16} {entry.address}")
-            click.echo(f"manifest: {path}")
-    click.echo(f"demo finished in {time.monotonic() - started:.1f} s; anvil stopped")
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="pha-demo-") as tmp:
+        workdir = Path(tmp)
+        node = stack.enter_context(Anvil(chain_id=8453, block_time=block_time, optimism=True))
+        click.echo(f"chain: anvil, chain id 8453 (OP-stack mode), {block_time:g} s blocks, at {node.url}")
+        stack.enter_context(connected(f"base:devnet:{node.url}"))
+        world, manifest_path = deploy(node)
+        fund_and_stake(world)
+        start_worker(world, node, workdir, stack)
+        register_worker(world)
+        start_relayer(world, node, manifest_path, workdir, stack)
+        first_block = chain.blocks.head.number
+        job_ids, encrypted = post_jobs(world, jobs)
+        posted_at = {
+            int(e.jobId): (e.block_number, chain.blocks[e.block_number].timestamp)
+            for e in world.contracts["JobEscrow"].JobPosted.range(first_block, chain.blocks.head.number + 1)
+        }
+        settled = wait_settled(world, job_ids, first_block, timeout)
+        summary(world, job_ids, encrypted, settled, posted_at)
+    click.echo(f"\ndemo finished in {time.monotonic() - started:.1f} s; worker, relayer and anvil stopped")

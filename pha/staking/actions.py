@@ -10,19 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pha import permit
 from pha.staking.amounts import format_pha, format_when, shares_for_assets
 
 log = logging.getLogger(__name__)
-
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 
 class StakeError(Exception):
@@ -111,32 +102,11 @@ def delegate(
 def sign_permit(
     token: Any, account: Any, spender: str, value: int, ttl: int = 3_600
 ) -> tuple[int, bytes, bytes, int]:
-    """An ERC-2612 permit signed by the Ape account (EIP-712: token name, version 1, chain, token)."""
-    from ape import chain
-    from eth_account.messages import encode_typed_data
-
-    deadline = _now() + ttl
-    domain = token.eip712Domain()
-    typed = encode_typed_data(
-        {
-            "name": domain.name,
-            "version": domain.version,
-            "chainId": chain.chain_id,
-            "verifyingContract": str(token.address),
-        },
-        PERMIT_TYPES,
-        {
-            "owner": str(account.address),
-            "spender": spender,
-            "value": value,
-            "nonce": int(token.nonces(account.address)),
-            "deadline": deadline,
-        },
-    )
-    signature = account.sign_message(typed)
-    if signature is None:
-        raise StakeError("the account declined to sign the permit")
-    return int(signature.v), bytes(signature.r), bytes(signature.s), deadline
+    """An ERC-2612 permit signed by the Ape account (pha.permit), refusals as a StakeError."""
+    try:
+        return permit.sign_permit(token, account, spender, value, ttl)
+    except permit.PermitRefusedError as error:
+        raise StakeError(str(error)) from None
 
 
 def undelegate(staking: Any, account: Any, pool_id: int, assets: int | None) -> list[str]:

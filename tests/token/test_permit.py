@@ -5,17 +5,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from pha.permit import PERMIT_TYPES
 from tests.conftest import PHA
-
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 
 def sign_permit(token, signer, owner, spender, value, nonce, deadline, chain_id=None):
