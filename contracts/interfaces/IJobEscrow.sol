@@ -107,6 +107,9 @@ interface IJobEscrow {
     event JobExpired(uint256 indexed jobId, address indexed claimer, uint256 indexed poolId, uint256 refund, uint256 slashed);
     event ProtocolFeeSet(uint256 feeBps);
     event SlashBpsSet(uint256 slashBps);
+    // Indexing would move the address from data to topics and change how every consumer decodes
+    // the event; governance events are rare and read by scanning the contract's logs anyway.
+    // slither-disable-next-line unindexed-event-address
     event TreasurySet(address treasury);
     /// @notice A relayer withdrew its accrued relay fees.
     event RelayerFeesWithdrawn(address indexed relayer, address indexed to, uint256 amount);
@@ -174,10 +177,10 @@ interface IJobEscrow {
     function setProtocolFee(uint256 feeBps) external;
 
     /// @notice Sets the slash of a missed claimed deadline in bps of the payment, at most MAX_SLASH_BPS.
-    function setSlashBps(uint256 slashBps) external;
+    function setSlashBps(uint256 slashBps_) external;
 
     /// @notice Sets the receiver of protocol fees.
-    function setTreasury(address treasury) external;
+    function setTreasury(address treasury_) external;
 
     // ------------------------------------------------------------------ views
 
@@ -213,7 +216,7 @@ interface IJobEscrow {
         returns (bytes32);
 
     /// @notice The EIP-712 digest a worker signs for a batch.
-    function batchDigest(bytes32 resultsHash, address worker) external view returns (bytes32);
+    function batchDigest(bytes32 resultsHash_, address worker) external view returns (bytes32);
 
     /// @notice keccak256 of the packed entry hashes keccak256(abi.encode(jobId, inputHash, outputHash)).
     function resultsHash(BatchEntry[] calldata entries) external pure returns (bytes32);
