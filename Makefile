@@ -14,8 +14,6 @@ export SOLCX_BINARY_PATH := $(SOLC_DIR)
 export APE_DATA_FOLDER := $(CURDIR)/.build/ape
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-TEST_NETWORK := ethereum:local:foundry
-
 .PHONY: setup demo test bench lint fmt lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled
@@ -44,7 +42,7 @@ demo: setup
 	$(BIN)/ape run demo
 
 test: setup
-	$(BIN)/ape test tests --network $(TEST_NETWORK) -n 2 -q
+	$(BIN)/python tools/run_tests.py
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import random
 import time
 from typing import Any
 
@@ -101,9 +103,16 @@ class Relayer:
             s.workers, self.rpc, registry, self.address, self.domain, s.worker_timeout,
             s.worker_concurrency, s.quarantine_s, s.eligibility_ttl_s,
         )  # fmt: skip
-        # Worker calls in flight when we stopped: their results are lost, run them again.
+        # Worker calls in flight when we stopped: their results are lost, run them again. The
+        # interrupted call was not the worker's failure: it does not use up that worker's try.
         with self.store.tx() as db:
-            db.execute("UPDATE jobs SET state = 'new' WHERE state = 'running'")
+            running = db.execute("SELECT job_id, attempts, tried FROM jobs WHERE state = 'running'")
+            for row in running.fetchall():
+                tried = json.loads(row["tried"])[:-1]
+                db.execute(
+                    "UPDATE jobs SET state = 'new', attempts = ?, tried = ? WHERE job_id = ?",
+                    (max(0, int(row["attempts"]) - 1), json.dumps(tried), row["job_id"]),
+                )
         await self.workers.refresh(force=True)
         if s.metrics_port is not None:
             self._runner, self.metrics_port = await start_server(
@@ -428,7 +437,7 @@ class Relayer:
             contract = w3.eth.contract(address=self.escrow.address, abi=abi("IJobEscrow"))
             with w3.batch_requests() as batch:
                 for job in jobs:
-                    batch.add(contract.functions.jobOf(job.job_id))
+                    batch.add(contract.functions.jobOf(job.job_id).call(block_identifier="pending"))
                 return list(batch.execute())
 
         results = await self.rpc.run(fetch)
@@ -485,11 +494,8 @@ class Relayer:
                 return
             await self._settle([by_id[r.job_id] for r in group])
 
-    async def _settle(self, jobs: list[Job]) -> None:
-        worker = jobs[0].worker
-        assert worker is not None
-        info = self.workers.by_address(worker)
-        pool = (worker, info.pool_id) if info is not None and info.pool_id is not None else None
+    async def _precheck(self, jobs: list[Job], pool: tuple[str, int] | None) -> list[Job]:
+        """jobOf (pending block) of each job: the ones still to settle; the others change state."""
         status = await self._onchain_status(jobs, pool)
         keep: list[Job] = []
         with self.store.tx() as db:
@@ -499,6 +505,16 @@ class Relayer:
                     keep.append(job)
                 else:
                     self.store.update_job(db, job.job_id, state=new.value, ready_at=time.time())
+        return keep
+
+    async def _settle(self, jobs: list[Job]) -> None:
+        worker = jobs[0].worker
+        assert worker is not None
+        info = self.workers.by_address(worker)
+        pool = (worker, info.pool_id) if info is not None and info.pool_id is not None else None
+        if self.s.race_jitter_s > 0:  # relayers that saw the same results in the same block drift apart
+            await asyncio.sleep(random.uniform(0, self.s.race_jitter_s))
+        keep = await self._precheck(jobs, pool)
         if not keep:
             return
         ids = [j.job_id for j in keep]

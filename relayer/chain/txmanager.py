@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DROP_CHECKS = 3
 """Consecutive observations of "nonce consumed, no receipt for any of ours" before an intent is dropped."""
+DROP_AFTER_S = 30.0
+"""... spread over at least this long (a node that answers null receipts for a while decides nothing)."""
 
 
 def _error_selectors() -> dict[bytes, str]:
@@ -93,6 +95,7 @@ class TxManager:
         self.s = settings
         self.lock = asyncio.Lock()
         self._misses: dict[int, int] = {}
+        self._first_miss: dict[int, float] = {}
         self.on_sent: Callable[[Intent], None] = lambda intent: None
         self.on_replaced: Callable[[Intent], None] = lambda intent: None
 
@@ -101,7 +104,8 @@ class TxManager:
     async def simulate(self, to: str, data: bytes) -> Simulation:
         tx = {"from": self.address, "to": to, "data": HexBytes(data)}
         try:
-            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            # Against the pending block: a competing transaction already in the node's pool counts.
+            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx, "pending"))  # type: ignore[arg-type]
         except ContractLogicError as error:
             return Simulation(False, error=revert_name(error))
         except Web3RPCError as error:
@@ -123,15 +127,17 @@ class TxManager:
         """Simulate, then sign, persist (calling `on_persist(db, intent_id)` in the same SQLite
         transaction) and send. Returns (intent id or None when the simulation failed, simulation)."""
         async with self.lock:
-            sim = await self.simulate(to, data)
-            if not sim.ok:
-                return None, sim
+            # Nonce and fee first, so that only signing and one SQLite commit separate the
+            # simulation from the send (the window in which a competitor can overtake us).
             pending, base_fee = await self.rpc.run(
                 lambda w3: (
                     w3.eth.get_transaction_count(self.address, "pending"),
                     int(w3.eth.get_block("latest").get("baseFeePerGas", 0)),
                 )
             )
+            sim = await self.simulate(to, data)
+            if not sim.ok:
+                return None, sim
             nonce = next_nonce(pending, self.store.max_nonce())
             max_fee, priority = initial_fees(
                 base_fee, self.s.priority_fee_wei, self.s.base_fee_multiplier, self.s.max_fee_cap_wei
@@ -216,11 +222,20 @@ class TxManager:
                 continue
             if current.status == "signed":
                 await self.broadcast(current)
+                again = self.store.intent(current.id)
+                if (
+                    again is not None
+                    and again.status == "signed"
+                    and again.replaced_by is None
+                    and time.time() - again.created_at > self.s.stuck_after_s
+                ):
+                    await self._replace(again)  # refused by the node (e.g. fee below the base fee)
                 continue
             if latest_nonce > current.nonce:
                 await self._nonce_consumed(current)
                 continue
             self._misses.pop(current.id, None)
+            self._first_miss.pop(current.id, None)
             if current.replaced_by is None and time.time() - (current.sent_at or 0) > self.s.stuck_after_s:
                 await self._replace(current)
         return landed
@@ -246,6 +261,7 @@ class TxManager:
         status = int(receipt["status"])
         first = intent.status != "mined" or intent.mined_hash != block_hash
         self._misses.pop(intent.id, None)
+        self._first_miss.pop(intent.id, None)
         if first:
             with self.store.tx() as db:
                 self.store.update_intent(
@@ -269,9 +285,13 @@ class TxManager:
         for sibling in self.store.intents_with_nonce(intent.nonce):
             if sibling.id != intent.id and await self._receipt(sibling.tx_hash) is not None:
                 return  # the sibling's own reconcile marks this one replaced
+            if await self._in_a_block(sibling.tx_hash):
+                self._misses.pop(intent.id, None)
+                return  # ours is mined, only its receipt is missing (a lagging or lying node): wait
         misses = self._misses.get(intent.id, 0) + 1
         self._misses[intent.id] = misses
-        if misses >= DROP_CHECKS:
+        first = self._first_miss.setdefault(intent.id, time.monotonic())
+        if misses >= DROP_CHECKS and time.monotonic() - first >= DROP_AFTER_S:
             log.warning(
                 "tx %s dropped: nonce %d was used by another transaction", intent.tx_hash, intent.nonce
             )
@@ -279,7 +299,21 @@ class TxManager:
                 if sibling.status in OPEN_INTENT:
                     self.store.update_intent(intent_id=sibling.id, status="dropped")
             self._misses.pop(intent.id, None)
+            self._first_miss.pop(intent.id, None)
             self.on_replaced(intent)
+
+    async def _in_a_block(self, tx_hash: str) -> bool:
+        def get(w3: Web3) -> bool:
+            try:
+                tx = w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return False
+            return bool(tx) and tx.get("blockNumber") is not None
+
+        try:
+            return await self.rpc.run(get)
+        except RpcUnavailable:
+            return True  # no answer decides nothing
 
     async def _replace(self, intent: Intent) -> None:
         base_fee = await self.rpc.run(lambda w3: int(w3.eth.get_block("latest").get("baseFeePerGas", 0)))

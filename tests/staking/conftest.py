@@ -12,32 +12,22 @@ MIN_DELEGATION = PHA // 100
 VIRTUAL_SHARES = 1_000
 
 
-@pytest.fixture(scope="session")
-def operator(accounts):
-    """Operator of the default pool."""
-    return accounts[4]
+# `staking`, `operator` (accounts[4]) and `treasury` (accounts[8]) are the root conftest's session
+# fixtures, shared with the registry tests: fixture names must not be shadowed with other
+# scopes (Ape's isolation tracks fixtures by name), so pool ids here are always relative to
+# `poolCount()`.
 
 
 @pytest.fixture(scope="session")
-def escrow(accounts):
+def escrow(accounts, staking, gov):
     """Stands in for the job escrow: a slasher and a reward payer."""
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def treasury(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def staking(project, token, gov, treasury, escrow):
-    contract = gov.deploy(project.Staking, token, gov, treasury)
-    contract.grantRole(contract.SLASHER_ROLE(), escrow, sender=gov)
-    return contract
+    account = accounts[5]
+    staking.grantRole(staking.SLASHER_ROLE(), account, sender=gov)
+    return account
 
 
 @pytest.fixture
-def pool(staking, operator):
+def pool_id(staking, operator):
     """A fresh pool opened by `operator` at 10% commission (pool 1 on a fresh contract)."""
     staking.openPool(1_000, sender=operator)
     return staking.poolCount()

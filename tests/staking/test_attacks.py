@@ -14,18 +14,18 @@ REENTRANT_SELECTOR = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 
 
 def test_inflation__donation_does_not_move_the_share_price(
-    staking, token, pool, attacker, alice, stake, fund
+    staking, token, pool_id, attacker, alice, stake, fund
 ):
     stake(attacker, MIN_DELEGATION)
-    price = staking.sharePrice(pool)
+    price = staking.sharePrice(pool_id)
     fund(attacker, 10_000 * PHA)
     token.transfer(staking, 10_000 * PHA, sender=attacker)  # the classic donation
-    assert staking.sharePrice(pool) == price
+    assert staking.sharePrice(pool_id) == price
     stake(alice, PHA)
-    assert staking.assetsOf(pool, alice) >= PHA - 1
+    assert staking.assetsOf(pool_id, alice) >= PHA - 1
     # the attacker cannot get the donation back either
-    staking.undelegate(pool, staking.sharesOf(pool, attacker), sender=attacker)
-    _, queued = staking.withdrawalRequest(pool, attacker, 0)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, attacker), sender=attacker)
+    _, queued = staking.withdrawalRequest(pool_id, attacker, 0)
     assert queued <= MIN_DELEGATION
 
 
@@ -44,72 +44,72 @@ def test_inflation__pumping_price_with_rewards__victim_loses_at_most_dust(
     assert before <= MIN_DELEGATION + 10_000 * PHA
 
 
-def test_inflation__first_depositor_cannot_leave_one_share(staking, pool, attacker, stake):
+def test_inflation__first_depositor_cannot_leave_one_share(staking, pool_id, attacker, stake):
     stake(attacker, MIN_DELEGATION)
-    held = staking.sharesOf(pool, attacker)
+    held = staking.sharesOf(pool_id, attacker)
     with ape.reverts(staking.StakingDustRemainder):
-        staking.undelegate(pool, held - 1, sender=attacker)
+        staking.undelegate(pool_id, held - 1, sender=attacker)
 
 
 def test_rounding_drain__many_tiny_cycles__attacker_loses_victim_keeps(
-    staking, token, pool, attacker, alice, stake, pay_reward, fund, chain
+    staking, token, pool_id, attacker, alice, stake, pay_reward, fund, chain
 ):
     stake(alice, 100 * PHA)
     pay_reward(7 * PHA + 3)  # an awkward price
-    victim_before = staking.assetsOf(pool, alice)
+    victim_before = staking.assetsOf(pool_id, alice)
     spent = 0
     fund(attacker, 100 * PHA)
     token.approve(staking, 100 * PHA, sender=attacker)
     for i in range(25):
         amount = MIN_DELEGATION + i * 7_919
-        delegate(staking, attacker, pool, amount)
+        delegate(staking, attacker, pool_id, amount)
         spent += amount
-        staking.undelegate(pool, staking.sharesOf(pool, attacker), sender=attacker)
+        staking.undelegate(pool_id, staking.sharesOf(pool_id, attacker), sender=attacker)
     chain.pending_timestamp += COOLDOWN
     received = 0
     for request_id in range(25):
         received += (
-            staking.withdraw(pool, request_id, sender=attacker).decode_logs(staking.Withdrawn)[0].assets
+            staking.withdraw(pool_id, request_id, sender=attacker).decode_logs(staking.Withdrawn)[0].assets
         )
     assert received <= spent
-    assert staking.assetsOf(pool, alice) >= victim_before
+    assert staking.assetsOf(pool_id, alice) >= victim_before
 
 
 def test_undelegate_right_before_slash__queued_stake_is_slashed_pro_rata(
-    staking, token, pool, alice, bob, escrow, stake, chain
+    staking, token, pool_id, alice, bob, escrow, stake, chain
 ):
     stake(alice, 100 * PHA)
     stake(bob, 100 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, bob), sender=bob)  # sees the fault coming
-    staking.slash(pool, 20 * PHA, EVIDENCE, sender=escrow)  # 10% of 200
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, bob), sender=bob)  # sees the fault coming
+    staking.slash(pool_id, 20 * PHA, EVIDENCE, sender=escrow)  # 10% of 200
     chain.pending_timestamp += COOLDOWN
-    staking.withdraw(pool, 0, sender=bob)
+    staking.withdraw(pool_id, 0, sender=bob)
     assert 90 * PHA - 2 <= token.balanceOf(bob) <= 90 * PHA
-    assert 90 * PHA - 2 <= staking.assetsOf(pool, alice) <= 90 * PHA
+    assert 90 * PHA - 2 <= staking.assetsOf(pool_id, alice) <= 90 * PHA
 
 
 def test_commission_raised_before_big_reward__old_rate_applies_until_notice_ends(
-    staking, pool, operator, alice, stake, pay_reward, chain
+    staking, pool_id, operator, alice, stake, pay_reward, chain
 ):
     stake(alice, 100 * PHA)
-    staking.setCommission(pool, 5_000, sender=operator)
+    staking.setCommission(pool_id, 5_000, sender=operator)
     pay_reward(1_000 * PHA)  # the big reward lands right after the hike
-    assert staking.poolInfo(pool).commissionOwed == 100 * PHA  # still 10%
+    assert staking.poolInfo(pool_id).commissionOwed == 100 * PHA  # still 10%
     chain.pending_timestamp += 7 * DAY - 60
     pay_reward(1_000 * PHA)
-    assert staking.poolInfo(pool).commissionOwed == 200 * PHA
+    assert staking.poolInfo(pool_id).commissionOwed == 200 * PHA
 
 
 def test_commission_hike__delegator_who_left_during_notice_is_unaffected(
-    staking, token, pool, operator, alice, stake, pay_reward, chain
+    staking, token, pool_id, operator, alice, stake, pay_reward, chain
 ):
     stake(alice, 100 * PHA)
-    staking.setCommission(pool, 5_000, sender=operator)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
-    _, queued = staking.withdrawalRequest(pool, alice, 0)
+    staking.setCommission(pool_id, 5_000, sender=operator)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
+    _, queued = staking.withdrawalRequest(pool_id, alice, 0)
     chain.pending_timestamp += 7 * DAY
     pay_reward(1_000 * PHA)
-    staking.withdraw(pool, 0, sender=alice)
+    staking.withdraw(pool_id, 0, sender=alice)
     assert token.balanceOf(alice) == queued
 
 
@@ -165,12 +165,12 @@ def test_reentrancy_through_token__every_reentry_is_refused(evil, operator, alic
 
 
 def test_slash_above_bound__repeated_max_slashes_each_take_only_the_bound(
-    staking, token, pool, alice, escrow, treasury, stake
+    staking, token, pool_id, alice, escrow, treasury, stake
 ):
     stake(alice, 1_000 * PHA)
-    staking.slash(pool, 10**30, EVIDENCE, sender=escrow)
+    staking.slash(pool_id, 10**30, EVIDENCE, sender=escrow)
     assert token.balanceOf(treasury) == 100 * PHA
-    staking.slash(pool, 10**30, EVIDENCE, sender=escrow)
+    staking.slash(pool_id, 10**30, EVIDENCE, sender=escrow)
     assert token.balanceOf(treasury) == 190 * PHA
 
 
@@ -180,32 +180,32 @@ def test_slash_bound__governance_cannot_raise_it_past_half(staking, gov):
 
 
 @pytest.mark.parametrize("who", ["attacker", "operator", "alice"])
-def test_non_slasher_slash__reverts(staking, pool, stake, alice, request, who):
+def test_non_slasher_slash__reverts(staking, pool_id, stake, alice, request, who):
     stake(alice, PHA)
     account = request.getfixturevalue(who)
     with ape.reverts(staking.AccessControlUnauthorizedAccount):
-        staking.slash(pool, PHA, EVIDENCE, sender=account)
+        staking.slash(pool_id, PHA, EVIDENCE, sender=account)
 
 
-def test_withdraw_twice__second_reverts(staking, token, pool, alice, stake, chain):
+def test_withdraw_twice__second_reverts(staking, token, pool_id, alice, stake, chain):
     stake(alice, 5 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
     chain.pending_timestamp += COOLDOWN
-    staking.withdraw(pool, 0, sender=alice)
+    staking.withdraw(pool_id, 0, sender=alice)
     paid = token.balanceOf(alice)
-    with ape.reverts(staking.StakingNoSuchRequest, poolId=pool, delegator=alice, requestId=0):
-        staking.withdraw(pool, 0, sender=alice)
+    with ape.reverts(staking.StakingNoSuchRequest, poolId=pool_id, delegator=alice, requestId=0):
+        staking.withdraw(pool_id, 0, sender=alice)
     assert token.balanceOf(alice) == paid
 
 
 def test_withdraw__not_blocked_by_governance_or_operator_changes(
-    staking, token, pool, gov, operator, alice, stake, chain
+    staking, token, pool_id, gov, operator, alice, stake, chain
 ):
     stake(alice, 5 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
-    staking.setCommission(pool, 5_000, sender=operator)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
+    staking.setCommission(pool_id, 5_000, sender=operator)
     staking.setCooldown(28 * DAY, sender=gov)
     staking.setMinStakePerWorker(10**7 * PHA, sender=gov)
     chain.pending_timestamp += COOLDOWN
-    staking.withdraw(pool, 0, sender=alice)
+    staking.withdraw(pool_id, 0, sender=alice)
     assert token.balanceOf(alice) >= 5 * PHA - 1

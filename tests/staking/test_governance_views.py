@@ -71,17 +71,17 @@ def test_set_treasury__governance_sets__zero_and_others_refused(staking, gov, ca
         staking.setTreasury(attacker, sender=attacker)
 
 
-def test_can_add_worker__compares_backing_with_minimum_per_worker(staking, pool, alice, stake):
+def test_can_add_worker__compares_backing_with_minimum_per_worker(staking, pool_id, alice, stake):
     stake(alice, 2_500 * PHA)
-    assert staking.canAddWorker(pool, 2)
-    assert not staking.canAddWorker(pool, 3)
-    assert staking.canAddWorker(pool, 0)
+    assert staking.canAddWorker(pool_id, 2)
+    assert not staking.canAddWorker(pool_id, 3)
+    assert staking.canAddWorker(pool_id, 0)
 
 
-def test_can_add_worker__counts_queued_stake(staking, pool, alice, stake):
+def test_can_add_worker__counts_queued_stake(staking, pool_id, alice, stake):
     stake(alice, 2_000 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
-    assert staking.canAddWorker(pool, 2)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
+    assert staking.canAddWorker(pool_id, 2)
 
 
 def test_can_add_worker__unknown_pool__false(staking):

@@ -37,55 +37,55 @@ def test_pool_info__unknown_pool__reverts(staking):
         staking.poolInfo(unknown)
 
 
-def test_set_commission__decrease__applies_at_once(staking, pool, operator):
-    tx = staking.setCommission(pool, 400, sender=operator)
-    info = staking.poolInfo(pool)
+def test_set_commission__decrease__applies_at_once(staking, pool_id, operator):
+    tx = staking.setCommission(pool_id, 400, sender=operator)
+    info = staking.poolInfo(pool_id)
     assert info.commissionBps == 400 and info.pendingCommissionBps == 0 and info.commissionEffectiveAt == 0
     event = only_event(tx, staking.CommissionChanged)
     assert (event.oldBps, event.newBps) == (1_000, 400)
 
 
-def test_set_commission__increase__waits_for_the_notice_period(staking, pool, operator, chain):
-    tx = staking.setCommission(pool, 3_000, sender=operator)
+def test_set_commission__increase__waits_for_the_notice_period(staking, pool_id, operator, chain):
+    tx = staking.setCommission(pool_id, 3_000, sender=operator)
     event = only_event(tx, staking.CommissionChangeScheduled)
     assert (event.currentBps, event.newBps) == (1_000, 3_000)
     assert event.effectiveAt == tx.timestamp + 7 * DAY
-    info = staking.poolInfo(pool)
+    info = staking.poolInfo(pool_id)
     assert info.commissionBps == 1_000 and info.pendingCommissionBps == 3_000
     chain.pending_timestamp = event.effectiveAt
     chain.mine()
-    assert staking.poolInfo(pool).commissionBps == 3_000
-    assert staking.poolInfo(pool).pendingCommissionBps == 0
+    assert staking.poolInfo(pool_id).commissionBps == 3_000
+    assert staking.poolInfo(pool_id).pendingCommissionBps == 0
 
 
 def test_set_commission__decrease_while_increase_pending__cancels_the_increase(
-    staking, pool, operator, chain
+    staking, pool_id, operator, chain
 ):
-    staking.setCommission(pool, 3_000, sender=operator)
-    staking.setCommission(pool, 800, sender=operator)
+    staking.setCommission(pool_id, 3_000, sender=operator)
+    staking.setCommission(pool_id, 800, sender=operator)
     chain.pending_timestamp += 8 * DAY
     chain.mine()
-    info = staking.poolInfo(pool)
+    info = staking.poolInfo(pool_id)
     assert info.commissionBps == 800 and info.pendingCommissionBps == 0
 
 
-def test_set_commission__after_matured_increase__applies_it_first(staking, pool, operator, chain):
-    staking.setCommission(pool, 3_000, sender=operator)
+def test_set_commission__after_matured_increase__applies_it_first(staking, pool_id, operator, chain):
+    staking.setCommission(pool_id, 3_000, sender=operator)
     chain.pending_timestamp += 7 * DAY
-    tx = staking.setCommission(pool, 2_000, sender=operator)
+    tx = staking.setCommission(pool_id, 2_000, sender=operator)
     changes = tx.decode_logs(staking.CommissionChanged)
     assert [(c.oldBps, c.newBps) for c in changes] == [(1_000, 3_000), (3_000, 2_000)]
-    assert staking.poolInfo(pool).commissionBps == 2_000
+    assert staking.poolInfo(pool_id).commissionBps == 2_000
 
 
-def test_set_commission__not_operator__reverts(staking, pool, attacker):
-    with ape.reverts(staking.StakingNotOperator, poolId=pool, caller=attacker):
-        staking.setCommission(pool, 0, sender=attacker)
+def test_set_commission__not_operator__reverts(staking, pool_id, attacker):
+    with ape.reverts(staking.StakingNotOperator, poolId=pool_id, caller=attacker):
+        staking.setCommission(pool_id, 0, sender=attacker)
 
 
-def test_set_commission__above_maximum__reverts(staking, pool, operator):
+def test_set_commission__above_maximum__reverts(staking, pool_id, operator):
     with ape.reverts(staking.StakingCommissionTooHigh, commissionBps=6_000, maximum=5_000):
-        staking.setCommission(pool, 6_000, sender=operator)
+        staking.setCommission(pool_id, 6_000, sender=operator)
 
 
 def test_set_commission__unknown_pool__reverts(staking, operator):
@@ -95,30 +95,30 @@ def test_set_commission__unknown_pool__reverts(staking, operator):
 
 
 def test_claim_commission__pays_operator_target_and_resets(
-    staking, token, pool, operator, stake, pay_reward, carol
+    staking, token, pool_id, operator, stake, pay_reward, carol
 ):
     stake(operator, 10 * PHA)
     pay_reward(100 * PHA)
-    assert staking.poolInfo(pool).commissionOwed == 10 * PHA
-    tx = staking.claimCommission(pool, carol, sender=operator)
+    assert staking.poolInfo(pool_id).commissionOwed == 10 * PHA
+    tx = staking.claimCommission(pool_id, carol, sender=operator)
     assert token.balanceOf(carol) == 10 * PHA
-    assert staking.poolInfo(pool).commissionOwed == 0
+    assert staking.poolInfo(pool_id).commissionOwed == 0
     event = only_event(tx, staking.CommissionClaimed)
     assert (event.operator, event.to, event.amount) == (operator, carol, 10 * PHA)
 
 
-def test_claim_commission__nothing_owed__reverts(staking, pool, operator):
-    with ape.reverts(staking.StakingNothingToClaim, poolId=pool):
-        staking.claimCommission(pool, operator, sender=operator)
+def test_claim_commission__nothing_owed__reverts(staking, pool_id, operator):
+    with ape.reverts(staking.StakingNothingToClaim, poolId=pool_id):
+        staking.claimCommission(pool_id, operator, sender=operator)
 
 
-def test_claim_commission__not_operator__reverts(staking, pool, attacker, stake, pay_reward):
+def test_claim_commission__not_operator__reverts(staking, pool_id, attacker, stake, pay_reward):
     stake(attacker, PHA)
     pay_reward(PHA)
-    with ape.reverts(staking.StakingNotOperator, poolId=pool, caller=attacker):
-        staking.claimCommission(pool, attacker, sender=attacker)
+    with ape.reverts(staking.StakingNotOperator, poolId=pool_id, caller=attacker):
+        staking.claimCommission(pool_id, attacker, sender=attacker)
 
 
-def test_claim_commission__to_zero_address__reverts(staking, pool, operator):
+def test_claim_commission__to_zero_address__reverts(staking, pool_id, operator):
     with ape.reverts(staking.StakingZeroAddress):
-        staking.claimCommission(pool, "0x0000000000000000000000000000000000000000", sender=operator)
+        staking.claimCommission(pool_id, "0x0000000000000000000000000000000000000000", sender=operator)

@@ -8,38 +8,39 @@ from tests.staking.conftest import COOLDOWN, VIRTUAL_SHARES, only_event
 EVIDENCE = b"\x42" * 32
 
 
-def test_reward__takes_commission_and_raises_price(staking, token, pool, alice, escrow, stake, pay_reward):
+def test_reward__takes_commission_and_raises_price(staking, token, pool_id, alice, escrow, stake, pay_reward):
+    held = token.balanceOf(staking)
     stake(alice, 100 * PHA)
-    before = staking.sharePrice(pool)
+    before = staking.sharePrice(pool_id)
     tx = pay_reward(50 * PHA)
-    info = staking.poolInfo(pool)
+    info = staking.poolInfo(pool_id)
     assert info.commissionOwed == 5 * PHA
     assert info.activeAssets == 145 * PHA
-    assert staking.sharePrice(pool) > before
-    assert 145 * PHA - 2 <= staking.assetsOf(pool, alice) <= 145 * PHA
-    assert token.balanceOf(staking) == 150 * PHA
+    assert staking.sharePrice(pool_id) > before
+    assert 145 * PHA - 2 <= staking.assetsOf(pool_id, alice) <= 145 * PHA
+    assert token.balanceOf(staking) == held + 150 * PHA
     event = only_event(tx, staking.Rewarded)
     assert (event.payer, event.amount, event.commission) == (escrow, 50 * PHA, 5 * PHA)
 
 
-def test_reward__pool_without_shares__all_goes_to_operator(staking, pool, alice, stake, pay_reward, chain):
+def test_reward__pool_without_shares__all_goes_to_operator(staking, pool_id, alice, stake, pay_reward, chain):
     tx = pay_reward(10 * PHA)
     assert only_event(tx, staking.Rewarded).commission == 10 * PHA
-    assert staking.poolInfo(pool).activeAssets == 0
+    assert staking.poolInfo(pool_id).activeAssets == 0
     stake(alice, PHA)  # the next delegator does not collect the earlier reward
-    assert staking.assetsOf(pool, alice) <= PHA
+    assert staking.assetsOf(pool_id, alice) <= PHA
 
 
-def test_reward__after_everyone_left__goes_to_operator(staking, pool, alice, stake, pay_reward):
+def test_reward__after_everyone_left__goes_to_operator(staking, pool_id, alice, stake, pay_reward):
     stake(alice, PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
     pay_reward(PHA)
-    assert staking.poolInfo(pool).commissionOwed == PHA
+    assert staking.poolInfo(pool_id).commissionOwed == PHA
 
 
-def test_reward__zero_amount__reverts(staking, pool, escrow):
+def test_reward__zero_amount__reverts(staking, pool_id, escrow):
     with ape.reverts(staking.StakingZeroAmount):
-        staking.reward(pool, 0, sender=escrow)
+        staking.reward(pool_id, 0, sender=escrow)
 
 
 def test_reward__unknown_pool__reverts(staking, escrow):
@@ -48,17 +49,17 @@ def test_reward__unknown_pool__reverts(staking, escrow):
         staking.reward(unknown, PHA, sender=escrow)
 
 
-def test_reward__by_anyone__is_accepted(staking, pool, alice, carol, stake, pay_reward):
+def test_reward__by_anyone__is_accepted(staking, pool_id, alice, carol, stake, pay_reward):
     stake(alice, PHA)
     pay_reward(PHA, payer=carol)
-    assert staking.poolInfo(pool).activeAssets == PHA + PHA * 9 // 10
+    assert staking.poolInfo(pool_id).activeAssets == PHA + PHA * 9 // 10
 
 
 def test_reward__matured_commission_increase__applies_and_is_emitted(
-    staking, pool, operator, alice, stake, pay_reward, chain
+    staking, pool_id, operator, alice, stake, pay_reward, chain
 ):
     stake(alice, PHA)
-    staking.setCommission(pool, 5_000, sender=operator)
+    staking.setCommission(pool_id, 5_000, sender=operator)
     chain.pending_timestamp += 7 * 86_400
     tx = pay_reward(10 * PHA)
     assert only_event(tx, staking.Rewarded).commission == 5 * PHA
@@ -66,41 +67,41 @@ def test_reward__matured_commission_increase__applies_and_is_emitted(
 
 
 def test_slash__takes_pro_rata_from_active_and_queued_to_treasury(
-    staking, token, pool, alice, bob, escrow, treasury, stake
+    staking, token, pool_id, alice, bob, escrow, treasury, stake
 ):
     stake(alice, 60 * PHA)
     stake(bob, 40 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, bob), sender=bob)
-    queued_before = staking.poolInfo(pool).queuedAssets
-    active_before = staking.poolInfo(pool).activeAssets
-    tx = staking.slash(pool, 5 * PHA, EVIDENCE, sender=escrow)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, bob), sender=bob)
+    queued_before = staking.poolInfo(pool_id).queuedAssets
+    active_before = staking.poolInfo(pool_id).activeAssets
+    tx = staking.slash(pool_id, 5 * PHA, EVIDENCE, sender=escrow)
     event = only_event(tx, staking.Slashed)
     assert event.fromActive == 5 * PHA * active_before // (100 * PHA)
     assert event.fromQueued == 5 * PHA * queued_before // (100 * PHA)
     assert event.evidence == EVIDENCE and event.slasher == escrow and event.requested == 5 * PHA
     assert token.balanceOf(treasury) == event.fromActive + event.fromQueued
-    assert staking.backing(pool) == 100 * PHA - token.balanceOf(treasury)
+    assert staking.backing(pool_id) == 100 * PHA - token.balanceOf(treasury)
 
 
-def test_slash__above_bound__takes_only_the_bound(staking, token, pool, alice, escrow, treasury, stake):
+def test_slash__above_bound__takes_only_the_bound(staking, token, pool_id, alice, escrow, treasury, stake):
     stake(alice, 100 * PHA)
-    staking.slash(pool, 80 * PHA, EVIDENCE, sender=escrow)
+    staking.slash(pool_id, 80 * PHA, EVIDENCE, sender=escrow)
     assert token.balanceOf(treasury) == 10 * PHA  # default bound: 10% of backing
-    assert staking.backing(pool) == 90 * PHA
+    assert staking.backing(pool_id) == 90 * PHA
 
 
-def test_slash__by_governance__is_allowed(staking, token, pool, alice, gov, treasury, stake):
+def test_slash__by_governance__is_allowed(staking, token, pool_id, alice, gov, treasury, stake):
     stake(alice, 100 * PHA)
-    staking.slash(pool, PHA, EVIDENCE, sender=gov)
+    staking.slash(pool_id, PHA, EVIDENCE, sender=gov)
     assert token.balanceOf(treasury) == PHA
 
 
-def test_slash__not_slasher__reverts(staking, pool, alice, attacker, stake):
+def test_slash__not_slasher__reverts(staking, pool_id, alice, attacker, stake):
     stake(alice, PHA)
     with ape.reverts(
         staking.AccessControlUnauthorizedAccount, account=attacker, neededRole=staking.SLASHER_ROLE()
     ):
-        staking.slash(pool, PHA, EVIDENCE, sender=attacker)
+        staking.slash(pool_id, PHA, EVIDENCE, sender=attacker)
 
 
 def test_slash__unknown_pool__reverts(staking, escrow):
@@ -109,31 +110,31 @@ def test_slash__unknown_pool__reverts(staking, escrow):
         staking.slash(unknown, PHA, EVIDENCE, sender=escrow)
 
 
-def test_slash__empty_pool__takes_nothing_and_records_evidence(staking, pool, escrow):
-    tx = staking.slash(pool, PHA, EVIDENCE, sender=escrow)
+def test_slash__empty_pool__takes_nothing_and_records_evidence(staking, pool_id, escrow):
+    tx = staking.slash(pool_id, PHA, EVIDENCE, sender=escrow)
     event = only_event(tx, staking.Slashed)
     assert event.fromActive == 0 and event.fromQueued == 0
 
 
-def test_slash__then_withdraw__queued_request_pays_less(staking, token, pool, alice, escrow, stake, chain):
+def test_slash__then_withdraw__queued_request_pays_less(staking, token, pool_id, alice, escrow, stake, chain):
     stake(alice, 100 * PHA)
-    staking.undelegate(pool, staking.sharesOf(pool, alice), sender=alice)
-    staking.slash(pool, 10 * PHA, EVIDENCE, sender=escrow)
+    staking.undelegate(pool_id, staking.sharesOf(pool_id, alice), sender=alice)
+    staking.slash(pool_id, 10 * PHA, EVIDENCE, sender=escrow)
     chain.pending_timestamp += COOLDOWN
-    staking.withdraw(pool, 0, sender=alice)
+    staking.withdraw(pool_id, 0, sender=alice)
     assert 90 * PHA - 2 <= token.balanceOf(alice) <= 90 * PHA
 
 
-def test_slash__lowers_share_price(staking, pool, alice, escrow, stake):
+def test_slash__lowers_share_price(staking, pool_id, alice, escrow, stake):
     stake(alice, 100 * PHA)
-    before = staking.sharePrice(pool)
-    staking.slash(pool, 10 * PHA, EVIDENCE, sender=escrow)
-    assert staking.sharePrice(pool) < before
-    assert staking.sharesOf(pool, alice) == 100 * PHA * VIRTUAL_SHARES
+    before = staking.sharePrice(pool_id)
+    staking.slash(pool_id, 10 * PHA, EVIDENCE, sender=escrow)
+    assert staking.sharePrice(pool_id) < before
+    assert staking.sharesOf(pool_id, alice) == 100 * PHA * VIRTUAL_SHARES
 
 
-def test_slash__commission_owed_is_not_slashed(staking, pool, alice, escrow, stake, pay_reward):
+def test_slash__commission_owed_is_not_slashed(staking, pool_id, alice, escrow, stake, pay_reward):
     stake(alice, 100 * PHA)
     pay_reward(100 * PHA)
-    staking.slash(pool, 1_000 * PHA, EVIDENCE, sender=escrow)
-    assert staking.poolInfo(pool).commissionOwed == 10 * PHA
+    staking.slash(pool_id, 1_000 * PHA, EVIDENCE, sender=escrow)
+    assert staking.poolInfo(pool_id).commissionOwed == 10 * PHA

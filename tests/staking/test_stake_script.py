@@ -48,23 +48,23 @@ def test_open_pool__commission_too_high__one_line(staking, alice):
         actions.open_pool(staking, alice, 9_000)
 
 
-def test_delegate__not_enough_pha__says_balance(staking, token, pool, alice, fund):
+def test_delegate__not_enough_pha__says_balance(staking, token, pool_id, alice, fund):
     fund(alice, PHA)
     with pytest.raises(actions.StakeError, match=r"not enough PHA: .* has 1 PHA, needs 2 PHA"):
-        actions.delegate(staking, token, alice, pool, 2 * PHA)
+        actions.delegate(staking, token, alice, pool_id, 2 * PHA)
 
 
-def test_delegate__approves_then_delegates(staking, token, pool, alice, fund):
+def test_delegate__approves_then_delegates(staking, token, pool_id, alice, fund):
     fund(alice, 5 * PHA)
-    lines = actions.delegate(staking, token, alice, pool, 5 * PHA)
-    assert lines[0].startswith(f"delegated 5 PHA to pool {pool} ")
-    assert staking.assetsOf(pool, alice) >= 5 * PHA - 1
+    lines = actions.delegate(staking, token, alice, pool_id, 5 * PHA)
+    assert lines[0].startswith(f"delegated 5 PHA to pool {pool_id} ")
+    assert staking.assetsOf(pool_id, alice) >= 5 * PHA - 1
 
 
-def test_delegate__with_permit__needs_no_approve(staking, token, pool, alice, fund):
+def test_delegate__with_permit__needs_no_approve(staking, token, pool_id, alice, fund):
     fund(alice, 5 * PHA)
-    actions.delegate(staking, token, alice, pool, 5 * PHA, permit=True)
-    assert staking.sharesOf(pool, alice) > 0
+    actions.delegate(staking, token, alice, pool_id, 5 * PHA, permit=True)
+    assert staking.sharesOf(pool_id, alice) > 0
     assert token.nonces(alice) == 1
 
 
@@ -74,85 +74,87 @@ def test_delegate__unknown_pool__one_line(staking, token, alice):
         actions.delegate(staking, token, alice, unknown, PHA)
 
 
-def test_undelegate__nothing_staked__one_line(staking, pool, alice):
+def test_undelegate__nothing_staked__one_line(staking, pool_id, alice):
     with pytest.raises(actions.StakeError, match="no active stake in pool"):
-        actions.undelegate(staking, alice, pool, None)
+        actions.undelegate(staking, alice, pool_id, None)
 
 
-def test_undelegate__amount__queues_at_least_that(staking, pool, alice, stake):
+def test_undelegate__amount__queues_at_least_that(staking, pool_id, alice, stake):
     stake(alice, 10 * PHA)
-    lines = actions.undelegate(staking, alice, pool, 4 * PHA)
+    lines = actions.undelegate(staking, alice, pool_id, 4 * PHA)
     assert "request 0" in lines[0] and "withdrawable from" in lines[0]
-    _, assets = staking.withdrawalRequest(pool, alice, 0)
+    _, assets = staking.withdrawalRequest(pool_id, alice, 0)
     assert assets >= 4 * PHA
 
 
-def test_undelegate__more_than_worth__one_line(staking, pool, alice, stake):
+def test_undelegate__more_than_worth__one_line(staking, pool_id, alice, stake):
     stake(alice, PHA)
     with pytest.raises(actions.StakeError, match="worth"):
-        actions.undelegate(staking, alice, pool, 2 * PHA)
+        actions.undelegate(staking, alice, pool_id, 2 * PHA)
 
 
-def test_undelegate__leaving_dust__suggests_all(staking, pool, alice, stake):
+def test_undelegate__leaving_dust__suggests_all(staking, pool_id, alice, stake):
     stake(alice, PHA)
     with pytest.raises(actions.StakeError, match="use --all"):
-        actions.undelegate(staking, alice, pool, PHA - 10**15)
+        actions.undelegate(staking, alice, pool_id, PHA - 10**15)
 
 
-def test_withdraw__nothing__one_line(staking, pool, alice):
+def test_withdraw__nothing__one_line(staking, pool_id, alice):
     with pytest.raises(actions.StakeError, match="nothing to withdraw"):
-        actions.withdraw(staking, alice, pool, None)
+        actions.withdraw(staking, alice, pool_id, None)
 
 
-def test_withdraw__cooldown_not_over__says_when(staking, pool, alice, stake):
+def test_withdraw__cooldown_not_over__says_when(staking, pool_id, alice, stake):
     stake(alice, PHA)
-    actions.undelegate(staking, alice, pool, None)
+    actions.undelegate(staking, alice, pool_id, None)
     with pytest.raises(
         actions.StakeError, match=r"cooldown not over: request 0 .* unlocks at .*UTC \(in (6d 23h|7d 0h)"
     ):
-        actions.withdraw(staking, alice, pool, None)
+        actions.withdraw(staking, alice, pool_id, None)
 
 
-def test_withdraw__after_cooldown__withdraws_every_matured_request(staking, token, pool, alice, stake, chain):
+def test_withdraw__after_cooldown__withdraws_every_matured_request(
+    staking, token, pool_id, alice, stake, chain
+):
     stake(alice, 3 * PHA)
-    actions.undelegate(staking, alice, pool, PHA)
-    actions.undelegate(staking, alice, pool, None)
+    actions.undelegate(staking, alice, pool_id, PHA)
+    actions.undelegate(staking, alice, pool_id, None)
     chain.pending_timestamp += COOLDOWN
-    lines = actions.withdraw(staking, alice, pool, None)
+    lines = actions.withdraw(staking, alice, pool_id, None)
     assert len(lines) == 2
     assert token.balanceOf(alice) >= 3 * PHA - 2
     with pytest.raises(actions.StakeError, match="nothing to withdraw"):
-        actions.withdraw(staking, alice, pool, None)
+        actions.withdraw(staking, alice, pool_id, None)
 
 
-def test_withdraw__unknown_request__one_line(staking, pool, alice):
+def test_withdraw__unknown_request__one_line(staking, pool_id, alice):
     with pytest.raises(actions.StakeError, match="no open withdrawal request 4"):
-        actions.withdraw(staking, alice, pool, 4)
+        actions.withdraw(staking, alice, pool_id, 4)
 
 
-def test_claim_commission__flow_and_errors(staking, token, pool, operator, alice, stake, pay_reward):
+def test_claim_commission__flow_and_errors(staking, token, pool_id, operator, alice, stake, pay_reward):
     with pytest.raises(actions.StakeError, match="no commission to claim"):
-        actions.claim_commission(staking, operator, pool, None)
+        actions.claim_commission(staking, operator, pool_id, None)
     with pytest.raises(actions.StakeError, match="only the operator"):
-        actions.claim_commission(staking, alice, pool, None)
+        actions.claim_commission(staking, alice, pool_id, None)
     stake(alice, PHA)
     pay_reward(10 * PHA)
-    assert actions.claim_commission(staking, operator, pool, None)[0].startswith("claimed 1 PHA")
+    assert actions.claim_commission(staking, operator, pool_id, None)[0].startswith("claimed 1 PHA")
     assert token.balanceOf(operator) == PHA
 
 
-def test_set_commission__increase__says_when(staking, pool, operator, alice):
-    assert "from" in actions.set_commission(staking, operator, pool, 2_000)[0]
-    assert actions.set_commission(staking, operator, pool, 500)[0].endswith("now")
+def test_set_commission__increase__says_when(staking, pool_id, operator, alice):
+    assert "from" in actions.set_commission(staking, operator, pool_id, 2_000)[0]
+    assert actions.set_commission(staking, operator, pool_id, 500)[0].endswith("now")
     with pytest.raises(actions.StakeError, match="only the operator"):
-        actions.set_commission(staking, alice, pool, 0)
+        actions.set_commission(staking, alice, pool_id, 0)
 
 
-def test_pool_status__shows_position_queue_and_pending_commission(staking, pool, operator, alice, stake):
+def test_pool_status__shows_position_queue_and_pending_commission(staking, pool_id, operator, alice, stake):
     stake(alice, 2_500 * PHA)
-    actions.undelegate(staking, alice, pool, 500 * PHA)
-    actions.set_commission(staking, operator, pool, 2_000)
-    text = "\n".join(actions.pool_status(staking, pool, alice.address))
+    actions.undelegate(staking, alice, pool_id, 500 * PHA)
+    actions.set_commission(staking, operator, pool_id, 2_000)
+    text = "\n".join(actions.pool_status(staking, pool_id, alice.address))
     assert "backing            2,500 PHA" in text
     assert "pending commission 20% from" in text
     assert "backs up to 2 worker(s)" in text
