@@ -90,7 +90,9 @@ contract AutomataQuoteVerifier is IAutomataQuoteVerifier, QuoteVerifierBase {
         uint16 version = (uint16(uint8(output[0])) << 8) | uint16(uint8(output[1]));
         bytes32 outputBodyHash;
         uint256 bodyLength = q.bodyLength;
-        // keccak256 of output[prefix : prefix + bodyLength]; in bounds by the check above.
+        // keccak256 of output[prefix : prefix + bodyLength]; in bounds by the check above. (Assembly:
+        // hashing a range of a memory `bytes` without copying it.)
+        // slither-disable-next-line assembly
         assembly ("memory-safe") {
             outputBodyHash := keccak256(add(add(output, 32), prefix), bodyLength)
         }

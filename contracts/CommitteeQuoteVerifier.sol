@@ -157,13 +157,16 @@ contract CommitteeQuoteVerifier is ICommitteeQuoteVerifier, QuoteVerifierBase, E
             bytes32 s;
             uint8 v;
             // Read the i-th 65-byte (r, s, v) entry; offsets stay inside `signatures` since
-            // (i + 1) * 65 <= signatures.length.
+            // (i + 1) * 65 <= signatures.length. (Assembly: Solidity cannot slice a memory `bytes`.)
+            // slither-disable-next-line assembly
             assembly ("memory-safe") {
                 let p := add(add(signatures, 32), mul(i, 65))
                 r := mload(p)
                 s := mload(add(p, 32))
                 v := byte(0, mload(add(p, 64)))
             }
+            // The third value (the error's argument) only details a failure rejected just below.
+            // slither-disable-next-line unused-return
             (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
             if (err != ECDSA.RecoverError.NoError) revert CommitteeQuoteVerifierInvalidSignature(i);
             if (signer <= previous) revert CommitteeQuoteVerifierSignersNotSorted(previous, signer);

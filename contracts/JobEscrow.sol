@@ -17,13 +17,16 @@ import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 
 /// @title JobEscrow
 /// @notice Escrows PHA for jobs that must run in an attested enclave and pays for enclave-signed
-///         results: protocol fee to the treasury, relay fee to the submitting relayer, the rest to
-///         the worker's staking pool (Staking.reward). Missed claimed deadlines slash the pool.
+///         results: the pool's share to the worker's staking pool at once (Staking.reward); the
+///         protocol fee and the relay fee are accrued here and pulled later (`sweepProtocolFees`
+///         to the treasury, `withdrawRelayerFees` by each relayer). Missed claimed deadlines slash
+///         the pool.
 /// @dev Invariants (tested in tests/escrow/test_invariants.py):
-///      - the escrow's PHA balance equals the sum of the payments of active jobs, to the wei;
+///      - the escrow's PHA balance equals the sum of the payments of active jobs plus the accrued
+///        unpaid fees (protocol fees owed + every relayer's fees owed), to the wei;
 ///      - a job ends at most once (settled, cancelled or expired), and its two slots are then zero;
-///      - a job's payment leaves the escrow exactly once, split fee + relay fee + pool reward on
-///        settlement, or whole to the client on cancel / expiry.
+///      - a job's payment is accounted for exactly once, split fee + relay fee (accrued) + pool
+///        reward (paid) on settlement, or whole to the client on cancel / expiry.
 ///      No call ever reaches client code: PHA is the only token and it has no transfer hooks; the
 ///      only external contracts called are the immutable token, staking, registry and log.
 contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
@@ -54,12 +57,23 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     IWorkerRegistry public immutable REGISTRY;
     IAttestationLog public immutable LOG;
 
-    /// @dev One slot, read by post (job counter) and by settlement (fee, treasury).
+    /// @dev One slot, read and written by post (job counter) and by settlement (fee rate, fees
+    ///      accrued). Sharing the slot with the counter keeps it non-zero, so accruing after a
+    ///      sweep never pays for a zero-to-non-zero write. uint160 holds any PHA amount (the
+    ///      supply is capped at 1e27 < 2^90).
     struct Config {
         uint64 nextJobId;
         uint16 feeBps;
         uint16 slashBps;
-        address treasury;
+        uint160 feesOwed;
+    }
+
+    /// @dev A relayer's relay fees: `owed` (withdrawable) and `withdrawn` (cumulative). One slot;
+    ///      `withdrawn` keeps it non-zero after a withdrawal, so the next accrual is a
+    ///      non-zero-to-non-zero write.
+    struct RelayerFees {
+        uint128 owed;
+        uint128 withdrawn;
     }
 
     /// @dev Totals of one settlement call.
@@ -82,7 +96,9 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     uint256 private constant UNKNOWN_TCB = type(uint256).max;
 
     Config private _config;
+    address private _treasury;
     mapping(uint256 jobId => Job) private _jobs;
+    mapping(address relayer => RelayerFees) private _relayerFees;
 
     // ================================================================ constructor
 
@@ -114,7 +130,15 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         STAKING = staking;
         REGISTRY = registry;
         LOG = log;
-        _config = Config({nextJobId: 1, feeBps: uint16(feeBps), slashBps: uint16(slashBps_), treasury: treasury_});
+        _config = Config({nextJobId: 1, feeBps: uint16(feeBps), slashBps: uint16(slashBps_), feesOwed: 0});
+        _treasury = treasury_;
+        // Trust: Staking is a core contract of this stack (same governance) whose `reward` pulls
+        // exactly the `amount` it is passed, and the escrow passes exactly each settlement's pool
+        // share. An unlimited allowance, set once, saves the approve on every settlement (OZ
+        // ERC20 does not decrease an allowance of type(uint256).max, so reward's transferFrom
+        // writes no allowance slot). Staking is immutable here; a compromised Staking could take
+        // the escrow's balance, as it could with the exact approvals too (it holds every pool's stake).
+        TOKEN.forceApprove(address(staking), type(uint256).max);
         emit ProtocolFeeSet(feeBps);
         emit SlashBpsSet(slashBps_);
         emit TreasurySet(treasury_);
@@ -131,6 +155,9 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         jobId = _post(spec, payment, input);
     }
 
+    // State written after the permit call: the permit goes to the immutable PHA token (no hooks,
+    // nothing to re-enter through), and the function is nonReentrant.
+    // slither-disable-start reentrancy-benign
     /// @inheritdoc IJobEscrow
     function postWithPermit(
         JobSpec calldata spec,
@@ -146,6 +173,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         try IERC20Permit(address(TOKEN)).permit(msg.sender, address(this), payment, permitDeadline, v, r, s) {} catch {}
         jobId = _post(spec, payment, input);
     }
+    // slither-disable-end reentrancy-benign
 
     /// @inheritdoc IJobEscrow
     function cancel(uint256 jobId, JobSpec calldata spec) external nonReentrant {
@@ -170,7 +198,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         }
         if (block.timestamp <= spec.deadline) revert JobEscrowDeadlineNotPassed(jobId, spec.deadline);
         delete _jobs[jobId];
-        uint256 slashed;
+        uint256 slashed = 0;
         if (claimer != address(0)) {
             uint256 amount = uint256(job.payment) * _config.slashBps / 10_000;
             if (amount != 0) {
@@ -213,8 +241,14 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
         delete _jobs[jobId];
         emit JobSettled(jobId, worker, outputHash, output);
+        uint256 fee = (uint256(payment) - spec.relayFee) * _config.feeBps / 10_000;
+        Totals memory totals =
+            Totals({jobs: 1, poolAmount: payment - spec.relayFee - fee, relayAmount: spec.relayFee, feeAmount: fee});
+        _accrue(totals);
+        // The log's return value (the entry's index) is not needed here; the entry is in its event.
+        // slither-disable-next-line unused-return
         LOG.append(_logEntry(jobId, worker, spec.measurementId, outputHash));
-        _payOne(worker, poolId, payment, spec.relayFee);
+        _pay(worker, poolId, totals);
     }
 
     /// @inheritdoc IJobEscrow
@@ -237,8 +271,34 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         });
         (Totals memory totals, IAttestationLog.Entry[] memory logEntries) = _settleEntries(ctx, entries, outputHashes);
         if (totals.jobs == 0) revert JobEscrowNothingSettled();
+        _accrue(totals);
+        // The log's return value (the first entry's index) is not needed; the entries are in its events.
+        // slither-disable-next-line unused-return
         LOG.appendBatch(logEntries);
-        _pay(_config.treasury, worker, poolId, totals);
+        _pay(worker, poolId, totals);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function withdrawRelayerFees(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert JobEscrowZeroAddress();
+        RelayerFees storage fees = _relayerFees[msg.sender];
+        amount = fees.owed;
+        if (amount == 0) revert JobEscrowNothingOwed();
+        fees.owed = 0;
+        // Cumulative relay fees of one relayer are below the capped PHA supply (< 2^90).
+        fees.withdrawn += uint128(amount);
+        emit RelayerFeesWithdrawn(msg.sender, to, amount);
+        TOKEN.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function sweepProtocolFees() external nonReentrant returns (uint256 amount) {
+        amount = _config.feesOwed;
+        if (amount == 0) revert JobEscrowNothingOwed();
+        _config.feesOwed = 0;
+        address to = _treasury;
+        emit ProtocolFeesSwept(to, amount);
+        TOKEN.safeTransfer(to, amount);
     }
 
     // ================================================================ governance
@@ -260,7 +320,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     /// @inheritdoc IJobEscrow
     function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (treasury_ == address(0)) revert JobEscrowZeroAddress();
-        _config.treasury = treasury_;
+        _treasury = treasury_;
         emit TreasurySet(treasury_);
     }
 
@@ -296,7 +356,22 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
     /// @inheritdoc IJobEscrow
     function treasury() external view returns (address) {
-        return _config.treasury;
+        return _treasury;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function feesOwed() external view returns (uint256) {
+        return _config.feesOwed;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function relayerOwed(address relayer) external view returns (uint256) {
+        return _relayerFees[relayer].owed;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function relayerWithdrawn(address relayer) external view returns (uint256) {
+        return _relayerFees[relayer].withdrawn;
     }
 
     /// @inheritdoc IJobEscrow
@@ -365,17 +440,6 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         payment = job.payment;
     }
 
-    function _payOne(address worker, uint256 poolId, uint96 payment, uint96 relayFee) private {
-        Config memory config = _config;
-        uint256 fee = (uint256(payment) - relayFee) * config.feeBps / 10_000;
-        _pay(
-            config.treasury,
-            worker,
-            poolId,
-            Totals({jobs: 1, poolAmount: payment - relayFee - fee, relayAmount: relayFee, feeAmount: fee})
-        );
-    }
-
     /// @dev Skips (with an event) the entries that cannot be paid, clears and totals the others.
     function _settleEntries(BatchContext memory ctx, BatchEntry[] calldata entries, bytes32[] memory outputHashes)
         private
@@ -400,6 +464,8 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
             ++totals.jobs;
         }
         uint256 settled = totals.jobs;
+        // Shrinking a memory array in place has no Solidity equivalent short of a copy.
+        // slither-disable-next-line assembly
         assembly ("memory-safe") {
             // Shrink the array to the settled entries (only ever shortens it: settled <= n).
             mstore(logEntries, settled)
@@ -420,7 +486,9 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         if (e.spec.measurementId != ctx.measurementId) return (0, SkipReason.MeasurementMismatch);
         if (block.timestamp > e.spec.deadline) return (0, SkipReason.PastDeadline);
         if (e.spec.maxTcbStatus != NO_TCB_FLOOR) {
-            // The worker's TCB status, read from the registry once per batch on first need.
+            // The worker's TCB status, read from the registry once per batch on first need (the
+            // call in the loop runs at most once: ctx.workerTcb caches it).
+            // slither-disable-next-line calls-loop
             if (ctx.workerTcb == UNKNOWN_TCB) ctx.workerTcb = uint256(REGISTRY.workerInfo(ctx.worker).tcbStatus);
             if (ctx.workerTcb > uint256(e.spec.maxTcbStatus)) return (0, SkipReason.TcbBelowJobFloor);
         }
@@ -447,16 +515,19 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         batchHash = keccak256(abi.encodePacked(leaves));
     }
 
-    /// @dev Pays one settlement's totals: fee to the treasury, relay fee to the caller, the rest
-    ///      to the pool through Staking.reward (approved for exactly that amount).
-    function _pay(address treasury_, address worker, uint256 poolId, Totals memory t) private {
+    /// @dev Accrues one settlement's fees (before any external call): the protocol fee for the
+    ///      treasury, the relay fee for the caller.
+    function _accrue(Totals memory t) private {
+        // Both sums are below the capped PHA supply (< 2^90): the casts cannot truncate.
+        if (t.feeAmount != 0) _config.feesOwed += uint160(t.feeAmount);
+        if (t.relayAmount != 0) _relayerFees[msg.sender].owed += uint128(t.relayAmount);
+    }
+
+    /// @dev Reports one settlement and pays the pool's share through Staking.reward (which pulls
+    ///      it under the allowance set in the constructor).
+    function _pay(address worker, uint256 poolId, Totals memory t) private {
         emit SettlementPaid(worker, poolId, msg.sender, t.jobs, t.poolAmount, t.relayAmount, t.feeAmount);
-        if (t.feeAmount != 0) TOKEN.safeTransfer(treasury_, t.feeAmount);
-        if (t.relayAmount != 0) TOKEN.safeTransfer(msg.sender, t.relayAmount);
-        if (t.poolAmount != 0) {
-            TOKEN.forceApprove(address(STAKING), t.poolAmount);
-            STAKING.reward(poolId, t.poolAmount);
-        }
+        if (t.poolAmount != 0) STAKING.reward(poolId, t.poolAmount);
     }
 
     /// @dev The registry's verdict for (worker, measurement, floor, caller as relayer); reverts unless eligible.
@@ -471,6 +542,8 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     }
 
     function _checkSignature(bytes32 structHash, address worker, bytes calldata signature) private view {
+        // The third value (the error's argument) only details a failure that the check below rejects.
+        // slither-disable-next-line unused-return
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
         if (error != ECDSA.RecoverError.NoError || signer != worker) revert JobEscrowBadSignature(worker);
     }

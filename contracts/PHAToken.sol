@@ -10,6 +10,7 @@ import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {ILegacyMintableERC20, IOptimismMintableERC20} from "./interfaces/IOptimismMintableERC20.sol";
+import {IPHAMinter} from "./interfaces/IPHAMinter.sol";
 
 /// @title PHAToken
 /// @notice Phala Network's PHA on an OP-stack L2: ERC-20 with 18 decimals, ERC-2612 permit,
@@ -20,7 +21,15 @@ import {ILegacyMintableERC20, IOptimismMintableERC20} from "./interfaces/IOptimi
 ///      - holders of `MINTER_ROLE` (the parachain migrator) mint through `minterMint`.
 ///      Nobody can burn another holder's tokens except the bridge, as the bridge interface
 ///      requires; holders burn their own with `burnOwn`.
-contract PHAToken is ERC20Capped, ERC20Permit, ERC20Votes, AccessControl, IOptimismMintableERC20, ILegacyMintableERC20 {
+contract PHAToken is
+    ERC20Capped,
+    ERC20Permit,
+    ERC20Votes,
+    AccessControl,
+    IOptimismMintableERC20,
+    ILegacyMintableERC20,
+    IPHAMinter
+{
     /// @notice Role allowed to mint through `minterMint` (granted to the migrator).
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
@@ -112,7 +121,8 @@ contract PHAToken is ERC20Capped, ERC20Permit, ERC20Votes, AccessControl, IOptim
 
     // ---------------------------------------------------------------- minter and holders
 
-    /// @notice Mints `amount` to `to`; only `MINTER_ROLE` (the migrator). Bounded by `MAX_SUPPLY`.
+    /// @inheritdoc IPHAMinter
+    /// @dev Bounded by `MAX_SUPPLY`.
     function minterMint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
         _mint(to, amount);
     }

@@ -171,6 +171,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         return _delegate(poolId, assets);
     }
 
+    // State written after the permit call: the permit goes to the immutable PHA token (no hooks,
+    // nothing to re-enter through), and the function is nonReentrant.
+    // slither-disable-start reentrancy-benign
     /// @inheritdoc IStaking
     function delegateWithPermit(uint256 poolId, uint256 assets, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
@@ -181,6 +184,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         try IERC20Permit(address(PHA)).permit(msg.sender, address(this), assets, deadline, v, r, s) {} catch {}
         return _delegate(poolId, assets);
     }
+    // slither-disable-end reentrancy-benign
 
     /// @inheritdoc IStaking
     function undelegate(uint256 poolId, uint256 shares) external returns (uint256 requestId) {
@@ -275,15 +279,19 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint256 activeAssets = p.activeAssets;
         uint256 queuedAssets = p.queuedAssets;
         uint256 total = activeAssets + queuedAssets;
-        uint256 fromActive;
-        uint256 fromQueued;
+        uint256 fromActive = 0;
+        uint256 fromQueued = 0;
         if (total != 0) {
             uint256 cap = total * _params.maxSlashBps / BPS;
             uint256 take = amount < cap ? amount : cap;
+            // Dividing before multiplying is the rule here, not an accident: the cap is rounded
+            // down first (a slash never exceeds maxSlashBps), then split pro rata, rounding down.
+            // slither-disable-start divide-before-multiply
             // Both parts round down, so each is at most maxSlashBps (< 100%) of its class and
             // neither class is ever emptied while it still has shares.
             fromActive = take * activeAssets / total;
             fromQueued = take * queuedAssets / total;
+            // slither-disable-end divide-before-multiply
             unchecked {
                 // each part <= take * class / total <= class
                 p.activeAssets = uint96(activeAssets - fromActive);

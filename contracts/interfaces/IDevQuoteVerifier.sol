@@ -24,6 +24,9 @@ interface IDevQuoteVerifier is IQuoteVerifier {
     ///         hardware guarantee: anything registered through them is trusted on governance's word.
     event DevQuoteVerifierNonLocalOptIn(uint256 indexed chainId, bool enabled);
     /// @notice The development signer changed.
+    // Indexing would move the address from data to topics and change how every consumer decodes
+    // the event; governance events are rare and read by scanning the contract's logs anyway.
+    // slither-disable-next-line unindexed-event-address
     event DevSignerChanged(address previous, address signer);
 
     /// @notice Opt this chain in (or out) although it is not local (governance).

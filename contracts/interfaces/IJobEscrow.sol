@@ -90,6 +90,8 @@ interface IJobEscrow {
     error JobEscrowEmptyBatch();
     /// @notice Every entry of a batch was skipped.
     error JobEscrowNothingSettled();
+    /// @notice No fees are owed to the caller (relayer) or to the treasury.
+    error JobEscrowNothingOwed();
 
     // ------------------------------------------------------------------ events
 
@@ -97,14 +99,22 @@ interface IJobEscrow {
     event JobClaimed(uint256 indexed jobId, address indexed worker, uint256 indexed poolId, address relayer);
     /// @notice One per settled job; the output is carried here only (its hash is in the AttestationLog).
     event JobSettled(uint256 indexed jobId, address indexed worker, bytes32 outputHash, bytes output);
-    /// @notice One per settlement call: what it paid, and to whom.
+    /// @notice One per settlement call: what it paid to the pool (poolAmount) and accrued as relay
+    ///         fee (to `relayer`, see withdrawRelayerFees) and protocol fee (see sweepProtocolFees).
     event SettlementPaid(address indexed worker, uint256 indexed poolId, address indexed relayer, uint256 jobs, uint256 poolAmount, uint256 relayAmount, uint256 feeAmount);
     event SettlementSkipped(uint256 indexed jobId, SkipReason reason);
     event JobCancelled(uint256 indexed jobId, address indexed client, uint256 refund);
     event JobExpired(uint256 indexed jobId, address indexed claimer, uint256 indexed poolId, uint256 refund, uint256 slashed);
     event ProtocolFeeSet(uint256 feeBps);
     event SlashBpsSet(uint256 slashBps);
+    // Indexing would move the address from data to topics and change how every consumer decodes
+    // the event; governance events are rare and read by scanning the contract's logs anyway.
+    // slither-disable-next-line unindexed-event-address
     event TreasurySet(address treasury);
+    /// @notice A relayer withdrew its accrued relay fees.
+    event RelayerFeesWithdrawn(address indexed relayer, address indexed to, uint256 amount);
+    /// @notice Accrued protocol fees were paid to the treasury.
+    event ProtocolFeesSwept(address indexed treasury, uint256 amount);
 
     // ------------------------------------------------------------------ clients
 
@@ -153,16 +163,24 @@ interface IJobEscrow {
     function settleBatch(address worker, bytes32 measurementId, BatchEntry[] calldata entries, bytes calldata signature)
         external;
 
+    /// @notice Pays the caller's accrued relay fees to `to`; reverts if none are owed.
+    /// @return amount The PHA paid.
+    function withdrawRelayerFees(address to) external returns (uint256 amount);
+
+    /// @notice Pays the accrued protocol fees to the treasury (anyone may call); reverts if none are owed.
+    /// @return amount The PHA paid.
+    function sweepProtocolFees() external returns (uint256 amount);
+
     // ------------------------------------------------------------------ governance
 
     /// @notice Sets the protocol fee in bps of (payment - relay fee), at most MAX_PROTOCOL_FEE_BPS.
     function setProtocolFee(uint256 feeBps) external;
 
     /// @notice Sets the slash of a missed claimed deadline in bps of the payment, at most MAX_SLASH_BPS.
-    function setSlashBps(uint256 slashBps) external;
+    function setSlashBps(uint256 slashBps_) external;
 
     /// @notice Sets the receiver of protocol fees.
-    function setTreasury(address treasury) external;
+    function setTreasury(address treasury_) external;
 
     // ------------------------------------------------------------------ views
 
@@ -179,7 +197,17 @@ interface IJobEscrow {
 
     function slashBps() external view returns (uint256);
 
+    /// @notice Receiver of protocol fees (paid out by `sweepProtocolFees`).
     function treasury() external view returns (address);
+
+    /// @notice Protocol fees accrued and not yet swept to the treasury.
+    function feesOwed() external view returns (uint256);
+
+    /// @notice Relay fees accrued to `relayer` and not yet withdrawn.
+    function relayerOwed(address relayer) external view returns (uint256);
+
+    /// @notice Relay fees `relayer` has withdrawn so far (cumulative).
+    function relayerWithdrawn(address relayer) external view returns (uint256);
 
     /// @notice The EIP-712 digest a worker signs for one result.
     function resultDigest(uint256 jobId, bytes32 inputHash, bytes32 outputHash, address worker)
@@ -188,7 +216,7 @@ interface IJobEscrow {
         returns (bytes32);
 
     /// @notice The EIP-712 digest a worker signs for a batch.
-    function batchDigest(bytes32 resultsHash, address worker) external view returns (bytes32);
+    function batchDigest(bytes32 resultsHash_, address worker) external view returns (bytes32);
 
     /// @notice keccak256 of the packed entry hashes keccak256(abi.encode(jobId, inputHash, outputHash)).
     function resultsHash(BatchEntry[] calldata entries) external pure returns (bytes32);

@@ -106,6 +106,9 @@ interface IStaking {
     /// @notice Governance changed the minimum stake per worker.
     event MinStakePerWorkerSet(uint256 minStakePerWorker);
     /// @notice Governance changed the treasury.
+    // Indexing would move the address from data to topics and change how every consumer decodes
+    // the event; governance events are rare and read by scanning the contract's logs anyway.
+    // slither-disable-next-line unindexed-event-address
     event TreasurySet(address treasury);
 
     // ------------------------------------------------------------------ pools and operators
@@ -160,19 +163,19 @@ interface IStaking {
     // ------------------------------------------------------------------ governance
 
     /// @notice Sets the undelegation cooldown (applies to new requests). Governance only.
-    function setCooldown(uint256 cooldown) external;
+    function setCooldown(uint256 cooldown_) external;
 
     /// @notice Sets the notice period for commission increases. Governance only.
     function setCommissionNotice(uint256 notice) external;
 
     /// @notice Sets the largest fraction of backing one slash may take. Governance only.
-    function setMaxSlashBps(uint256 maxSlashBps) external;
+    function setMaxSlashBps(uint256 maxSlashBps_) external;
 
     /// @notice Sets the minimum backing per worker. Governance only.
-    function setMinStakePerWorker(uint256 minStakePerWorker) external;
+    function setMinStakePerWorker(uint256 minStakePerWorker_) external;
 
     /// @notice Sets where slashed PHA goes. Governance only.
-    function setTreasury(address treasury) external;
+    function setTreasury(address treasury_) external;
 
     // ------------------------------------------------------------------ views
 

@@ -346,9 +346,9 @@ def test_settle__max_fee__pool_still_gets_the_rest(
 ):
     escrow.setProtocolFee(1_000, sender=gov)
     job = post_job(payment=1_000, relay_fee=1_000)  # relay fee = whole payment: fee and pool get 0
-    before = [token.balanceOf(a) for a in (relayer, treasury, staking)]
+    before = [escrow.relayerOwed(relayer), escrow.feesOwed(), token.balanceOf(staking)]
     escrow.settle(*job.args, worker.address, b"x", result_sig(worker, job, b"x"), sender=relayer)
-    after = [token.balanceOf(a) for a in (relayer, treasury, staking)]
+    after = [escrow.relayerOwed(relayer), escrow.feesOwed(), token.balanceOf(staking)]
     assert [x - y for x, y in zip(after, before, strict=True)] == [1_000, 0, 0]
 
 

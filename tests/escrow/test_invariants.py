@@ -101,10 +101,13 @@ class EscrowMachine(RuleBasedStateMachine):
         self.paid_in = 0
         self.refunds = 0
         self.slashed = 0
+        self.fees_owed = self.escrow.functions.feesOwed().call()
+        self.relay_owed = self.escrow.functions.relayerOwed(w["relayer"]).call()
         self.base = {
             k: bal(w[k]).call() for k in ("client", "relayer", "treasury", "staking", "staking_treasury")
         }
         self.base["escrow"] = bal(self.escrow.address).call()
+        self.base["fees_owed"], self.base["relay_owed"] = self.fees_owed, self.relay_owed
         self.client_spent_base = self.base["client"]
 
     # ------------------------------------------------------------------ helpers
@@ -120,6 +123,11 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def _worker(self, i: int):
         return self.world["workers"][i % 2]
+
+    def _accrue(self, job: ModelJob) -> None:
+        fee = (job.payment - job.spec.relay_fee) * self.world["fee_bps"] // 10_000
+        self.fees_owed += fee
+        self.relay_owed += job.spec.relay_fee
 
     def _active(self) -> list[ModelJob]:
         return [j for j in self.jobs if not j.ended]
@@ -187,6 +195,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if ok:
             job.ended = True
             self.ends += 1
+            self._accrue(job)
 
     @precondition(lambda self: self.jobs)
     @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4), who=st.integers(0, 1))
@@ -213,6 +222,7 @@ class EscrowMachine(RuleBasedStateMachine):
             for j in paid:
                 j.ended = True
                 self.ends += 1
+                self._accrue(j)
 
     @precondition(lambda self: self.jobs)
     @rule(pick=st.integers(0, 10**6))
@@ -245,6 +255,18 @@ class EscrowMachine(RuleBasedStateMachine):
             self.ends += 1
             self.refunds += job.payment
 
+    @rule()
+    def sweep(self) -> None:
+        self._send(self.escrow.functions.sweepProtocolFees(), self.world["client"], self.fees_owed > 0)
+        self.fees_owed = 0
+
+    @rule()
+    def withdraw(self) -> None:
+        w = self.world
+        fn = self.escrow.functions.withdrawRelayerFees(w["relayer"])
+        self._send(fn, w["relayer"], self.relay_owed > 0)
+        self.relay_owed = 0
+
     @rule(seconds=st.sampled_from([1, 60, 600, 3_600]))
     def time_travel(self, seconds: int) -> None:
         self.w3.provider.make_request("evm_increaseTime", [seconds])
@@ -257,7 +279,10 @@ class EscrowMachine(RuleBasedStateMachine):
         if not hasattr(self, "jobs"):
             return
         held = self.token.functions.balanceOf(self.escrow.address).call() - self.base["escrow"]
-        assert held == sum(j.payment for j in self._active())
+        assert self.escrow.functions.feesOwed().call() == self.fees_owed
+        assert self.escrow.functions.relayerOwed(self.world["relayer"]).call() == self.relay_owed
+        base_owed = self.base["fees_owed"] + self.base["relay_owed"]
+        assert held == sum(j.payment for j in self._active()) + self.fees_owed + self.relay_owed - base_owed
         for j in self.jobs:
             stored = self.escrow.functions.jobOf(j.id).call()
             assert (stored[0] == ZERO) == j.ended  # ended jobs' slots are cleared, active ones are not
@@ -268,7 +293,10 @@ class EscrowMachine(RuleBasedStateMachine):
             return
         bal = self.token.functions.balanceOf
         w = self.world
-        delta = {k: bal(w[k]).call() - self.base[k] for k in self.base if k != "escrow"}
+        delta = {
+            k: bal(w[k]).call() - self.base[k]
+            for k in ("client", "relayer", "treasury", "staking", "staking_treasury")
+        }
         held = bal(self.escrow.address).call() - self.base["escrow"]
         assert -delta["client"] == self.paid_in - self.refunds
         # Slashes move the pool's own stake from staking to its treasury (here the escrow's

@@ -15,7 +15,7 @@ def test_post__escrows_payment_and_commits_spec(escrow, token, client, post_job)
     assert escrow.statusOf(*job.args) == 1  # Open
 
 
-def test_settle__unclaimed__pays_pool_relayer_treasury(
+def test_settle__unclaimed__pays_pool_and_accrues_relay_and_protocol_fees(
     escrow, token, staking, pool, worker, relayer, treasury, post_job, result_sig, attestation_log
 ):
     job = post_job(payment=10 * PHA, relay_fee=PHA // 10)
@@ -24,8 +24,11 @@ def test_settle__unclaimed__pays_pool_relayer_treasury(
     tx = escrow.settle(*job.args, worker.address, b"hello", sig, sender=relayer)
     pool_amount, relay, fee = split(10 * PHA, PHA // 10)
     after = [token.balanceOf(a) for a in (relayer, treasury, staking)]
-    assert [a - b for a, b in zip(after, balances, strict=True)] == [relay, fee, pool_amount]
-    assert token.balanceOf(escrow) == 0
+    assert [a - b for a, b in zip(after, balances, strict=True)] == [0, 0, pool_amount]
+    assert escrow.relayerOwed(relayer) == relay and escrow.feesOwed() == fee
+    assert token.balanceOf(escrow) == relay + fee
+    paid = tx.decode_logs(escrow.SettlementPaid)[0]
+    assert (paid.poolAmount, paid.relayAmount, paid.feeAmount) == (pool_amount, relay, fee)
     settled = tx.decode_logs(escrow.JobSettled)[0]
     assert settled.jobId == job.id and bytes(settled.output) == b"hello"
     assert escrow.jobOf(job.id).client == "0x" + "00" * 20
@@ -56,8 +59,10 @@ def test_settle_batch__pays_each_job(escrow, token, worker, relayer, code, post_
     before = token.balanceOf(staking)
     tx = escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), sig, sender=relayer)
     assert len(tx.decode_logs(escrow.JobSettled)) == 5
-    assert token.balanceOf(staking) - before == 5 * split(10 * PHA, PHA // 10)[0]
-    assert token.balanceOf(escrow) == 0
+    pool_amount, relay, fee = split(10 * PHA, PHA // 10)
+    assert token.balanceOf(staking) - before == 5 * pool_amount
+    assert escrow.relayerOwed(relayer) == 5 * relay and escrow.feesOwed() == 5 * fee
+    assert token.balanceOf(escrow) == 5 * (relay + fee)
     assert tx.gas_used / 5 < 60_000
 
 
@@ -67,3 +72,74 @@ def test_settle__twice__reverts(escrow, worker, relayer, post_job, result_sig):
     escrow.settle(*job.args, worker.address, b"x", sig, sender=relayer)
     with ape.reverts(escrow.JobEscrowJobNotActive):
         escrow.settle(*job.args, worker.address, b"x", sig, sender=relayer)
+
+
+# ---------------------------------------------------------------- fee payouts (pull)
+
+
+def _settled(escrow, worker, relayer, post_job, result_sig, n=2):
+    for _ in range(n):
+        job = post_job(payment=10 * PHA, relay_fee=PHA // 10)
+        escrow.settle(*job.args, worker.address, b"x", result_sig(worker, job, b"x"), sender=relayer)
+    _, relay, fee = split(10 * PHA, PHA // 10)
+    return n * relay, n * fee
+
+
+def test_withdraw_relayer_fees__pays_caller_owed_to_target(
+    escrow, token, worker, relayer, carol, post_job, result_sig
+):
+    relay, _ = _settled(escrow, worker, relayer, post_job, result_sig)
+    before = token.balanceOf(carol)
+    tx = escrow.withdrawRelayerFees(carol, sender=relayer)
+    assert token.balanceOf(carol) - before == relay
+    assert escrow.relayerOwed(relayer) == 0 and escrow.relayerWithdrawn(relayer) == relay
+    event = tx.decode_logs(escrow.RelayerFeesWithdrawn)[0]
+    assert (event.relayer, event.to, event.amount) == (relayer.address, carol.address, relay)
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.withdrawRelayerFees(carol, sender=relayer)
+
+
+def test_withdraw_relayer_fees__other_caller__gets_nothing(
+    escrow, worker, relayer, attacker, post_job, result_sig
+):
+    relay, _ = _settled(escrow, worker, relayer, post_job, result_sig)
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.withdrawRelayerFees(attacker, sender=attacker)
+    assert escrow.relayerOwed(relayer) == relay
+
+
+def test_withdraw_relayer_fees__zero_address__reverts(escrow, worker, relayer, post_job, result_sig):
+    _settled(escrow, worker, relayer, post_job, result_sig, n=1)
+    with ape.reverts(escrow.JobEscrowZeroAddress):
+        escrow.withdrawRelayerFees("0x" + "00" * 20, sender=relayer)
+
+
+def test_sweep_protocol_fees__anyone__pays_treasury(
+    escrow, token, worker, relayer, treasury, attacker, post_job, result_sig
+):
+    relay, fee = _settled(escrow, worker, relayer, post_job, result_sig)
+    before = token.balanceOf(treasury)
+    tx = escrow.sweepProtocolFees(sender=attacker)
+    assert token.balanceOf(treasury) - before == fee and escrow.feesOwed() == 0
+    event = tx.decode_logs(escrow.ProtocolFeesSwept)[0]
+    assert (event.treasury, event.amount) == (treasury.address, fee)
+    assert token.balanceOf(escrow) == relay  # only the relayer's fees are left
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.sweepProtocolFees(sender=attacker)
+
+
+def test_sweep_protocol_fees__after_set_treasury__pays_new_treasury(
+    escrow, token, gov, carol, worker, relayer, post_job, result_sig
+):
+    _, fee = _settled(escrow, worker, relayer, post_job, result_sig, n=1)
+    escrow.setTreasury(carol, sender=gov)
+    before = token.balanceOf(carol)
+    escrow.sweepProtocolFees(sender=gov)
+    assert token.balanceOf(carol) - before == fee
+
+
+def test_staking_allowance__unlimited_and_not_spent(
+    escrow, token, staking, worker, relayer, post_job, result_sig
+):
+    _settled(escrow, worker, relayer, post_job, result_sig, n=1)
+    assert token.allowance(escrow, staking) == 2**256 - 1

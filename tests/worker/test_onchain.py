@@ -46,13 +46,14 @@ def test_worker_binding_library__matches_worker_report_data(project, gov, state,
 
 
 @pytest.fixture(scope="module")
-def escrow(project, gov):
+def escrow(project, gov, token):
     try:
         contract_type = project.JobEscrow
     except (AttributeError, KeyError):
         pytest.skip("contracts/JobEscrow.sol is not on this branch yet")
     stand_in = gov.address  # the views under test touch none of the dependencies
-    return gov.deploy(contract_type, gov, stand_in, stand_in, stand_in, stand_in, stand_in, 100, 100)
+    # ... but the constructor approves Staking on the token once: the token must be a real one.
+    return gov.deploy(contract_type, gov, token, stand_in, stand_in, stand_in, stand_in, 100, 100)
 
 
 def test_escrow__result_and_batch_digests_equal_what_the_worker_signs(escrow, chain):
