@@ -39,7 +39,7 @@ from pha.escrow.typed_data import ResultEntry, output_hash, sign_batch, sign_res
 
 PHA = 10**18
 EXAMPLES = int(os.environ.get("PHA_ESCROW_EXAMPLES", "1000"))
-STEPS = 5
+STEPS = 6
 ZERO = "0x" + "00" * 20
 GAS = hex(3_000_000)
 SPEC = "(bytes32,bytes32,address,uint96,uint40,uint8)"
