@@ -314,8 +314,13 @@ def summary(w: World, job_ids: list[int], encrypted: dict[int, Any], settled: di
         f"  pool {w.pool_id} reward       {pool_amount / PHA:>10.4f}  (operator commission owed "
         f"{commission / PHA:.4f}, the rest raises the share price)"
     )
-    click.echo(f"  relayer fees        {relay_amount / PHA:>10.4f}  to {w.relayer.address}")
-    click.echo(f"  protocol fee        {fee_amount / PHA:>10.4f}  to the treasury")
+    click.echo(
+        f"  relayer fees        {relay_amount / PHA:>10.4f}  credited to {w.relayer.address} "
+        f"(withdrawable: {escrow.relayerOwed(w.relayer) / PHA:.4f})"
+    )
+    click.echo(
+        f"  protocol fee        {fee_amount / PHA:>10.4f}  credited to the treasury (sweepProtocolFees)"
+    )
     click.echo(
         f"  client paid         {len(job_ids) * 10:>10.4f}  (balance now "
         f"{token.balanceOf(w.client) / PHA:,.4f})"
