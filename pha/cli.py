@@ -119,10 +119,11 @@ def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
     except click.ClickException:
         raise
     except ApeException as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = describe_revert(error)
         if "${" in message:
             message += " (export that environment variable: the RPC URL of the network)"
-        raise click.ClickException(f"{type(error).__name__}: {message}") from None
+        prefix = "" if message.startswith(type(error).__name__) else f"{type(error).__name__}: "
+        raise click.ClickException(prefix + message) from None
 
 
 class UserError(Exception):

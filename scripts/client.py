@@ -20,7 +20,14 @@ from typing import Any
 
 import click
 
-from pha.cli import account_option, connected, network_option, require_manifest, resolve_account
+from pha.cli import (
+    account_option,
+    connected,
+    describe_revert,
+    network_option,
+    require_manifest,
+    resolve_account,
+)
 from pha.escrow.client import TCB_NAMES, ZERO_ADDRESS, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, JobSpec, input_hash
 from pha.permit import PermitRefusedError, sign_permit
@@ -68,17 +75,13 @@ def _job(escrow: Any, start: int, job_id: int) -> JobView:
     return view
 
 
-def _revert_message(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
 def _send(fn: Any, *args: Any, **kwargs: Any) -> Any:
     from ape.exceptions import ApeException
 
     try:
         return fn(*args, **kwargs)
     except ApeException as error:
-        raise click.ClickException(f"transaction refused: {_revert_message(error)}") from None
+        raise click.ClickException(f"transaction refused: {describe_revert(error)}") from None
 
 
 @click.group(short_help="Post and follow escrowed jobs")
