@@ -180,7 +180,7 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             GOALS["post"],
             note="approve-based, ~35-byte input in the event, 2 new job slots, client already holds PHA; "
-            "escrow empty before (its balance goes 0 -> non-zero in the token)",
+            "no other job open, fees swept (the escrow holds only the 1-wei fee anchor)",
         ),
         Row(
             "escrow.post.busy",

@@ -138,6 +138,6 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             goal=10_000,
             note="execution gas of isEligible(worker, measurement) from a cold transaction "
-            "(gasUsed - 21,000 - calldata), including the Staking backing call",
+            "(gasUsed - 21,000 - calldata), the pool-backing flag read locally (no call into Staking)",
         ),
     ]
