@@ -100,6 +100,7 @@ class Devnet:
             "WorkerRegistry", g.address, staking.address, log.address, 7 * DAY, DAY
         )
         self.send(log.functions.grantRole(log.functions.WRITER_ROLE().call(), registry.address), g)
+        self.send(staking.functions.setRegistry(registry.address), g)
         verifier = self.c["verifier"] = self._deploy("DevQuoteVerifier", g.address, DEV_ADDRESS, DAY)
         self.send(registry.functions.setVerifier(verifier.address, True), g)
         if not verifier.functions.enabledOnThisChain().call():  # a Base-like chain id: opt in (devnet)
