@@ -36,6 +36,7 @@ $(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
 
 .build/.compiled: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-config.yaml
 	$(BIN)/ape compile
+	$(BIN)/python tools/relayer_abi.py
 	@touch $@
 
 demo: setup

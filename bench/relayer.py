@@ -1,5 +1,5 @@
 """Relayer throughput and latency on a project-started anvil (chain id 8453, 1-second blocks),
-relayer.devnet world, workers as their own `pha-worker serve` processes over loopback HTTP (echo
+tests/devnet.py world, workers as their own `pha-worker serve` processes over loopback HTTP (echo
 handler; PHA_BENCH_WORKERS=thread runs them in the bench's process), the relayer in the bench's
 process, batching on (B=100, T=1 s), 2 confirmations.
 
@@ -24,9 +24,9 @@ from typing import Any
 
 from bench.common import BenchEnv, Row
 from pha.anvil import Anvil
-from relayer.devnet import Devnet
 from relayer.service import Relayer
 from relayer.settings import load_settings
+from tests.devnet import Devnet
 
 CONFIRMATIONS = 2
 N_THROUGHPUT = 1_000

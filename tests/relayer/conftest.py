@@ -1,6 +1,7 @@
 """Relayer world: one anvil (Base-like chain id, 1-second blocks) per test module with the stack
-deployed by relayer.devnet, a pool authorising three relayer keys, in-process workers, and
-helpers to run relayers in a thread and to stand up misbehaving workers.
+deployed by tests/devnet.py (pha.deploy's steps and wiring), a pool authorising three relayer
+keys, in-process workers, and helpers to run relayers in a thread and to stand up misbehaving
+workers.
 
 These tests drive the chain with web3 directly; they do not use Ape's network.
 """
@@ -20,9 +21,9 @@ import pytest
 from aiohttp import web
 
 from pha.anvil import Anvil
-from relayer.devnet import Devnet
 from relayer.service import Relayer
 from relayer.settings import RelayerSettings, load_settings
+from tests.devnet import Devnet
 
 
 @pytest.fixture(scope="module")

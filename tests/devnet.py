@@ -1,6 +1,9 @@
-"""A local world for the relayer's tests, bench and demo: the stack deployed with plain web3 on a
-project-started anvil (from the compiled artifacts in .build/), pools, relayers, in-process
-workers (simulated quotes through DevQuoteVerifier) and a funded client that posts jobs.
+"""A local world for the relayer's tests and bench (test support, not shipped in a package): the
+stack deployed on a project-started anvil from the compiled artifacts in .build/, with web3
+instead of Ape's network but by pha.deploy's own STEPS (constructor arguments) and WIRING (roles,
+verifiers), so there is one definition of the deployment; pools, relayer keys, workers (in
+this process or as `pha-worker serve` processes; simulated quotes through DevQuoteVerifier) and
+a funded client that posts jobs.
 
     with Anvil(chain_id=8453) as node:
         net = Devnet(node.url).deploy()
@@ -21,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from eth_account import Account
@@ -29,7 +33,6 @@ from web3 import HTTPProvider, Web3
 from web3.logs import DISCARD
 
 from pha.anvil import DEFAULT_MNEMONIC
-from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.escrow.spec import JobSpec, input_hash
 from pha.paths import BUILD
 
@@ -37,6 +40,17 @@ PHA = 10**18
 DAY = 86_400
 ZERO = "0x" + "00" * 20
 POLICY = (2, 0, 3, 0, bytes([1]) + bytes(15), bytes(16))  # TDX, no expiry, TCB up to 3, no DEBUG
+
+
+NAMES = {
+    "PHAToken": "token",
+    "Staking": "staking",
+    "AttestationLog": "log",
+    "WorkerRegistry": "registry",
+    "JobEscrow": "escrow",
+    "DevQuoteVerifier": "verifier",
+}
+"""pha.deploy step names -> the short keys of `Devnet.c`."""
 
 
 @cache
@@ -89,30 +103,34 @@ class Devnet:
     # ------------------------------------------------------------------ the stack
 
     def deploy(self) -> Devnet:
-        from pha.quote.dev import DEV_ADDRESS
+        """The stack as `pha.deploy` defines it (its STEPS' constructor arguments, its WIRING), with
+        web3 on this anvil instead of Ape's network; then a client funded and approved."""
+        from pha.deploy import STEPS, WIRING, DeployConfig, DeployContext, SkipStep
 
         g = self.gov
-        token = self.c["token"] = self._deploy("PHAToken", g.address, L2_STANDARD_BRIDGE, L1_PHA)
-        self.send(token.functions.grantRole(token.functions.MINTER_ROLE().call(), g.address), g)
-        staking = self.c["staking"] = self._deploy("Staking", token.address, g.address, self.treasury.address)
-        log = self.c["log"] = self._deploy("AttestationLog", g.address)
-        registry = self.c["registry"] = self._deploy(
-            "WorkerRegistry", g.address, staking.address, log.address, 7 * DAY, DAY
+        config = DeployConfig(
+            admin=g.address, treasury=self.treasury.address, dev_verifier=True, dev_verifier_opt_in=True
         )
-        self.send(log.functions.grantRole(log.functions.WRITER_ROLE().call(), registry.address), g)
-        self.send(staking.functions.setRegistry(registry.address), g)
-        verifier = self.c["verifier"] = self._deploy("DevQuoteVerifier", g.address, DEV_ADDRESS, DAY)
-        self.send(registry.functions.setVerifier(verifier.address, True), g)
-        if not verifier.functions.enabledOnThisChain().call():  # a Base-like chain id: opt in (devnet)
-            self.send(verifier.functions.setNonLocalOptIn(True), g)
-        escrow = self.c["escrow"] = self._deploy(
-            "JobEscrow", g.address, token.address, staking.address, registry.address, log.address,
-            self.treasury.address, 100, 1_000,
-        )  # fmt: skip
-        self.send(staking.functions.grantRole(staking.functions.SLASHER_ROLE().call(), escrow.address), g)
-        self.send(log.functions.grantRole(log.functions.WRITER_ROLE().call(), escrow.address), g)
+        ctx = DeployContext(config=config, deployer=g)
+        for step in STEPS:
+            if not step.when(config):
+                continue
+            try:
+                args = step.args(ctx)
+            except SkipStep:
+                continue
+            contract = self._deploy(step.name, *args)
+            self.c[NAMES.get(step.name, step.name)] = contract
+            ctx.contracts[step.name] = _ApeLike(self, step.name, contract)
+        verifier = self.c["verifier"]
+        if not verifier.functions.enabledOnThisChain().call():  # a Base-like chain id: opt in first
+            self.send(verifier.functions.setNonLocalOptIn(True), g)  # (the wiring's log asks Ape's chain)
+        for wire in WIRING:
+            wire(ctx)
+        token = self.c["token"]
+        self.send(token.functions.grantRole(token.functions.MINTER_ROLE().call(), g.address), g)
         self.send(token.functions.minterMint(self.client.address, 10**7 * PHA), g)
-        self.send(token.functions.approve(escrow.address, 2**256 - 1), self.client)
+        self.send(token.functions.approve(self.escrow.address, 2**256 - 1), self.client)
         self.deploy_block = self.w3.eth.block_number
         return self
 
@@ -238,6 +256,33 @@ class Devnet:
                 table.setdefault(int(e["args"]["jobId"]), []).append(e)
             out[name] = table
         return out
+
+
+class _ApeLike:
+    """The slice of an Ape contract instance that pha.deploy's WIRING uses (`.address`,
+    `.contract_type.name`, views called directly, transactions with `sender=`), over web3."""
+
+    def __init__(self, net: Devnet, name: str, contract: Any) -> None:
+        self._net, self._contract = net, contract
+        self.address = contract.address
+        self.contract_type = SimpleNamespace(name=name)
+        self._views = {
+            item["name"]
+            for item in contract.abi
+            if item.get("type") == "function" and item.get("stateMutability") in ("view", "pure")
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        function = getattr(self._contract.functions, name)
+        if name in self._views:
+            return lambda *args: function(*args).call()
+
+        def transact(*args: Any, sender: LocalAccount) -> Any:
+            receipt = self._net.send(function(*args), sender)
+            assert receipt["status"] == 1, f"{self.contract_type.name}.{name} failed"
+            return receipt
+
+        return transact
 
 
 class WorkerProcess:
