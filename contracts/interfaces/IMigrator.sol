@@ -55,6 +55,7 @@ interface IMigrator {
 
     /// @notice One batch pushed. `recordsHash` is keccak256(abi.encode(batch)) (the Migration[]
     ///         array as sent), so the published binding records can be matched to the batch.
+    /// @dev Emitted once per `migrate`, after the batch's `Migrated` events.
     event BatchMigrated(bytes32 indexed recordsHash, uint256 count, uint256 amount, uint256 totalMigrated);
 
     /// @notice The migration was closed; `unclaimed` planck of the snapshot will never be minted.
