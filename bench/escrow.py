@@ -55,6 +55,7 @@ class World:
         self.staking = gov.deploy(p.Staking, self.token, gov, self.treasury)
         self.log = gov.deploy(p.AttestationLog, gov)
         self.registry = gov.deploy(p.WorkerRegistry, gov, self.staking, self.log, 7 * DAY, DAY)
+        self.staking.setRegistry(self.registry, sender=gov)
         self.log.grantRole(self.log.WRITER_ROLE(), self.registry, sender=gov)
         verifier = gov.deploy(p.DevQuoteVerifier, gov, DEV_ADDRESS, DAY)
         self.registry.setVerifier(verifier, True, sender=gov)
@@ -105,7 +106,7 @@ class World:
     def payout(self) -> None:
         """Pays accrued fees out, as settlement did before fees accrued: the escrow then holds
         only open jobs' payments, the treasury and the relayer hold PHA."""
-        if int(self.escrow.feesOwed()):
+        if int(self.escrow.feesOwed()) > 1:  # a sweep leaves 1 wei owed (the balance anchor)
             self.escrow.sweepProtocolFees(sender=self.gov)
         if int(self.escrow.relayerOwed(self.relayer)):
             self.escrow.withdrawRelayerFees(self.relayer, sender=self.relayer)
@@ -148,9 +149,16 @@ def measure(env: BenchEnv) -> list[Row]:
         w.payout()
         batch[size] = gas(w.settle_batch(jobs)) / size
 
-    job, spec, _ = w.post(duration=60)
-    w.escrow.claim(job, spec.as_tuple(), w.worker.address, sender=w.relayer)
-    env.chain.mine(timestamp=env.chain.pending_timestamp + 120)
+    def claimed_past_deadline() -> tuple[int, JobSpec]:
+        job, spec, _ = w.post(duration=60)
+        w.escrow.claim(job, spec.as_tuple(), w.worker.address, sender=w.relayer)
+        env.chain.mine(timestamp=env.chain.pending_timestamp + 120)
+        return job, spec
+
+    # warm-up: a first slash ever writes Staking's slashed-PHA slot from zero
+    job, spec = claimed_past_deadline()
+    w.escrow.expire(job, spec.as_tuple(), w.worker.address, w.pool, sender=w.gov)
+    job, spec = claimed_past_deadline()
     w.payout()
     expire = gas(w.escrow.expire(job, spec.as_tuple(), w.worker.address, w.pool, sender=w.gov))
     job, spec, _ = w.post(duration=60)
@@ -160,9 +168,7 @@ def measure(env: BenchEnv) -> list[Row]:
     # Busy: another job stays open, so the escrow's balance never reaches zero.
     w.post(duration=7_200)
     post_busy = gas(w.post()[2])
-    job, spec, _ = w.post(duration=60)
-    w.escrow.claim(job, spec.as_tuple(), w.worker.address, sender=w.relayer)
-    env.chain.mine(timestamp=env.chain.pending_timestamp + 120)
+    job, spec = claimed_past_deadline()
     expire_busy = gas(w.escrow.expire(job, spec.as_tuple(), w.worker.address, w.pool, sender=w.gov))
 
     per_job = batch[50]
@@ -174,7 +180,7 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             GOALS["post"],
             note="approve-based, ~35-byte input in the event, 2 new job slots, client already holds PHA; "
-            "escrow empty before (its balance goes 0 -> non-zero in the token)",
+            "no other job open, fees swept (the escrow holds only the 1-wei fee anchor)",
         ),
         Row(
             "escrow.post.busy",

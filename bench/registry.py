@@ -28,6 +28,7 @@ def measure(env: BenchEnv) -> list[Row]:
     staking = gov.deploy(p.Staking, token, gov, gov)
     log = gov.deploy(p.AttestationLog, gov)
     registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
+    staking.setRegistry(registry, sender=gov)
     log.grantRole(log.WRITER_ROLE(), registry, sender=gov)
     attesters = sorted(
         (Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16)
@@ -137,6 +138,6 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             goal=10_000,
             note="execution gas of isEligible(worker, measurement) from a cold transaction "
-            "(gasUsed - 21,000 - calldata), including the Staking backing call",
+            "(gasUsed - 21,000 - calldata), the pool-backing flag read locally (no call into Staking)",
         ),
     ]

@@ -1,6 +1,7 @@
 """Relayer throughput and latency on a project-started anvil (chain id 8453, 1-second blocks),
-relayer.devnet world, in-process workers (echo handler), batching on (B=100, T=1 s),
-2 confirmations.
+relayer.devnet world, workers as their own `pha-worker serve` processes over loopback HTTP (echo
+handler; PHA_BENCH_WORKERS=thread runs them in the bench's process), the relayer in the bench's
+process, batching on (B=100, T=1 s), 2 confirmations.
 
 - throughput: N jobs PRE-POSTED, then one relayer started; jobs/s = N / (last settlement block's
   time - relayer start). One worker, then four (`.w4`).
@@ -30,6 +31,9 @@ from relayer.settings import load_settings
 CONFIRMATIONS = 2
 N_THROUGHPUT = 1_000
 LATENCY_RATE, LATENCY_SECONDS = 20, 20
+WORKER_PROCESSES = os.environ.get("PHA_BENCH_WORKERS", "process") == "process"
+"""Workers as their own `pha-worker serve` processes over loopback HTTP (the realistic set-up);
+PHA_BENCH_WORKERS=thread runs them in this process instead."""
 
 
 class _Running:
@@ -66,7 +70,10 @@ def _world(workers: int) -> tuple[Anvil, Devnet, list[str], bytes]:
     node = Anvil(chain_id=8453, gas_limit=60_000_000).start()
     net = Devnet(node.url).deploy()
     pool = net.open_pool([net.relayer.address])
-    urls = [net.start_worker(pool, handler_timeout=30).url for _ in range(workers)]
+    if WORKER_PROCESSES:
+        urls = [net.start_worker_process(pool).url for _ in range(workers)]
+    else:
+        urls = [net.start_worker(pool, handler_timeout=30).url for _ in range(workers)]
     import httpx
 
     m = bytes.fromhex(httpx.get(f"{urls[0]}/attestation").json()["measurement_id"][2:])
@@ -103,7 +110,9 @@ def throughput(workers: int) -> tuple[float, str]:
             last = max(blocks.values())
             t1 = int(net.w3.eth.get_block(last)["timestamp"])
         done = len(blocks)
-        return done / max(1, t1 - t0), f"{done}/{N_THROUGHPUT} pre-posted jobs, {workers} worker(s)"
+        where = "process(es), loopback HTTP" if WORKER_PROCESSES else "thread(s) in the relayer's process"
+        note = f"{done}/{N_THROUGHPUT} pre-posted jobs, {workers} worker {where}; load avg {_load()}"
+        return done / max(1, t1 - t0), note
     finally:
         net.stop_workers()
         node.stop()
@@ -143,6 +152,10 @@ def latency() -> tuple[list[int], list[int]]:
         node.stop()
 
 
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def _p(values: list[int], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
@@ -158,7 +171,7 @@ def measure(env: BenchEnv) -> list[Row]:
     blocks, seconds = latency()
     note = (
         f"{len(blocks)} jobs posted concurrently at {LATENCY_RATE}/s; 1 s blocks; "
-        f"{CONFIRMATIONS} confirmations included; B=100, T=1 s"
+        f"{CONFIRMATIONS} confirmations included; B=100, T=1 s; load avg {_load()}"
     )
     goal_blocks = CONFIRMATIONS + 3
     rows.append(Row("relayer.latency_p50_blocks", _p(blocks, 50), "blocks", goal_blocks, "lower", note=note))

@@ -95,6 +95,11 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
     uint256 private constant UNKNOWN_TCB = type(uint256).max;
 
+    /// @dev Protocol fees a sweep leaves owed (1 wei, still the treasury's): once any fee was
+    ///      earned, the escrow's PHA balance never returns to zero, so no later post pays the
+    ///      token's zero-to-non-zero balance write (about 17k gas).
+    uint256 private constant FEE_ANCHOR = 1;
+
     Config private _config;
     address private _treasury;
     mapping(uint256 jobId => Job) private _jobs;
@@ -293,9 +298,10 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
     /// @inheritdoc IJobEscrow
     function sweepProtocolFees() external nonReentrant returns (uint256 amount) {
-        amount = _config.feesOwed;
-        if (amount == 0) revert JobEscrowNothingOwed();
-        _config.feesOwed = 0;
+        uint256 owed = _config.feesOwed;
+        if (owed <= FEE_ANCHOR) revert JobEscrowNothingOwed();
+        amount = owed - FEE_ANCHOR;
+        _config.feesOwed = uint160(FEE_ANCHOR);
         address to = _treasury;
         emit ProtocolFeesSwept(to, amount);
         TOKEN.safeTransfer(to, amount);

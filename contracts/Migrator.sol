@@ -43,11 +43,16 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     /// @notice From this timestamp the admin may close the migration.
     uint256 public immutable CLOSES_AT;
 
+    /// @notice Most accounts in one batch (the token's `MAX_MINT_BATCH`).
+    uint256 public constant MAX_BATCH = 1000;
+
+    // One storage slot for the three (read and written once per batch).
+
     /// @notice Planck migrated so far.
-    uint256 public totalMigrated;
+    uint128 public totalMigrated;
 
     /// @notice Accounts migrated so far.
-    uint256 public accountsMigrated;
+    uint64 public accountsMigrated;
 
     /// @notice True once closed.
     bool public closed;
@@ -75,6 +80,9 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     ) {
         if (token == address(0) || admin == address(0) || operator == address(0)) revert MigratorZeroAddress();
         if (root == bytes32(0) || total == 0 || accountCount == 0) revert MigratorEmptySnapshot();
+        if (total > type(uint128).max || accountCount > type(uint64).max) {
+            revert MigratorSnapshotTooLarge(total, accountCount);
+        }
         if (closesAt <= block.timestamp) revert MigratorBadWindow(closesAt, block.timestamp);
         TOKEN = token;
         MERKLE_ROOT = root;
@@ -100,50 +108,27 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
         if (closed) revert MigratorIsClosed();
         uint256 n = batch.length;
         if (n == 0) revert MigratorEmptyBatch();
+        if (n > MAX_BATCH) revert MigratorBatchTooLarge(n, MAX_BATCH);
+        // First, while memory is empty: the arrays below then reuse the memory this hash expanded.
+        bytes32 recordsHash = _recordsHash(batch);
 
-        // Checks and effects: mark every leaf, sum the amounts. The bitmap word is cached in
-        // memory while consecutive entries share it, so contiguous batches cost one SSTORE per word.
-        bytes32[] memory leaves = new bytes32[](n);
-        uint256 amountSum = 0;
-        uint256 wordIndex = type(uint256).max;
-        uint256 word = 0;
-        for (uint256 i; i < n; ++i) {
-            Migration calldata m = batch[i];
-            uint256 index = m.index;
-            if (index >= ACCOUNT_COUNT) revert MigratorIndexOutOfRange(index, ACCOUNT_COUNT);
-            if (m.recipient == address(0)) revert MigratorZeroRecipient(index);
-            uint256 w = index >> 8;
-            if (w != wordIndex) {
-                if (wordIndex != type(uint256).max) _migrated[wordIndex] = word;
-                wordIndex = w;
-                word = _migrated[w];
-            }
-            uint256 bit = 1 << (index & 0xff);
-            if (word & bit != 0) revert MigratorAlreadyMigrated(index, m.account);
-            word |= bit;
-            leaves[i] = _leaf(index, m.account, m.amount);
-            amountSum += m.amount;
-        }
-        _migrated[wordIndex] = word;
+        (bytes32[] memory leaves, address[] memory recipients, uint256[] memory amounts, uint256 amountSum) =
+            _markAndEmit(batch);
 
         if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, MERKLE_ROOT, leaves)) {
             revert MigratorInvalidProof();
         }
         uint256 newTotal = totalMigrated + amountSum;
         if (newTotal > SNAPSHOT_TOTAL) revert MigratorExceedsSnapshot(newTotal, SNAPSHOT_TOTAL);
-        totalMigrated = newTotal;
-        accountsMigrated += n;
-        emit BatchMigrated(keccak256(abi.encode(batch)), n, amountSum, newTotal);
+        // Both fit: newTotal <= SNAPSHOT_TOTAL < 2^128 and the count <= ACCOUNT_COUNT < 2^64
+        // (constructor), as each leaf is counted once.
+        totalMigrated = uint128(newTotal);
+        accountsMigrated += uint64(n);
+        emit BatchMigrated(recordsHash, n, amountSum, newTotal);
 
-        // Interactions: the token is ours and has no receive hooks; the guard covers the rest.
-        for (uint256 i; i < n; ++i) {
-            Migration calldata m = batch[i];
-            emit Migrated(m.account, m.recipient, m.index, m.amount, m.bindingHash);
-            // One mint per recipient is the point of a batch; the token is the immutable PHA
-            // and a failing mint should revert the whole batch (nothing is marked then).
-            // slither-disable-next-line calls-loop
-            IPHAMinter(TOKEN).minterMint(m.recipient, m.amount * SCALE);
-        }
+        // Interaction: one call for the batch. The token is the immutable PHA, has no receive
+        // hooks, and a failing mint reverts the whole batch (nothing is marked then).
+        IPHAMinter(TOKEN).minterMintBatch(recipients, amounts);
     }
     // slither-disable-end cyclomatic-complexity
 
@@ -188,8 +173,76 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
 
     // ---------------------------------------------------------------- internal
 
-    /// @dev OpenZeppelin's standard leaf: keccak256(bytes.concat(keccak256(abi.encode(values)))).
-    function _leaf(uint256 index, bytes32 account, uint256 amount) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
+    /// @dev Checks and effects of `migrate` in one pass over the batch: checks each entry, marks
+    ///      its leaf in the bitmap, hashes the leaf, records where its wei goes and emits its
+    ///      `Migrated` event. The bitmap word is cached while consecutive entries share it, so a
+    ///      contiguous batch costs one SSTORE per 256 leaves. The caller verifies the proof and
+    ///      the total afterwards; a revert there undoes all of this.
+    function _markAndEmit(Migration[] calldata batch)
+        internal
+        returns (bytes32[] memory leaves, address[] memory recipients, uint256[] memory amounts, uint256 amountSum)
+    {
+        uint256 n = batch.length;
+        leaves = new bytes32[](n);
+        recipients = new address[](n);
+        amounts = new uint256[](n);
+        uint256 wordIndex = type(uint256).max;
+        uint256 word = 0;
+        for (uint256 i; i < n; ++i) {
+            Migration calldata m = batch[i];
+            uint256 index = m.index;
+            uint256 amount = m.amount;
+            address recipient = m.recipient;
+            if (index >= ACCOUNT_COUNT) revert MigratorIndexOutOfRange(index, ACCOUNT_COUNT);
+            if (recipient == address(0)) revert MigratorZeroRecipient(index);
+            if (index >> 8 != wordIndex) {
+                if (wordIndex != type(uint256).max) _migrated[wordIndex] = word;
+                wordIndex = index >> 8;
+                word = _migrated[wordIndex];
+            }
+            uint256 bit = 1 << (index & 0xff);
+            if (word & bit != 0) revert MigratorAlreadyMigrated(index, m.account);
+            word |= bit;
+            leaves[i] = _leaf(index, m.account, amount);
+            recipients[i] = recipient;
+            amounts[i] = amount * SCALE;
+            amountSum += amount;
+            emit Migrated(m.account, recipient, index, amount, m.bindingHash);
+        }
+        _migrated[wordIndex] = word;
     }
+
+    // Assembly, on purpose: both hashes run once per account (leaf) or over the whole batch
+    // (recordsHash); in Solidity each would allocate memory that is never reused, and memory
+    // expansion is quadratic in a 200-account batch. Both only write past the free memory pointer
+    // (scratch) and the 0x00 scratch slot, and are tested against the off-chain hashes.
+    // slither-disable-start assembly
+    /// @dev OpenZeppelin's standard leaf: keccak256(bytes.concat(keccak256(abi.encode(values)))),
+    ///      hashed in scratch memory past the free memory pointer (not allocated: once per account).
+    function _leaf(uint256 index, bytes32 account, uint256 amount) internal pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, index)
+            mstore(add(ptr, 0x20), account)
+            mstore(add(ptr, 0x40), amount)
+            mstore(0x00, keccak256(ptr, 0x60))
+            leaf := keccak256(0x00, 0x20)
+        }
+    }
+
+    /// @dev keccak256(abi.encode(batch)) without re-encoding: `Migration` is a static struct, so
+    ///      the encoding is the word 0x20, the length, then the calldata elements as sent. Every
+    ///      field is read (and so ABI-validated: an address with dirty upper bits reverts) in
+    ///      `migrate`, so the calldata bytes are the canonical encoding.
+    function _recordsHash(Migration[] calldata batch) internal pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := mul(batch.length, 0xa0)
+            mstore(ptr, 0x20)
+            mstore(add(ptr, 0x20), batch.length)
+            calldatacopy(add(ptr, 0x40), batch.offset, size)
+            hash := keccak256(ptr, add(size, 0x40))
+        }
+    }
+    // slither-disable-end assembly
 }

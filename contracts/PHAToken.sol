@@ -18,7 +18,8 @@ import {IPHAMinter} from "./interfaces/IPHAMinter.sol";
 /// @dev Two ways to create supply, both bounded by the cap:
 ///      - the OP-stack standard bridge (immutable `BRIDGE`) mints on deposit and burns on
 ///        withdrawal through `mint`/`burn` (IOptimismMintableERC20 and its legacy form);
-///      - holders of `MINTER_ROLE` (the parachain migrator) mint through `minterMint`.
+///      - holders of `MINTER_ROLE` (the parachain migrator) mint through `minterMint`, or
+///        `minterMintBatch` (cap check and total-supply checkpoint once per batch).
 ///      Nobody can burn another holder's tokens except the bridge, as the bridge interface
 ///      requires; holders burn their own with `burnOwn`.
 contract PHAToken is
@@ -35,6 +36,9 @@ contract PHAToken is
 
     /// @notice Hard cap on total supply: one billion PHA.
     uint256 public constant MAX_SUPPLY = 1_000_000_000 ether;
+
+    /// @notice Most recipients one `minterMintBatch` takes (bounds the loop's gas: ~27k each).
+    uint256 public constant MAX_MINT_BATCH = 1000;
 
     /// @notice The OP-stack bridge allowed to `mint` and `burn`.
     /// @dev Upper-case getter names are part of OptimismMintableERC20's ABI (bridges and
@@ -125,6 +129,45 @@ contract PHAToken is
     /// @dev Bounded by `MAX_SUPPLY`.
     function minterMint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
         _mint(to, amount);
+    }
+
+    /// @inheritdoc IPHAMinter
+    /// @dev Same effects as `minterMint` per recipient, in order (balance, `Transfer`, then the
+    ///      recipient's delegate's `DelegateVotesChanged` if it delegated). What a batch shares is
+    ///      done once, after the loop: the cap and ERC20Votes' safe-supply checks (on the final
+    ///      supply: every amount is non-negative, so no intermediate supply exceeds it) and the
+    ///      total-supply checkpoint (one push of the sum; checkpoints are keyed by block, so a
+    ///      reader sees the same value as after n single mints in this block).
+    function minterMintBatch(address[] calldata to, uint256[] calldata amounts)
+        external
+        onlyRole(MINTER_ROLE)
+    {
+        uint256 n = to.length;
+        if (n != amounts.length) revert PHATokenBatchLengthMismatch(n, amounts.length);
+        if (n == 0 || n > MAX_MINT_BATCH) revert PHATokenBadBatchLength(n, MAX_MINT_BATCH);
+        uint256 supplyBefore = totalSupply();
+        for (uint256 i; i < n; ++i) {
+            address recipient = to[i];
+            uint256 amount = amounts[i];
+            if (recipient == address(0)) revert ERC20InvalidReceiver(address(0));
+            // One amount above the cap fails the cap anyway; refusing it here also keeps the
+            // running supply far from uint256 overflow (n <= MAX_MINT_BATCH).
+            if (amount > MAX_SUPPLY) revert ERC20ExceededCap(amount, MAX_SUPPLY);
+            // ERC20's own _update: balance, total supply, Transfer. The cap and the vote
+            // checkpoints of the overriding _update are done below, once.
+            ERC20._update(address(0), recipient, amount);
+            // No-op unless the recipient delegated (then from != to): as ERC20Votes would.
+            _moveDelegateVotes(address(0), delegates(recipient), amount);
+        }
+        uint256 supply = totalSupply();
+        if (supply > MAX_SUPPLY) revert ERC20ExceededCap(supply, MAX_SUPPLY);
+        if (supply > _maxSupply()) revert ERC20ExceededSafeSupply(supply, _maxSupply());
+        // The total-supply checkpoint for the whole batch. `_transferVotingUnits(0, to, v)` pushes
+        // +v on the total and then moves v from delegates(0) to delegates(to); with to = this
+        // token the move is a no-op: delegates(this) is always zero, since `_delegate` runs only
+        // for msg.sender (`delegate`: the token never calls itself) or an ECDSA signer
+        // (`delegateBySig`: no key for a contract address).
+        _transferVotingUnits(address(0), address(this), supply - supplyBefore);
     }
 
     /// @notice Burns `amount` of the caller's own tokens.

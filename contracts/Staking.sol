@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IPoolBackingObserver} from "./interfaces/IPoolBackingObserver.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {ShareMath} from "./libraries/ShareMath.sol";
 
@@ -14,10 +15,11 @@ import {ShareMath} from "./libraries/ShareMath.sol";
 /// @notice Operator pools backing TEE workers. Delegators buy pool shares with PHA; rewards raise
 ///         the share price in O(1) after the operator's commission; undelegated shares wait in a
 ///         share-based withdrawal queue for a cooldown, still slashable; slashes take a bounded
-///         fraction of active and queued stake pro rata and send it to the treasury.
+///         fraction of active and queued stake pro rata; slashed PHA is owed to the treasury
+///         and paid out by `sweepSlashed` (a pull payment: a slash moves no tokens).
 /// @dev Invariants (tested by tests/staking/test_invariants.py):
-///      1. PHA.balanceOf(this) >= sum over pools of (activeAssets + queuedAssets + commissionOwed),
-///         with equality unless someone transferred PHA in directly (donations are ignored:
+///      1. PHA.balanceOf(this) >= sum over pools of (activeAssets + queuedAssets + commissionOwed)
+///         + slashedOwed, with equality unless someone transferred PHA in directly (donations are ignored:
 ///         all accounting is internal, so a donation cannot move a share price).
 ///      2. The active price (activeAssets + 1) / (totalShares + 1e3) and the queue price
 ///         queuedAssets / queuedShares never fall except by a slash.
@@ -67,9 +69,12 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         // slot 1
         address operator; // zero: no such pool
         uint96 queuedAssets;
-        // slot 2
-        uint128 totalShares;
-        uint128 queuedShares;
+        // slot 2: backing state shares the slot that delegate, undelegate, withdraw and reward
+        // touch anyway (shares never exceed 2^107: 1e3 virtual shares per wei of a uint96 amount)
+        uint112 totalShares;
+        uint112 queuedShares;
+        uint24 workers; // registered workers (kept by the registry through workerAdded/Removed)
+        bool underBacked; // backing < minStakePerWorker * workers, as last evaluated
     }
 
     /// @dev One delegator's position in one pool (one slot).
@@ -86,9 +91,20 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint96 minStakePerWorker;
     }
 
+    /// @dev Slashed PHA not yet swept to the treasury (`owed`) and swept so far (`swept`). One
+    ///      slot; `swept` keeps it non-zero after a sweep, so the next slash pays a
+    ///      non-zero-to-non-zero write. Both stay below the capped PHA supply (< 2^90).
+    struct SlashFund {
+        uint128 owed;
+        uint128 swept;
+    }
+
     Params private _params;
     address private _treasury;
     uint64 private _poolCount;
+    SlashFund private _slashFund;
+    /// @dev The worker registry: counts workers here and is told when a pool's backing flag flips.
+    IPoolBackingObserver private _registry;
 
     mapping(uint256 poolId => Pool) private _pools;
     mapping(uint256 poolId => mapping(address delegator => Delegator)) private _delegators;
@@ -215,9 +231,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (q == 0) revert StakingZeroShares(poolId, shares);
 
         p.activeAssets = uint96(activeAssets); // decreased: fits
-        p.totalShares = uint128(totalShares); // decreased: fits
+        p.totalShares = uint112(totalShares); // decreased: fits
         p.queuedAssets = _u96(queuedAssets + assets);
-        p.queuedShares = _u128(queuedShares + q);
+        p.queuedShares = _u112(queuedShares + q);
 
         requestId = d.requestCount;
         d.shares = uint128(held);
@@ -245,9 +261,10 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         unchecked {
             // q <= queuedShares (it is part of them) and assets <= queuedAssets * q / queuedShares
             p.queuedAssets = uint96(queuedAssets - assets);
-            p.queuedShares = uint128(queuedShares - q);
+            p.queuedShares = uint112(queuedShares - q);
         }
         delete _requests[poolId][msg.sender][requestId];
+        if (!p.underBacked) _syncBacking(p, poolId); // backing fell: it may no longer cover the workers
         if (assets != 0) PHA.safeTransfer(msg.sender, assets);
         emit Withdrawn(poolId, msg.sender, requestId, assets);
     }
@@ -264,6 +281,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint256 commission = p.totalShares == 0 ? amount : amount * bps / BPS;
         p.activeAssets = _u96(uint256(p.activeAssets) + (amount - commission));
         p.commissionOwed = _u96(uint256(p.commissionOwed) + commission);
+        if (p.underBacked) _syncBacking(p, poolId); // backing rose: it may cover the workers again
         PHA.safeTransferFrom(msg.sender, address(this), amount);
         emit Rewarded(poolId, msg.sender, amount, commission);
     }
@@ -298,9 +316,22 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
                 p.queuedAssets = uint96(queuedAssets - fromQueued);
             }
             slashed = fromActive + fromQueued;
-            if (slashed != 0) PHA.safeTransfer(_treasury, slashed);
+            // Below the capped supply: the cast cannot truncate.
+            _slashFund.owed += uint128(slashed);
+            if (!p.underBacked) _syncBacking(p, poolId);
         }
         emit Slashed(poolId, msg.sender, evidence, amount, fromActive, fromQueued);
+    }
+
+    /// @inheritdoc IStaking
+    function sweepSlashed() external nonReentrant returns (uint256 amount) {
+        SlashFund memory fund = _slashFund;
+        amount = fund.owed;
+        if (amount == 0) revert StakingNothingOwed();
+        _slashFund = SlashFund({owed: 0, swept: fund.swept + uint128(amount)});
+        address to = _treasury;
+        emit SlashedSwept(to, amount);
+        PHA.safeTransfer(to, amount);
     }
 
     // ================================================================ restricted: governance
@@ -338,6 +369,43 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (treasury_ == address(0)) revert StakingZeroAddress();
         _treasury = treasury_;
         emit TreasurySet(treasury_);
+    }
+
+    /// @inheritdoc IStaking
+    function setRegistry(IPoolBackingObserver registry_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(registry_) == address(0)) revert StakingZeroAddress();
+        // Worker counts belong to one registry: switching would leave them meaningless.
+        if (address(_registry) != address(0)) revert StakingRegistryAlreadySet(address(_registry));
+        _registry = registry_;
+        emit RegistrySet(address(registry_));
+    }
+
+    // ================================================================ restricted: registry
+
+    /// @inheritdoc IStaking
+    function workerAdded(uint256 poolId) external returns (uint256 workers, bool underBacked) {
+        _onlyRegistry();
+        Pool storage p = _existingPool(poolId);
+        workers = uint256(p.workers) + 1;
+        if (workers > type(uint24).max) revert StakingOverflow();
+        p.workers = uint24(workers);
+        (underBacked,) = _evaluate(p, poolId);
+    }
+
+    /// @inheritdoc IStaking
+    function workerRemoved(uint256 poolId) external returns (bool underBacked) {
+        _onlyRegistry();
+        Pool storage p = _existingPool(poolId);
+        // The registry removes only workers it added: the count is at least one.
+        p.workers -= 1;
+        (underBacked,) = _evaluate(p, poolId);
+    }
+
+    // ================================================================ external: anyone
+
+    /// @inheritdoc IStaking
+    function syncBacking(uint256 poolId) external returns (bool underBacked) {
+        return _syncBacking(_existingPool(poolId), poolId);
     }
 
     // ================================================================ views
@@ -451,6 +519,26 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         return _treasury;
     }
 
+    /// @inheritdoc IStaking
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @inheritdoc IStaking
+    function workersOf(uint256 poolId) external view returns (uint256) {
+        return _pools[poolId].workers;
+    }
+
+    /// @inheritdoc IStaking
+    function isUnderBacked(uint256 poolId) external view returns (bool) {
+        return _pools[poolId].underBacked;
+    }
+
+    /// @inheritdoc IStaking
+    function slashedOwed() external view returns (uint256) {
+        return _slashFund.owed;
+    }
+
     // ================================================================ internal
 
     function _delegate(uint256 poolId, uint256 assets) private returns (uint256 shares) {
@@ -461,10 +549,11 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         shares = ShareMath.toShares(assets, activeAssets, totalShares);
         if (shares == 0) revert StakingZeroShares(poolId, assets);
         p.activeAssets = _u96(activeAssets + assets);
-        p.totalShares = _u128(totalShares + shares);
+        p.totalShares = _u112(totalShares + shares);
         Delegator storage d = _delegators[poolId][msg.sender];
-        // a delegator's shares are part of totalShares, which fit in uint128 (checked above)
+        // a delegator's shares are part of totalShares, which fit in uint112 (checked above)
         d.shares = uint128(uint256(d.shares) + shares);
+        if (p.underBacked) _syncBacking(p, poolId);
         PHA.safeTransferFrom(msg.sender, address(this), assets);
         emit Delegated(poolId, msg.sender, assets, shares);
     }
@@ -481,6 +570,23 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
             emit CommissionChanged(poolId, bps, pending);
             bps = pending;
         }
+    }
+
+    /// @dev Re-evaluates and records the pool's backing flag: under = backing < minStakePerWorker
+    ///      * workers. Returns it and whether it changed.
+    function _evaluate(Pool storage p, uint256 poolId) private returns (bool under, bool changed) {
+        uint256 required = uint256(_params.minStakePerWorker) * p.workers;
+        uint256 held = uint256(p.activeAssets) + p.queuedAssets;
+        under = held < required;
+        changed = under != p.underBacked;
+        if (changed) {
+            p.underBacked = under;
+            emit PoolBackingChanged(poolId, under, held, required);
+        }
+    }
+
+    function _onlyRegistry() private view {
+        if (msg.sender != address(_registry)) revert StakingNotRegistry(msg.sender);
     }
 
     function _existingPool(uint256 poolId) private view returns (Pool storage p) {
@@ -502,9 +608,18 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         return uint96(x);
     }
 
-    function _u128(uint256 x) private pure returns (uint128) {
-        if (x > type(uint128).max) revert StakingOverflow();
-        return uint128(x);
+    function _u112(uint256 x) private pure returns (uint112) {
+        if (x > type(uint112).max) revert StakingOverflow();
+        return uint112(x);
+    }
+
+    /// @dev Re-evaluates the pool's backing flag; on a change, also tells the registry (a core
+    ///      contract of this stack, set once by governance, that only stores the flag).
+    function _syncBacking(Pool storage p, uint256 poolId) private returns (bool under) {
+        bool changed;
+        (under, changed) = _evaluate(p, poolId);
+        IPoolBackingObserver observer = _registry;
+        if (changed && address(observer) != address(0)) observer.poolBackingChanged(poolId, under);
     }
 
     function _u32(uint256 x) private pure returns (uint32) {

@@ -82,7 +82,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     bytes32[] private _measurementIds;
     mapping(bytes32 measurementId => mapping(bytes32 advisoryId => bool)) private _tolerated;
     mapping(address worker => Worker) private _workers;
-    mapping(uint256 poolId => uint256) private _workerCount;
+    /// @dev Staking's backing flag per pool (backing < minStakePerWorker * workers), pushed by
+    ///      Staking when it flips: eligibility reads it here instead of calling Staking.
+    mapping(uint256 poolId => bool) private _underBacked;
     mapping(uint256 poolId => mapping(address relayer => bool)) private _relayers;
 
     // ------------------------------------------------------------------ constructor
@@ -118,12 +120,16 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         _onlyOperator(poolId);
         if (worker == address(0)) revert RegistryZeroAddress();
         if (_workers[worker].registered) revert RegistryWorkerExists(worker);
-        uint256 count = _workerCount[poolId] + 1;
-        if (!STAKING.canAddWorker(poolId, count)) revert RegistryPoolUnderBacked(poolId, count);
-        _workerCount[poolId] = count;
         (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
             _attest(Binding(worker, encryptionKey, poolId), verifier, quote, evidence);
         emit WorkerRegistered(worker, poolId, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+        (uint256 count, bool underBacked) = STAKING.workerAdded(poolId);
+        if (underBacked) revert RegistryPoolUnderBacked(poolId, count);
+        // Written after the call to the immutable Staking (a core contract that calls nothing
+        // back from workerAdded); the function is nonReentrant. Clears a flag left stale by a
+        // lowered minimum that nobody synced.
+        // slither-disable-next-line reentrancy-benign
+        _underBacked[poolId] = false;
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -155,11 +161,17 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         uint256 poolId = w.poolId;
         _onlyOperator(poolId);
         delete _workers[worker];
-        unchecked {
-            // A registered worker is counted in its pool, so the count is at least one.
-            _workerCount[poolId] -= 1;
-        }
         emit WorkerDeregistered(worker, poolId);
+        // Written after the call to the immutable Staking, which calls nothing back from
+        // workerRemoved; the function is nonReentrant.
+        // slither-disable-next-line reentrancy-benign
+        _underBacked[poolId] = STAKING.workerRemoved(poolId);
+    }
+
+    /// @notice Staking reports that the pool's backing flag flipped; stored for eligibility checks.
+    function poolBackingChanged(uint256 poolId, bool underBacked) external {
+        if (msg.sender != address(STAKING)) revert RegistryNotStaking(msg.sender);
+        _underBacked[poolId] = underBacked;
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -330,7 +342,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
 
     /// @inheritdoc IWorkerRegistry
     function workerCount(uint256 poolId) external view returns (uint256) {
-        return _workerCount[poolId];
+        return STAKING.workersOf(poolId);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -445,8 +457,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             && block.timestamp < uint256(q.tcbDate) + m.outOfDateGrace;
     }
 
-    /// @dev The eligibility checks, cheapest first; reads two worker slots, one measurement slot
-    ///      and (only if everything else passes) the pool's backing from Staking.
+    /// @dev The eligibility checks, cheapest first; reads the worker's slot, the measurement's
+    ///      first slot, the relayer's authorisation (when asked) and the pool's backing flag: no
+    ///      external call.
     function _check(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus jobMax, address relayer)
         private
         view
@@ -469,7 +482,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         }
         if (!_tcbAccepted(status, jobMax)) return (Reason.TcbBelowJobFloor, poolId);
         if (relayer != address(0) && !_relayers[poolId][relayer]) return (Reason.RelayerNotAuthorised, poolId);
-        if (!STAKING.canAddWorker(poolId, _workerCount[poolId])) return (Reason.PoolUnderBacked, poolId);
+        if (_underBacked[poolId]) return (Reason.PoolUnderBacked, poolId);
         return (Reason.Eligible, poolId);
     }
 

@@ -225,6 +225,18 @@ def _wire_staking_slashers(ctx: DeployContext) -> None:
     grant_role(ctx, "Staking", "SLASHER_ROLE", "JobEscrow")
 
 
+def _wire_staking_registry(ctx: DeployContext) -> None:
+    """Staking counts workers for, and reports backing flips to, the registry (set once)."""
+    staking, registry = ctx.contracts.get("Staking"), ctx.contracts.get("WorkerRegistry")
+    if staking is None or registry is None or int(staking.registry(), 16) != 0:
+        return
+    if not _is_admin(ctx, staking):
+        log.warning("Staking: set the registry %s from the staking admin", registry.address)
+        return
+    staking.setRegistry(registry.address, sender=ctx.deployer)
+    log.info("Staking: registry set to %s", registry.address)
+
+
 def _wire_dev_verifier_opt_in(ctx: DeployContext) -> None:
     """On a non-local chain the development verifier works only if governance opts in (evented)."""
     verifier = ctx.contracts.get("DevQuoteVerifier")
@@ -266,6 +278,7 @@ def _wire_verifiers(ctx: DeployContext) -> None:
 WIRING: list[Callable[[DeployContext], None]] = [
     _wire_migrator_minter,
     _wire_staking_slashers,
+    _wire_staking_registry,
     _wire_log_writers,
     _wire_verifiers,
     _wire_dev_verifier_opt_in,

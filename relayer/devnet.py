@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -96,6 +100,7 @@ class Devnet:
             "WorkerRegistry", g.address, staking.address, log.address, 7 * DAY, DAY
         )
         self.send(log.functions.grantRole(log.functions.WRITER_ROLE().call(), registry.address), g)
+        self.send(staking.functions.setRegistry(registry.address), g)
         verifier = self.c["verifier"] = self._deploy("DevQuoteVerifier", g.address, DEV_ADDRESS, DAY)
         self.send(registry.functions.setVerifier(verifier.address, True), g)
         if not verifier.functions.enabledOnThisChain().call():  # a Base-like chain id: opt in (devnet)
@@ -147,6 +152,19 @@ class Devnet:
         worker = BackgroundWorker(settings).start()
         att = httpx.get(f"{worker.url}/attestation", timeout=10).json()
         self.register(att, pool)
+        self.workers.append(worker)
+        return worker
+
+    def start_worker_process(
+        self, pool: int, code_identity: str = "pha-worker/relayer-test", log_level: str = "WARNING"
+    ) -> WorkerProcess:
+        """A worker as its own process (`pha-worker serve`, real loopback HTTP), registered in `pool`."""
+        settings = {
+            "chain-id": self.chain_id, "registry": self.registry.address, "pool-id": pool,
+            "escrow": self.escrow.address, "code-identity": code_identity, "log-level": log_level,
+        }  # fmt: skip
+        worker = WorkerProcess(settings).start()
+        self.register(worker.attestation, pool)
         self.workers.append(worker)
         return worker
 
@@ -220,3 +238,53 @@ class Devnet:
                 table.setdefault(int(e["args"]["jobId"]), []).append(e)
             out[name] = table
         return out
+
+
+class WorkerProcess:
+    """`python -m worker.cli serve --simulate` on a free loopback port; `stop()` sends SIGTERM."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.attestation: dict[str, Any] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return str(self.attestation["worker"])
+
+    def start(self, timeout: float = 30.0) -> WorkerProcess:
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        args = [sys.executable, "-m", "worker.cli", "serve", "--simulate", "--host", "127.0.0.1"]
+        args += ["--port", str(self.port)]
+        for key, value in self.options.items():
+            args += [f"--{key}", str(value)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker process exited with {self.proc.returncode}")
+            try:
+                self.attestation = httpx.get(f"{self.url}/attestation", timeout=2).json()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("worker process did not start in time")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

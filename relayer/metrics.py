@@ -35,6 +35,11 @@ class Metrics:
             ["error"],
             registry=r,
         )
+        self.batch_entries_dropped = Counter(
+            "pha_relayer_batch_entries_dropped",
+            "Batch entries dropped before sending because the simulation showed them skipped",
+            registry=r,
+        )
         self.settled_by_us = Counter(
             "pha_relayer_jobs_settled_by_us", "Jobs settled by this relayer", registry=r
         )

@@ -19,16 +19,18 @@ import json
 import logging
 import random
 import time
+from dataclasses import replace
 from typing import Any
 
+from eth_abi import decode
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 
 from pha.escrow.spec import JobSpec, claim_commitment, spec_hash
 from pha.escrow.typed_data import Domain, ResultEntry
-from relayer.chain.rpc import Rpc, RpcUnavailable, abi
-from relayer.chain.txmanager import Landed, TxManager
+from relayer.chain.rpc import Rpc, RpcUnavailable, abi, encode_call, eth_calls
+from relayer.chain.txmanager import Landed, Simulation, TxManager
 from relayer.chain.watcher import Scan, Watcher
 from relayer.decide import (
     TERMINAL,
@@ -52,6 +54,10 @@ from relayer.workers import WorkerError, WorkerPool
 log = logging.getLogger(__name__)
 
 SKIP_NOT_ACTIVE, SKIP_PAST_DEADLINE = 0, 4
+JOB_OF_TYPES = ["(address,uint96,bytes32)"]
+MAX_BATCH_ROUNDS = 3
+"""Sign-and-simulate rounds of one batch whose simulation shows entries that would be skipped."""
+"""IJobEscrow.jobOf(jobId) returns (Job): client, payment, commitment."""
 KEEP_BLOCK_HASHES = 256
 
 
@@ -71,6 +77,8 @@ class Relayer:
         self._runner: Any = None
         self._chain_now = 0
         self._our_hashes: set[str] = set()
+        self._balance_checked = 0.0
+        self.balance_wei: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,11 +218,29 @@ class Relayer:
         latest = await self.rpc.run(lambda w3: w3.eth.get_block("latest"))
         self._chain_now = int(latest["timestamp"])
         if not self.stopping.is_set():
+            self._dispatch()
             await self._schedule()
             await self._flush()
+        await self._check_balance()
         self._update_gauges()
         self.last_step_ok = time.time()
         return caught_up
+
+    async def _check_balance(self) -> None:
+        """Every `balance_interval_s`: the key's balance into pha_relayer_balance_wei, and a
+        warning (alert on it) while it is below `min_balance_wei`: without gas nothing settles."""
+        now = time.monotonic()
+        if self._balance_checked and now - self._balance_checked < self.s.balance_interval_s:
+            return
+        self._balance_checked = now
+        balance = int(await self.rpc.run(lambda w3: w3.eth.get_balance(self.address, "latest")))
+        self.balance_wei = balance
+        self.metrics.balance.set(balance)
+        if balance < self.s.min_balance_wei:
+            log.warning(
+                "relayer balance low: %s has %d wei, below min_balance_wei %d: fund it or settlements stop",
+                self.address, balance, self.s.min_balance_wei,
+            )  # fmt: skip
 
     def _update_gauges(self) -> None:
         m = self.metrics
@@ -350,11 +376,59 @@ class Relayer:
 
     # ------------------------------------------------------------------ decisions
 
+    def _dispatch(self) -> None:
+        """Send `new` jobs to workers, up to `worker_concurrency` in flight per worker, spreading
+        them over the least busy eligible ones. Synchronous from the read to the write (no await
+        in between), so it can run whenever a worker answers, between two steps of the loop: a
+        worker never waits for the loop's RPC round trips or a batch's settlement."""
+        if self.stopping.is_set() or not hasattr(self, "workers"):
+            return
+        load = {w.address: w.inflight for w in self.workers.workers if w.eligible and w.address}
+        limit = self.s.worker_concurrency
+        room = sum(max(0, limit - n) for n in load.values())
+        if room <= 0:
+            return
+        eligible: dict[bytes, list[str]] = {}
+        dispatch: dict[str, list[Job]] = {}
+        for job in self.store.jobs_in((State.NEW,), limit=5_000):
+            m = job.spec.measurement_id
+            if m not in eligible:
+                eligible[m] = self.workers.candidates(m)
+            candidates = sorted((a for a in eligible[m] if load[a] < limit), key=load.__getitem__)
+            if not candidates:
+                continue
+            facts = JobFacts(
+                state=State.NEW, deadline=job.spec.deadline, attempts=job.attempts, tried=tuple(job.tried),
+                chosen_worker=job.spec.worker, claimer=job.claimer,
+            )  # fmt: skip
+            action = decide(facts, World(now=self._chain_now, candidates=candidates), self.policy)
+            if action.kind is Kind.DISPATCH and action.worker is not None:
+                load[action.worker] += 1
+                dispatch.setdefault(action.worker, []).append(job)
+                room -= 1
+                if room <= 0:
+                    break
+        if not dispatch:
+            return
+        # Durable first (one SQLite transaction): a crash from here on finds them `running`.
+        with self.store.tx() as db:
+            for worker, group in dispatch.items():
+                for job in group:
+                    self.store.update_job(
+                        db, job.job_id, state=State.RUNNING.value, attempts=job.attempts + 1,
+                        tried=[*job.tried, worker],
+                    )  # fmt: skip
+        for worker, group in dispatch.items():
+            for i in range(0, len(group), self.s.dispatch_batch):
+                chunk = group[i : i + self.s.dispatch_batch]
+                info = self.workers.by_address(worker)
+                if info is not None:
+                    info.inflight += len(chunk)  # counted from now, not from when the request starts
+                self._spawn(self._run_jobs(chunk, worker))
+
     async def _schedule(self) -> None:
+        """Expire, abandon, re-check: everything but dispatching (`_dispatch`)."""
         jobs = self.store.jobs_in((State.NEW, State.READY, State.CLOSING), limit=5_000)
-        capacity = sum(
-            max(0, self.s.worker_concurrency - w.inflight) for w in self.workers.workers if w.eligible
-        )
         candidates: dict[bytes, list[str]] = {}
         now_wall = time.time()
         expire: list[Job] = []
@@ -371,16 +445,7 @@ class Relayer:
                 claimer=job.claimer,
             )
             action = decide(facts, World(now=self._chain_now, candidates=candidates[m]), self.policy)
-            if action.kind is Kind.DISPATCH and action.worker is not None:
-                if capacity <= 0:
-                    continue
-                capacity -= 1
-                self.store.update_job(
-                    job_id=job.job_id, state=State.RUNNING.value, attempts=job.attempts + 1,
-                    tried=[*job.tried, action.worker],
-                )  # fmt: skip
-                self._spawn(self._run_job(job, action.worker))
-            elif action.kind is Kind.EXPIRE:
+            if action.kind is Kind.EXPIRE:
                 expire.append(job)
             elif action.kind is Kind.ABANDON:
                 self.store.update_job(job_id=job.job_id, state=State.ABANDONED.value, reason=action.reason)
@@ -402,30 +467,53 @@ class Relayer:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _run_job(self, job: Job, worker: str) -> None:
+    async def _run_jobs(self, jobs: list[Job], worker: str) -> None:
+        """Run jobs on one worker (one /jobs/batch request per chunk) and store every checked
+        result in one SQLite transaction; failed jobs go back to `new` for the next worker."""
+        info = self.workers.by_address(worker)
         try:
-            result = await self.workers.run_job(worker, job.job_id, job.spec.input_hash, job.input)
-        except WorkerError as error:
-            self.metrics.worker_results.labels(error.kind).inc()
-            self.workers.quarantine(worker, error.kind)
-            log.warning("job %d: worker %s failed: %s", job.job_id, worker, error)
-            self._set_if(job.job_id, State.RUNNING, state=State.NEW.value)
-            return
-        self.metrics.worker_results.labels("ok").inc()
-        self._set_if(
-            job.job_id, State.RUNNING, state=State.READY.value, worker=result.worker, output=result.output,
-            signature=result.signature, ready_at=time.time(),
-        )  # fmt: skip
+            outcomes = await self.workers.run_jobs(
+                worker, [(job.job_id, job.spec.input_hash, job.input) for job in jobs]
+            )
+        finally:
+            if info is not None:
+                info.inflight -= len(jobs)
+        now = time.time()
+        failures: dict[str, int] = {}
+        with self.store.tx() as db:
+            for job, outcome in zip(jobs, outcomes, strict=True):
+                if isinstance(outcome, WorkerError):
+                    failures[outcome.kind] = failures.get(outcome.kind, 0) + 1
+                    log.warning("job %d: worker %s failed: %s", job.job_id, worker, outcome)
+                    self._set_if(job.job_id, State.RUNNING, db, state=State.NEW.value)
+                    continue
+                self._set_if(
+                    job.job_id, State.RUNNING, db, state=State.READY.value, worker=outcome.worker,
+                    output=outcome.output, signature=outcome.signature, ready_at=now,
+                )  # fmt: skip
+        ok = len(jobs) - sum(failures.values())
+        if ok:
+            self.metrics.worker_results.labels("ok").inc(ok)
+        for kind, n in failures.items():
+            self.metrics.worker_results.labels(kind).inc(n)
+        # A job the worker refused (400: bad input, unknown handler) is the client's doing and
+        # fails only that job; any other failure quarantines the worker for a while.
+        faults = [kind for kind in failures if kind != "refused"]
+        if faults:
+            self.workers.quarantine(worker, faults[0])
+        self._dispatch()
 
-    def _set_if(self, job_id: int, expected: State, **fields: Any) -> None:
-        """Update a job only if it is still in `expected` (an event may have ended it meanwhile)."""
+    def _set_if(self, job_id: int, expected: State, db: Any = None, **fields: Any) -> None:
+        """Update a job only if it is still in `expected` (an event may have ended it meanwhile);
+        inside the caller's transaction when `db` is given."""
         fields["updated_at"] = time.time()
         cols = ", ".join(f"{k} = ?" for k in fields)
-        with self.store.tx() as db:
-            db.execute(
-                f"UPDATE jobs SET {cols} WHERE job_id = ? AND state = ?",
-                (*fields.values(), job_id, expected.value),
-            )
+        sql = f"UPDATE jobs SET {cols} WHERE job_id = ? AND state = ?"
+        if db is not None:
+            db.execute(sql, (*fields.values(), job_id, expected.value))
+            return
+        with self.store.tx() as conn:
+            conn.execute(sql, (*fields.values(), job_id, expected.value))
 
     async def _recheck(self, job: Job) -> None:
         """A job believed ended whose event has not come: ask the escrow."""
@@ -436,20 +524,16 @@ class Relayer:
             return
         self.store.update_job(job_id=job.job_id, state=State.NEW.value, ready_at=time.time())
 
-    async def _onchain_status(self, jobs: list[Job], worker_pool: tuple[str, int] | None) -> dict[int, str]:
+    async def _onchain_status(
+        self, jobs: list[Job], worker_pool: tuple[str, int] | None, block: str = "pending"
+    ) -> dict[int, str]:
         """jobOf for each job in one JSON-RPC batch: open / claimed_ok / claimed_other / ended."""
 
-        def fetch(w3: Web3) -> list[Any]:
-            contract = w3.eth.contract(address=self.escrow.address, abi=abi("IJobEscrow"))
-            with w3.batch_requests() as batch:
-                for job in jobs:
-                    batch.add(contract.functions.jobOf(job.job_id).call(block_identifier="pending"))
-                return list(batch.execute())
-
-        results = await self.rpc.run(fetch)
+        calls = [(self.escrow.address, encode_call("IJobEscrow", "jobOf", [job.job_id])) for job in jobs]
+        results = await self.rpc.run(lambda w3: eth_calls(w3, calls, block))
         out: dict[int, str] = {}
-        for job, onchain in zip(jobs, results, strict=True):
-            client, _payment, commitment = onchain
+        for job, raw in zip(jobs, results, strict=True):
+            client, _payment, commitment = decode(JOB_OF_TYPES, raw)[0]
             if int(str(client), 16) == 0:
                 out[job.job_id] = "ended"
             elif bytes(commitment) == spec_hash(job.spec):
@@ -501,8 +585,11 @@ class Relayer:
             await self._settle([by_id[r.job_id] for r in group])
 
     async def _precheck(self, jobs: list[Job], pool: tuple[str, int] | None) -> list[Job]:
-        """jobOf (pending block) of each job: the ones still to settle; the others change state."""
-        status = await self._onchain_status(jobs, pool)
+        """jobOf of each job: the ones still to settle; the others change state. Against the
+        latest block when the simulation shows what a batch would skip (eth_simulateV1), else
+        against the pending block (a competitor's transaction in the pool counts)."""
+        block = "pending" if self.txm.simulate_v1 is False else "latest"
+        status = await self._onchain_status(jobs, pool, block)
         keep: list[Job] = []
         with self.store.tx() as db:
             for job in jobs:
@@ -513,6 +600,21 @@ class Relayer:
                     self.store.update_job(db, job.job_id, state=new.value, ready_at=time.time())
         return keep
 
+    def _inspect_batch(self, sim: Simulation) -> Simulation:
+        """A batch whose simulation skips entries (settled by a competitor whose transaction is
+        in the pool, expired, claimed...) is not sent: those entries are dropped and the rest
+        signed and simulated again, so no gas pays for an entry that does nothing."""
+        skipped = []
+        topic = HexBytes(self.escrow.events.SettlementSkipped.topic)
+        for entry in sim.logs:
+            ours = HexBytes(entry["address"]) == HexBytes(self.escrow_address)
+            if ours and HexBytes(entry["topics"][0]) == topic:
+                job_id = int.from_bytes(HexBytes(entry["topics"][1]), "big")
+                skipped.append((job_id, int.from_bytes(HexBytes(entry["data"])[-32:], "big")))
+        if not skipped:
+            return sim
+        return replace(sim, ok=False, error="EntriesSkipped", skipped=tuple(skipped))
+
     async def _settle(self, jobs: list[Job]) -> None:
         worker = jobs[0].worker
         assert worker is not None
@@ -521,14 +623,35 @@ class Relayer:
         if self.s.race_jitter_s > 0:  # relayers that saw the same results in the same block drift apart
             await asyncio.sleep(random.uniform(0, self.s.race_jitter_s))
         keep = await self._precheck(jobs, pool)
-        if not keep:
-            return
+        for _ in range(MAX_BATCH_ROUNDS):
+            if not keep or self.stopping.is_set():
+                return
+            skipped = await self._settle_once(keep, worker)
+            if not skipped:
+                return
+            # Entries the escrow would skip: settled or ended by someone else (closing: the event
+            # ends them), or not payable now for another reason (decided again from scratch).
+            now = time.time()
+            with self.store.tx() as db:
+                for job_id, reason in skipped:
+                    state = State.CLOSING if reason == SKIP_NOT_ACTIVE else State.NEW
+                    self._set_if(job_id, State.READY, db, state=state.value, ready_at=now)
+            self.metrics.batch_entries_dropped.inc(len(skipped))
+            gone = {job_id for job_id, _ in skipped}
+            log.info("batch of %d: %d entries would be skipped; re-signing the rest", len(keep), len(gone))
+            keep = [j for j in keep if j.job_id not in gone]
+
+    async def _settle_once(self, keep: list[Job], worker: str) -> tuple[tuple[int, int], ...]:
+        """Sign (batch), simulate, send; the entries a batch simulation would skip (nothing sent)."""
         ids = [j.job_id for j in keep]
         entries = [ResultEntry(j.job_id, j.spec.input_hash, keccak_output(j)) for j in keep]
+        inspect = None
         if len(keep) == 1:
             job = keep[0]
-            data = self.escrow.encode_abi(
-                "settle", [job.job_id, job.spec.as_tuple(), worker, job.output or b"", job.signature or b""]
+            data = encode_call(
+                "IJobEscrow",
+                "settle",
+                [job.job_id, job.spec.as_tuple(), worker, job.output or b"", job.signature or b""],
             )
             purpose = "settle"
         else:
@@ -538,8 +661,9 @@ class Relayer:
                 log.warning("worker %s refused to sign a batch of %d: %s", worker, len(keep), error)
                 self.metrics.worker_results.labels(f"batch_{error.kind}").inc()
                 self._requeue(ids, worker, quarantine=error.kind)
-                return
-            data = self.escrow.encode_abi(
+                return ()
+            data = encode_call(
+                "IJobEscrow",
                 "settleBatch",
                 [
                     worker,
@@ -549,18 +673,21 @@ class Relayer:
                 ],
             )
             purpose = "settle_batch"
+            inspect = self._inspect_batch
 
         def persist(db: Any, intent_id: int) -> None:
             for job_id in ids:
                 self.store.update_job(db, job_id, state=State.SUBMITTED.value, intent_id=intent_id)
 
         intent_id, sim = await self.txm.submit(
-            purpose, ids, self.escrow.address, HexBytes(data), worker, persist
+            purpose, ids, self.escrow.address, HexBytes(data), worker, persist, inspect
         )
         if intent_id is not None:
             self._remember(intent_id)
             log.info("sent %s of %d job(s) for worker %s", purpose, len(ids), worker)
-            return
+            return ()
+        if sim.skipped:
+            return sim.skipped
         self.metrics.sim_failures.labels(sim.error[:40]).inc()
         log.info("simulation refused %s of %d job(s): %s", purpose, len(ids), sim.error)
         if sim.error in ("JobEscrowIneligible", "JobEscrowBadSignature", "JobEscrowWrongWorker"):
@@ -575,6 +702,7 @@ class Relayer:
             with self.store.tx() as db:
                 for job_id in ids:
                     self.store.update_job(db, job_id, ready_at=time.time())
+        return ()
 
     def _requeue(self, ids: list[int], worker: str, quarantine: str | None) -> None:
         if quarantine:

@@ -75,7 +75,9 @@ class RelayerSettings(BaseSettings):
     workers: list[str] = Field(default_factory=list)
     worker_timeout: float = Field(15.0, gt=0)
     worker_concurrency: int = Field(32, ge=1)
-    """In-flight /jobs requests per worker."""
+    """In-flight jobs per worker."""
+    dispatch_batch: int = Field(50, ge=1, le=1_000)
+    """Jobs per POST /jobs/batch request (one worker; a worker without it gets one /jobs each)."""
     max_attempts: int = Field(3, ge=1)
     """Workers tried per job before it is left to expire."""
     quarantine_s: float = Field(30.0, ge=0)
@@ -102,6 +104,10 @@ class RelayerSettings(BaseSettings):
     stuck_after_s: float = Field(20.0, gt=0)
     """A sent transaction with no receipt after this long is replaced with higher fees."""
     max_pending_txs: int = Field(8, ge=1)
+    balance_interval_s: float = Field(60.0, gt=0)
+    """How often the relayer key's balance is read (pha_relayer_balance_wei)."""
+    min_balance_wei: int = Field(10**16, ge=0)
+    """Below this balance a warning is logged at every balance check (fund the key)."""
 
     # --- operator watch (relayer/watch.py; docs/relayer.md "Operator watch")
     watch_workers: list[WatchTarget] | None = None

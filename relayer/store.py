@@ -136,15 +136,31 @@ class Intent:
     created_at: float
 
 
+_SPECS: dict[tuple[object, ...], JobSpec] = {}
+"""JobSpec (immutable) by its stored columns: the loop reads every open job each step, and building
+a JobSpec checksums its address (a keccak) every time."""
+
+
+def _spec(row: sqlite3.Row) -> JobSpec:
+    key = (row["measurement"], row["input_hash"], row["relay_fee"], row["deadline"], row["chosen_worker"],
+           row["max_tcb"])  # fmt: skip
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) >= 100_000:
+            _SPECS.clear()
+        spec = _SPECS[key] = JobSpec(
+            measurement_id=row["measurement"],
+            input_hash=row["input_hash"],
+            relay_fee=int(row["relay_fee"]),
+            deadline=row["deadline"],
+            worker=row["chosen_worker"],
+            max_tcb_status=row["max_tcb"],
+        )
+    return spec
+
+
 def _job(row: sqlite3.Row) -> Job:
-    spec = JobSpec(
-        measurement_id=row["measurement"],
-        input_hash=row["input_hash"],
-        relay_fee=int(row["relay_fee"]),
-        deadline=row["deadline"],
-        worker=row["chosen_worker"],
-        max_tcb_status=row["max_tcb"],
-    )
+    spec = _spec(row)
     return Job(
         job_id=row["job_id"],
         state=row["state"],

@@ -19,17 +19,21 @@ from typing import Any
 import httpx
 from eth_utils import keccak, to_checksum_address
 
-from pha.escrow.typed_data import Domain, ResultEntry, results_hash, verify_batch, verify_result
+from pha.escrow.typed_data import Domain, ResultEntry, results_hash
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
+from relayer.verify import SignatureChecker, address_bytes
 
 log = logging.getLogger(__name__)
 
 NO_TCB_FLOOR = 6
+MAX_BATCH_BODY = 512 * 1024
+"""Bytes of input (hex) per /jobs/batch request, well below the worker's 1 MiB body limit."""
 
 
 class WorkerError(Exception):
-    """A worker failed a job: `kind` is one of timeout, http, bad_response, bad_signature,
-    bad_output_hash, wrong_job, wrong_worker, unreachable."""
+    """A worker failed a job: `kind` is one of timeout, http, refused (a 400 for this job: its
+    input is bad, not the worker), bad_response, bad_signature, bad_output_hash, wrong_job,
+    wrong_worker, unreachable."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(f"{kind}: {message}")
@@ -58,6 +62,9 @@ class WorkerInfo:
     checked_at: float = 0.0
     quarantined_until: float = 0.0
     inflight: int = 0
+    """Jobs sent to it and not answered yet (counted by the service when it dispatches)."""
+    batch_api: bool = True
+    """The worker serves POST /jobs/batch (set false on a 404/405: one /jobs request per job)."""
     semaphore: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
 
 
@@ -91,6 +98,7 @@ class WorkerPool:
             limits=httpx.Limits(max_connections=concurrency * max(1, len(urls)) + 8),
         )
         self.errors: dict[str, int] = {}
+        self.checker = SignatureChecker(domain)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -167,7 +175,6 @@ class WorkerPool:
         if w is None:
             raise WorkerError("unreachable", f"unknown worker {address}")
         body = {"job_id": job_id, "input_hash": "0x" + input_hash.hex(), "input": "0x" + data.hex()}
-        w.inflight += 1
         try:
             async with w.semaphore:
                 reply = await self.http.post(f"{w.url}/jobs", json=body)
@@ -175,10 +182,9 @@ class WorkerPool:
             raise WorkerError("timeout", str(error) or "no answer in time") from None
         except httpx.HTTPError as error:
             raise WorkerError("unreachable", str(error)) from None
-        finally:
-            w.inflight -= 1
         if reply.status_code != 200:
-            raise WorkerError("http", f"{reply.status_code} {reply.text[:200]}")
+            kind = "refused" if reply.status_code == 400 else "http"
+            raise WorkerError(kind, f"{reply.status_code} {reply.text[:200]}")
         try:
             answer = reply.json()
             output = _b(answer["output"])
@@ -188,15 +194,100 @@ class WorkerPool:
             got_job, got_input = int(answer["job_id"]), _b(answer["input_hash"])
         except (ValueError, KeyError, TypeError) as error:
             raise WorkerError("bad_response", repr(error)) from None
-        if got_job != job_id or got_input != input_hash:
-            raise WorkerError("wrong_job", f"answer for job {got_job}")
         if signer != address:
             raise WorkerError("wrong_worker", f"signed as {signer}")
+        return self._checked(address, job_id, input_hash, got_job, got_input, output, out_hash, signature)
+
+    def _checked(
+        self, address: str, job_id: int, input_hash: bytes, got_job: int, got_input: bytes,
+        output: bytes, out_hash: bytes, signature: bytes,
+    ) -> Result:  # fmt: skip
+        """The checks every result passes before it may be submitted (WorkerError otherwise)."""
+        if got_job != job_id or got_input != input_hash:
+            raise WorkerError("wrong_job", f"answer for job {got_job}")
         if keccak(output) != out_hash:
             raise WorkerError("bad_output_hash", "keccak256(output) != output_hash")
-        if not verify_result(self.domain, ResultEntry(job_id, input_hash, out_hash), address, signature):
+        try:
+            entry = ResultEntry(job_id, input_hash, out_hash)
+        except ValueError as error:
+            raise WorkerError("bad_response", str(error)) from None
+        if not self.checker.result_ok(entry, address_bytes(address), signature):
             raise WorkerError("bad_signature", "signature does not recover to the worker")
         return Result(job_id=job_id, worker=address, output=output, output_hash=out_hash, signature=signature)
+
+    async def run_jobs(
+        self, address: str, jobs: Sequence[tuple[int, bytes, bytes]]
+    ) -> list[Result | WorkerError]:
+        """Run (job id, input hash, input) jobs on one worker: POST /jobs/batch in chunks (or one
+        /jobs per job for a worker without it). One outcome per job, in order: a checked Result or
+        the WorkerError for that job. A failed request fails every job in it."""
+        w = self.by_address(address)
+        if w is None:
+            return [WorkerError("unreachable", f"unknown worker {address}") for _ in jobs]
+        out: list[Result | WorkerError] = []
+        for chunk in _chunks(jobs, MAX_BATCH_BODY):
+            if w.batch_api and len(chunk) > 1:
+                try:
+                    out += await self._run_batch(w, address, chunk)
+                    continue
+                except _NoBatchApi:
+                    log.info("worker %s has no /jobs/batch: one request per job", w.url)
+                    w.batch_api = False
+            singles = await asyncio.gather(
+                *(self.run_job(address, *job) for job in chunk), return_exceptions=True
+            )
+            for outcome in singles:
+                if isinstance(outcome, Result | WorkerError):
+                    out.append(outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+        return out
+
+    async def _run_batch(
+        self, w: WorkerInfo, address: str, chunk: Sequence[tuple[int, bytes, bytes]]
+    ) -> list[Result | WorkerError]:
+        body = {
+            "jobs": [
+                {"job_id": job_id, "input_hash": "0x" + input_hash.hex(), "input": "0x" + data.hex()}
+                for job_id, input_hash, data in chunk
+            ]
+        }
+        try:
+            async with w.semaphore:
+                reply = await self.http.post(f"{w.url}/jobs/batch", json=body)
+        except httpx.TimeoutException as error:
+            return [WorkerError("timeout", str(error) or "no answer in time")] * len(chunk)
+        except httpx.HTTPError as error:
+            return [WorkerError("unreachable", str(error))] * len(chunk)
+        if reply.status_code in (404, 405):
+            raise _NoBatchApi
+        if reply.status_code != 200:
+            return [WorkerError("http", f"{reply.status_code} {reply.text[:200]}")] * len(chunk)
+        try:
+            answer = reply.json()
+            signer = to_checksum_address(answer["worker"])
+            items = answer["results"]
+            if not isinstance(items, list) or len(items) != len(chunk):
+                raise ValueError(f"{len(items)} results for {len(chunk)} jobs")
+        except (ValueError, KeyError, TypeError) as error:
+            return [WorkerError("bad_response", repr(error))] * len(chunk)
+        if signer != address:
+            return [WorkerError("wrong_worker", f"signed as {signer}")] * len(chunk)
+        out: list[Result | WorkerError] = []
+        for (job_id, input_hash, _), item in zip(chunk, items, strict=True):
+            try:
+                if "error" in item:
+                    status = int(item.get("status", 400))
+                    kind = {400: "refused", 504: "timeout"}.get(status, "http")
+                    raise WorkerError(kind, f"{status} {item['error']}")
+                got = (int(item["job_id"]), _b(item["input_hash"]))
+                fields = (_b(item["output"]), _b(item["output_hash"]), _b(item["signature"]))
+                out.append(self._checked(address, job_id, input_hash, *got, *fields))
+            except WorkerError as error:
+                out.append(error)
+            except (ValueError, KeyError, TypeError) as error:
+                out.append(WorkerError("bad_response", repr(error)))
+        return out
 
     async def sign_batch(self, address: str, entries: Sequence[ResultEntry]) -> bytes:
         """POST /sign-batch; the returned signature is checked over exactly these entries, in order."""
@@ -229,6 +320,27 @@ class WorkerPool:
             raise WorkerError("bad_response", repr(error)) from None
         if claimed != results_hash(entries):
             raise WorkerError("bad_response", "results_hash is not over our entries")
-        if not verify_batch(self.domain, entries, address, signature):
+        if not self.checker.batch_ok(entries, address_bytes(address), signature):
             raise WorkerError("bad_signature", "batch signature does not recover to the worker")
         return signature
+
+
+class _NoBatchApi(Exception):  # noqa: N818 - a condition: the worker predates /jobs/batch
+    pass
+
+
+def _chunks(
+    jobs: Sequence[tuple[int, bytes, bytes]], max_bytes: int
+) -> list[Sequence[tuple[int, bytes, bytes]]]:
+    """Consecutive runs of jobs whose hex-encoded inputs stay under `max_bytes` (at least one each)."""
+    out: list[Sequence[tuple[int, bytes, bytes]]] = []
+    start, size = 0, 0
+    for i, (_, _, data) in enumerate(jobs):
+        cost = 2 * len(data) + 200
+        if i > start and size + cost > max_bytes:
+            out.append(jobs[start:i])
+            start, size = i, 0
+        size += cost
+    if start < len(jobs):
+        out.append(jobs[start:])
+    return out

@@ -386,20 +386,15 @@ def audit(
     from_block: int | None,
     out: Path | None,
 ) -> None:
-    from pha.migration.audit import audit as do_audit
+    from pha.migration.audit import audit_events
 
     snapshot = _snapshot(snapshot_path)
     with _connect(network_choice, rpc_url):
         client = _client(migrator, manifest_file)
         bindings = _bindings(bindings_path, snapshot, client)
         start = _deploy_block(client, manifest_file) if from_block is None else from_block
-        report = do_audit(
-            snapshot,
-            bindings,
-            client.state(),
-            list(client.migrated_events(start)),
-            list(client.batch_events(start)),
-        )
+        # Streamed: events are read page by page and reconciled as they come (flat memory).
+        report = audit_events(snapshot, bindings, client.state(), client.migration_events(start))
         click.echo(
             f"audited {report.mints_checked:,} mints in {report.batches_checked:,} batches "
             f"({report.amount} planck): {'OK' if report.ok else f'{len(report.problems)} PROBLEM(S)'}"

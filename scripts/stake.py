@@ -7,6 +7,8 @@
     ape run stake claim-commission 1 [--to 0x...]
     ape run stake set-commission 1 1500
     ape run stake pool-status 1 [--delegator 0x...]
+    ape run stake sync-backing 1        (after governance changed the minimum stake per worker)
+    ape run stake sweep-slashed         (pay slashed PHA to the treasury; anyone)
 
 Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
 chains). Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes
@@ -144,6 +146,23 @@ def claim_commission(network_choice: str, account_alias: str | None, pool_id: in
     """Pay out the operator's accrued commission."""
     with _session(network_choice, account_alias) as w:
         _echo(actions.claim_commission(w["staking"], w["account"], pool_id, to))
+
+
+@cli.command("sync-backing")
+@_common
+@click.argument("pool_id", type=int)
+def sync_backing(network_choice: str, account_alias: str | None, pool_id: int) -> None:
+    """Re-evaluate a pool's backing flag after governance changed the minimum stake per worker."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.sync_backing(w["staking"], w["account"], pool_id))
+
+
+@cli.command("sweep-slashed")
+@_common
+def sweep_slashed(network_choice: str, account_alias: str | None) -> None:
+    """Pay the slashed PHA owed to the treasury (anyone may send it)."""
+    with _session(network_choice, account_alias) as w:
+        _echo(actions.sweep_slashed(w["staking"], w["account"]))
 
 
 @cli.command("pool-status")

@@ -101,6 +101,7 @@ def attestation_log(project, gov):
 def registry(project, gov, staking, attestation_log):
     contract = gov.deploy(project.WorkerRegistry, gov, staking, attestation_log, 7 * DAY, DAY)
     attestation_log.grantRole(attestation_log.WRITER_ROLE(), contract, sender=gov)
+    staking.setRegistry(contract, sender=gov)
     return contract
 
 

@@ -3,6 +3,7 @@
     GET  /health       -> {"ok": true, "worker"}
     GET  /attestation  -> keys, quote, measurement id, binding parameters, "simulated"
     POST /jobs         -> runs a handler on (possibly encrypted) input, signs Result
+    POST /jobs/batch   -> the same for many jobs in one request (per-job results or errors)
     POST /sign-batch   -> signs ResultBatch over results this worker produced
 
 Every error is JSON {"error": "..."}: 400 for a bad request (bad JSON, fields, hash mismatch,
@@ -253,6 +254,45 @@ async def jobs(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+async def _job_in_batch(state: WorkerState, index: int, raw: Any) -> dict[str, Any]:
+    """One entry of /jobs/batch: its result, or {"job_id", "error", "status"} (never raises)."""
+    job_id = raw.get("job_id") if isinstance(raw, dict) else None
+    try:
+        item = _object(raw, ("job_id", "input_hash", "input"))
+        job_id = _job_id(item["job_id"])
+        input_hash = _hex_bytes(item["input_hash"], f"jobs[{index}].input_hash", 32)
+        raw_input = _hex_bytes(item["input"], f"jobs[{index}].input")
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(state.executor, run_job, state, job_id, input_hash, raw_input)
+        try:
+            result = await asyncio.wait_for(work, state.settings.handler_timeout)
+        except TimeoutError:
+            raise RequestError(
+                f"job {job_id} did not finish within {state.settings.handler_timeout:g} s", 504
+            ) from None
+    except RequestError as error:
+        return {"job_id": job_id, "error": str(error), "status": error.status}
+    except Exception:
+        log.exception("internal error on job %s of a batch", job_id)
+        return {"job_id": job_id, "error": "internal error", "status": 500}
+    del result["worker"]  # said once for the whole answer
+    return result
+
+
+async def jobs_batch(request: web.Request) -> web.Response:
+    """Many jobs in one request: the answer lists, in order, each job's result (the same fields
+    as /jobs minus "worker") or {"job_id", "error", "status"}; one bad job fails only itself."""
+    state: WorkerState = request.app[STATE]
+    body = _object(await _json_body(request), ("jobs",))
+    items = body["jobs"]
+    if not isinstance(items, list) or not items:
+        raise RequestError("jobs must be a non-empty list")
+    if len(items) > state.settings.max_batch:
+        raise RequestError(f"at most {state.settings.max_batch} jobs per batch")
+    results = await asyncio.gather(*(_job_in_batch(state, i, raw) for i, raw in enumerate(items)))
+    return web.json_response({"worker": state.keys.address, "results": results})
+
+
 async def sign_batch_route(request: web.Request) -> web.Response:
     state: WorkerState = request.app[STATE]
     body = _object(await _json_body(request), ("entries",))
@@ -268,6 +308,7 @@ def create_app(state: WorkerState) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/attestation", attestation)
     app.router.add_post("/jobs", jobs)
+    app.router.add_post("/jobs/batch", jobs_batch)
     app.router.add_post("/sign-batch", sign_batch_route)
     return app
 

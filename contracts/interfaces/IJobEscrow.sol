@@ -167,7 +167,9 @@ interface IJobEscrow {
     /// @return amount The PHA paid.
     function withdrawRelayerFees(address to) external returns (uint256 amount);
 
-    /// @notice Pays the accrued protocol fees to the treasury (anyone may call); reverts if none are owed.
+    /// @notice Pays the accrued protocol fees to the treasury (anyone may call), less 1 wei that
+    ///         stays owed so the escrow's balance never returns to zero (cheaper posts); reverts
+    ///         if no more than that is owed.
     /// @return amount The PHA paid.
     function sweepProtocolFees() external returns (uint256 amount);
 

@@ -25,10 +25,14 @@ interface IMigrator {
     error MigratorZeroAddress();
     /// @notice The snapshot given at deployment is empty (zero root, total or count).
     error MigratorEmptySnapshot();
+    /// @notice The snapshot total is above 2^128 - 1 planck or its account count above 2^64 - 1.
+    error MigratorSnapshotTooLarge(uint256 total, uint256 accountCount);
     /// @notice The closing time is not in the future.
     error MigratorBadWindow(uint256 closesAt, uint256 nowTimestamp);
     /// @notice A batch held no account.
     error MigratorEmptyBatch();
+    /// @notice A batch held more accounts than `MAX_BATCH`.
+    error MigratorBatchTooLarge(uint256 count, uint256 max);
     /// @notice The leaf at `index` was already migrated (earlier, or twice in this batch).
     error MigratorAlreadyMigrated(uint256 index, bytes32 account);
     /// @notice The leaf index is beyond the snapshot.
@@ -57,8 +61,9 @@ interface IMigrator {
     event MigrationClosed(uint256 totalMigrated, uint256 unclaimed);
 
     /// @notice Mints each account of `batch` 1:1 (×10^6) to its recipient, at most once per leaf.
-    /// @dev Only the migration operator, while not paused or closed. Entries must be in
-    ///      ascending leaf index order (the order of OpenZeppelin's multiproof for this layout).
+    /// @dev Only the migration operator, while not paused or closed; 1 to `MAX_BATCH` entries,
+    ///      minted with one `PHAToken.minterMintBatch`. Entries must be in ascending leaf index
+    ///      order (the order of OpenZeppelin's multiproof for this layout).
     /// @param batch The accounts, ascending by index.
     /// @param proof The multiproof's sibling hashes.
     /// @param proofFlags The multiproof's flags.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IPoolBackingObserver} from "./IPoolBackingObserver.sol";
+
 /// @title IStaking
 /// @notice Operator staking pools for TEE workers: delegation by shares, O(1) rewards with an
 ///         operator commission, a share-based withdrawal queue with a cooldown, and bounded
@@ -61,6 +63,12 @@ interface IStaking {
     error StakingParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
     /// @notice A pool's amounts would overflow their storage width.
     error StakingOverflow();
+    /// @notice No slashed PHA is waiting to be swept.
+    error StakingNothingOwed();
+    /// @notice Only the worker registry may report workers added or removed.
+    error StakingNotRegistry(address caller);
+    /// @notice The registry is set once (worker counts belong to it).
+    error StakingRegistryAlreadySet(address registry);
 
     // ------------------------------------------------------------------ events
 
@@ -88,7 +96,7 @@ interface IStaking {
     event Rewarded(uint256 indexed poolId, address indexed payer, uint256 amount, uint256 commission);
     /// @notice The operator claimed commission.
     event CommissionClaimed(uint256 indexed poolId, address indexed operator, address to, uint256 amount);
-    /// @notice A pool was slashed; the PHA went to the treasury.
+    /// @notice A pool was slashed; the PHA is owed to the treasury (see sweepSlashed).
     event Slashed(
         uint256 indexed poolId,
         address indexed slasher,
@@ -97,6 +105,14 @@ interface IStaking {
         uint256 fromActive,
         uint256 fromQueued
     );
+    /// @notice The pool's backing started (underBacked) or stopped falling short of
+    ///         minStakePerWorker * workers; the registry was told.
+    event PoolBackingChanged(uint256 indexed poolId, bool underBacked, uint256 backing, uint256 required);
+    /// @notice Governance set the worker registry.
+    // slither-disable-next-line unindexed-event-address
+    event RegistrySet(address registry);
+    /// @notice Slashed PHA was paid to the treasury.
+    event SlashedSwept(address indexed treasury, uint256 amount);
     /// @notice Governance changed the cooldown.
     event CooldownSet(uint256 cooldown);
     /// @notice Governance changed the commission notice period.
@@ -155,10 +171,30 @@ interface IStaking {
     function reward(uint256 poolId, uint256 amount) external;
 
     /// @notice Slashes `min(amount, maxSlashBps * backing)` from the pool, pro rata from active
-    ///         and queued stake, to the treasury. Only SLASHER_ROLE.
+    ///         and queued stake; the PHA is owed to the treasury (pulled by `sweepSlashed`, so a
+    ///         slash moves no tokens). Only SLASHER_ROLE.
     /// @param evidence Hash of the evidence (the fault's record), emitted.
     /// @return slashed The PHA actually taken.
     function slash(uint256 poolId, uint256 amount, bytes32 evidence) external returns (uint256 slashed);
+
+    /// @notice The registry reports a worker registered into the pool. Only the registry.
+    /// @return workers The pool's worker count after it.
+    /// @return underBacked Whether backing < minStakePerWorker * workers (the registry refuses
+    ///         the registration then).
+    function workerAdded(uint256 poolId) external returns (uint256 workers, bool underBacked);
+
+    /// @notice The registry reports a worker of the pool deregistered (or moved). Only the registry.
+    /// @return underBacked The pool's backing flag after it.
+    function workerRemoved(uint256 poolId) external returns (bool underBacked);
+
+    /// @notice Re-evaluates a pool's backing flag and tells the registry if it flipped. Anyone may
+    ///         call it; needed only after governance changes minStakePerWorker (stake movements
+    ///         re-evaluate it themselves).
+    function syncBacking(uint256 poolId) external returns (bool underBacked);
+
+    /// @notice Pays all slashed PHA owed to the treasury. Anyone may call it.
+    /// @return amount The PHA paid.
+    function sweepSlashed() external returns (uint256 amount);
 
     // ------------------------------------------------------------------ governance
 
@@ -176,6 +212,9 @@ interface IStaking {
 
     /// @notice Sets where slashed PHA goes. Governance only.
     function setTreasury(address treasury_) external;
+
+    /// @notice Sets the worker registry, once. Governance only.
+    function setRegistry(IPoolBackingObserver registry_) external;
 
     // ------------------------------------------------------------------ views
 
@@ -232,4 +271,17 @@ interface IStaking {
 
     /// @notice Receiver of slashed PHA.
     function treasury() external view returns (address);
+
+    /// @notice The worker registry (zero until set).
+    function registry() external view returns (address);
+
+    /// @notice Workers the registry has registered into the pool.
+    function workersOf(uint256 poolId) external view returns (uint256);
+
+    /// @notice Whether backing < minStakePerWorker * workers, as last evaluated (every stake
+    ///         movement and registration evaluates it; `syncBacking` after a parameter change).
+    function isUnderBacked(uint256 poolId) external view returns (bool);
+
+    /// @notice Slashed PHA not yet swept to the treasury.
+    function slashedOwed() external view returns (uint256);
 }

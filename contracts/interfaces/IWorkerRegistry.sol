@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IPoolBackingObserver} from "./IPoolBackingObserver.sol";
 import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 
 /// @title IWorkerRegistry
 /// @notice TEE workers keyed by their signing address, admitted by a verified quote of an
 ///         allowed enclave measurement, bound to this chain, this registry, their keys and their
 ///         staking pool. The job escrow asks it whether a worker may be paid.
-interface IWorkerRegistry {
+interface IWorkerRegistry is IPoolBackingObserver {
     // ------------------------------------------------------------------ types
 
     /// @notice Lifecycle of a measurement id in the allow-list.
@@ -85,6 +86,8 @@ interface IWorkerRegistry {
     error RegistryWorkerExists(address worker);
     error RegistryUnknownWorker(address worker);
     error RegistryPoolUnderBacked(uint256 poolId, uint256 workers);
+    /// @notice Only Staking reports pool backing changes.
+    error RegistryNotStaking(address caller);
     error RegistryWorkerStillValid(address worker);
     error RegistryEvidenceNotNewer(uint64 evidenceVerifiedAt, uint64 registeredVerifiedAt);
 

@@ -4,12 +4,18 @@ Anyone can run it with the published snapshot and bindings file. A mint is repor
 leaf does not match the snapshot, its account was minted twice, its recipient or binding hash
 differs from the published binding, or the binding's signature does not verify for this chain
 and migrator. Batches are checked too: each `BatchMigrated.recordsHash` must be the hash of the
-`Migrated` records of its transaction, and the contract's totals must equal the events' sums.
+`Migrated` records the same transaction logged before it (since the previous batch), and the
+contract's totals must equal the events' sums.
+
+Streaming: the events are fed in chain order (`MigratorClient.migration_events`, paged) and
+reconciled as they come. What is kept is one bit per leaf (minted yet?), the open batch's
+records (at most one batch) and the problems found, so memory does not grow with the number of
+mints in an honest migration.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +46,101 @@ class AuditReport:
         }
 
 
+class Auditor:
+    """Incremental audit: `feed` events in chain order, then `finish` with the contract's state."""
+
+    def __init__(self, snapshot: Snapshot, bindings: BindingSet, state: OnChainState) -> None:
+        self.snapshot = snapshot
+        self.bindings = bindings
+        self.state = state
+        self.report = AuditReport()
+        self._seen = bytearray((snapshot.count + 7) // 8)
+        self._tx: str | None = None
+        self._open: list[tuple[int, bytes, int, str, bytes]] = []
+        if state.root != snapshot.root:
+            self._problem(f"contract root 0x{state.root.hex()} is not the snapshot's 0x{snapshot.root.hex()}")
+        if state.total != snapshot.total:
+            self._problem(f"contract total {state.total} is not the snapshot's {snapshot.total}")
+
+    def feed(self, event: MigratedEvent | BatchEvent) -> None:
+        if event.tx_hash != self._tx:
+            self._close_tx()
+            self._tx = event.tx_hash
+        if isinstance(event, BatchEvent):
+            self._batch(event)
+        else:
+            self._mint(event)
+
+    def feed_all(self, events: Iterable[MigratedEvent | BatchEvent]) -> Auditor:
+        for event in events:
+            self.feed(event)
+        return self
+
+    def finish(self) -> AuditReport:
+        self._close_tx()
+        report, state = self.report, self.state
+        if state.total_migrated != report.amount:
+            self._problem(
+                f"contract totalMigrated {state.total_migrated} != sum of mint events {report.amount}"
+            )
+        if state.accounts_migrated != report.mints_checked:
+            self._problem(
+                f"contract accountsMigrated {state.accounts_migrated} != {report.mints_checked} mint events"
+            )
+        return report
+
+    # ------------------------------------------------------------ one event
+
+    def _mint(self, m: MigratedEvent) -> None:
+        report = self.report
+        report.mints_checked += 1
+        report.amount += m.amount
+        self._open.append((m.index, m.account, m.amount, m.recipient, m.binding_hash))
+        where = f"mint of leaf {m.index} (tx {m.tx_hash})"
+        if not 0 <= m.index < self.snapshot.count:
+            self._problem(f"{where}: no such leaf")
+            return
+        byte, bit = divmod(m.index, 8)
+        if self._seen[byte] & (1 << bit):
+            self._problem(f"{where}: leaf minted twice")
+        self._seen[byte] |= 1 << bit
+        leaf = self.snapshot.leaves[m.index]
+        if leaf.pubkey != m.account or leaf.amount != m.amount:
+            self._problem(f"{where}: (account, amount) differs from the snapshot leaf")
+        binding = self.bindings.valid.get(m.account)
+        if binding is None:
+            self._problem(f"{where}: no valid published binding for account 0x{m.account.hex()}")
+            return
+        if binding.recipient != m.recipient:
+            self._problem(f"{where}: minted to {m.recipient}, binding names {binding.recipient}")
+        if binding.binding_hash != m.binding_hash:
+            self._problem(f"{where}: binding hash differs from the published signature's")
+
+    def _batch(self, b: BatchEvent) -> None:
+        self.report.batches_checked += 1
+        records, self._open = self._open, []
+        if len(records) != b.count or records_hash(records) != b.records_hash:
+            self._problem(f"batch in tx {b.tx_hash}: recordsHash does not match its Migrated records")
+
+    def _close_tx(self) -> None:
+        if self._open:
+            self._problem(f"tx {self._tx}: {len(self._open)} Migrated event(s) without their BatchMigrated")
+            self._open = []
+
+    def _problem(self, text: str) -> None:
+        self.report.problems.append(text)
+
+
+def audit_events(
+    snapshot: Snapshot,
+    bindings: BindingSet,
+    state: OnChainState,
+    events: Iterable[MigratedEvent | BatchEvent],
+) -> AuditReport:
+    """The audit over `events` in chain order (a stream: nothing is kept per mint)."""
+    return Auditor(snapshot, bindings, state).feed_all(events).finish()
+
+
 def audit(
     snapshot: Snapshot,
     bindings: BindingSet,
@@ -47,52 +148,7 @@ def audit(
     mints: list[MigratedEvent],
     batches: list[BatchEvent],
 ) -> AuditReport:
-    report = AuditReport()
-    if state.root != snapshot.root:
-        report.problems.append(
-            f"contract root 0x{state.root.hex()} is not the snapshot's 0x{snapshot.root.hex()}"
-        )
-    if state.total != snapshot.total:
-        report.problems.append(f"contract total {state.total} is not the snapshot's {snapshot.total}")
-    seen: set[int] = set()
-    by_tx: dict[str, list[MigratedEvent]] = defaultdict(list)
-    for m in mints:
-        report.mints_checked += 1
-        report.amount += m.amount
-        by_tx[m.tx_hash].append(m)
-        where = f"mint of leaf {m.index} (tx {m.tx_hash})"
-        if m.index in seen:
-            report.problems.append(f"{where}: leaf minted twice")
-        seen.add(m.index)
-        if not 0 <= m.index < snapshot.count:
-            report.problems.append(f"{where}: no such leaf")
-            continue
-        leaf = snapshot.leaves[m.index]
-        if leaf.pubkey != m.account or leaf.amount != m.amount:
-            report.problems.append(f"{where}: (account, amount) differs from the snapshot leaf")
-        binding = bindings.valid.get(m.account)
-        if binding is None:
-            report.problems.append(f"{where}: no valid published binding for account 0x{m.account.hex()}")
-            continue
-        if binding.recipient != m.recipient:
-            report.problems.append(f"{where}: minted to {m.recipient}, binding names {binding.recipient}")
-        if binding.binding_hash != m.binding_hash:
-            report.problems.append(f"{where}: binding hash differs from the published signature's")
-    for b in batches:
-        report.batches_checked += 1
-        records = [
-            (m.index, m.account, m.amount, m.recipient, m.binding_hash) for m in by_tx.get(b.tx_hash, [])
-        ]
-        if len(records) != b.count or records_hash(records) != b.records_hash:
-            report.problems.append(
-                f"batch in tx {b.tx_hash}: recordsHash does not match its Migrated records"
-            )
-    if state.total_migrated != report.amount:
-        report.problems.append(
-            f"contract totalMigrated {state.total_migrated} != sum of mint events {report.amount}"
-        )
-    if state.accounts_migrated != report.mints_checked:
-        report.problems.append(
-            f"contract accountsMigrated {state.accounts_migrated} != {report.mints_checked} mint events"
-        )
-    return report
+    """The audit over separate lists of both kinds of event (merged into chain order)."""
+    events: list[MigratedEvent | BatchEvent] = [*mints, *batches]
+    events.sort(key=lambda e: (e.block, e.log_index))
+    return audit_events(snapshot, bindings, state, events)

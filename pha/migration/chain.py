@@ -21,6 +21,12 @@ BATCH_TOPIC = "0x" + keccak(text="BatchMigrated(bytes32,uint256,uint256,uint256)
 MIGRATE_SELECTOR = keccak(text=f"migrate({MIGRATION_TUPLE}[],bytes32[],bool[])")[:4]
 WORDS_PER_CALL = 2048
 LOG_BLOCK_SPAN = 10_000
+"""Most blocks one eth_getLogs page covers (the usual provider limit)."""
+LOG_FIRST_SPAN = 8
+LOG_PAGE_TARGET = 2_000
+"""Logs per page the pager aims at: block spans grow or shrink to keep pages near this, so memory
+stays flat however many mints a block holds (automine: 200 per block; 2-second L2 blocks: several
+batches per block)."""
 GAS_HEADROOM = 1.25
 """Gas limit = estimate × this + 50k: an estimate is made on the pending block and a batch can land
 in a later one (ERC20Votes checkpoints, a bitmap word another batch already wrote); unused gas is
@@ -69,6 +75,7 @@ class MigratedEvent:
 class BatchEvent:
     block: int
     tx_hash: str
+    log_index: int
     records_hash: bytes
     count: int
     amount: int
@@ -261,46 +268,85 @@ class MigratorClient:
         text = str(error).strip()
         return text.splitlines()[0] if text else type(error).__name__
 
-    def migrated_events(self, from_block: int) -> Iterator[MigratedEvent]:
-        for entry in self._logs(MIGRATED_TOPIC, from_block):
-            index, amount, binding_hash = abi_decode(["uint256", "uint256", "bytes32"], bytes(entry["data"]))
-            yield MigratedEvent(
-                block=int(entry["blockNumber"]),
-                tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-                log_index=int(entry["logIndex"]),
-                account=bytes(entry["topics"][1]),
-                recipient=to_checksum_address(bytes(entry["topics"][2])[12:]),
-                index=int(index),
-                amount=int(amount),
-                binding_hash=bytes(binding_hash),
-            )
+    def migrated_events(self, from_block: int, to_block: int | None = None) -> Iterator[MigratedEvent]:
+        for event in self.migration_events(from_block, to_block):
+            if isinstance(event, MigratedEvent):
+                yield event
 
-    def batch_events(self, from_block: int) -> Iterator[BatchEvent]:
-        for entry in self._logs(BATCH_TOPIC, from_block):
-            count, amount, _ = abi_decode(["uint256", "uint256", "uint256"], bytes(entry["data"]))
-            yield BatchEvent(
-                block=int(entry["blockNumber"]),
-                tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-                records_hash=bytes(entry["topics"][1]),
-                count=int(count),
-                amount=int(amount),
-            )
+    def batch_events(self, from_block: int, to_block: int | None = None) -> Iterator[BatchEvent]:
+        for event in self.migration_events(from_block, to_block):
+            if isinstance(event, BatchEvent):
+                yield event
 
-    def _logs(self, topic: str, from_block: int) -> Iterator[dict]:
+    def migration_events(
+        self, from_block: int, to_block: int | None = None
+    ) -> Iterator[MigratedEvent | BatchEvent]:
+        """`Migrated` and `BatchMigrated` events in chain order (block, log index), streamed page
+        by page (see `LOG_PAGE_TARGET`): a block's logs are never split across pages, so each
+        transaction's events arrive together."""
+        for entry in self._logs([MIGRATED_TOPIC, BATCH_TOPIC], from_block, to_block):
+            yield _decode_event(entry)
+
+    def _logs(self, topics: list[str], from_block: int, to_block: int | None = None) -> Iterator[dict]:
+        """Raw logs (hex strings, no web3 formatting) of this contract with one of `topics`.
+
+        Pages by block span: starts small, then scales the span so a page holds about
+        `LOG_PAGE_TARGET` logs (at most `LOG_BLOCK_SPAN` blocks); a node that refuses a range as
+        too large gets it halved. Within a page, logs are sorted by (block, log index).
+        """
         from ape import chain
 
-        web3 = chain.provider.web3
-        head = web3.eth.block_number
-        for start in range(from_block, head + 1, LOG_BLOCK_SPAN):
-            end = min(head, start + LOG_BLOCK_SPAN - 1)
-            yield from web3.eth.get_logs(
-                {
-                    "address": to_checksum_address(self.address),
-                    "fromBlock": start,
-                    "toBlock": end,
-                    "topics": [topic],
-                }
+        provider = chain.provider.web3.provider
+        head = chain.provider.web3.eth.block_number if to_block is None else to_block
+        address = to_checksum_address(self.address)
+        start, span = from_block, LOG_FIRST_SPAN
+        while start <= head:
+            end = min(head, start + span - 1)
+            reply = provider.make_request(
+                "eth_getLogs",
+                [{"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": [topics]}],
             )
+            if "error" in reply:
+                if span > 1:  # "query returned more than N results", "block range too large", ...
+                    span = max(1, span // 2)
+                    continue
+                raise RuntimeError(f"eth_getLogs {start}..{end}: {reply['error']}")
+            page = reply["result"]
+            page.sort(key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
+            yield from page
+            blocks = end - start + 1
+            span = max(1, min(LOG_BLOCK_SPAN, blocks * LOG_PAGE_TARGET // max(len(page), 1), 2 * blocks))
+            start = end + 1
+
+
+def _decode_event(entry: dict) -> MigratedEvent | BatchEvent:
+    """A raw `Migrated` or `BatchMigrated` log (as eth_getLogs returns it) as its dataclass."""
+    topics = entry["topics"]
+    data = bytes.fromhex(entry["data"][2:])
+    block, tx_hash, log_index = (
+        int(entry["blockNumber"], 16),
+        entry["transactionHash"],
+        int(entry["logIndex"], 16),
+    )
+    if topics[0] == MIGRATED_TOPIC:
+        return MigratedEvent(
+            block=block,
+            tx_hash=tx_hash,
+            log_index=log_index,
+            account=bytes.fromhex(topics[1][2:]),
+            recipient=to_checksum_address("0x" + topics[2][-40:]),
+            index=int.from_bytes(data[0:32], "big"),
+            amount=int.from_bytes(data[32:64], "big"),
+            binding_hash=data[64:96],
+        )
+    return BatchEvent(
+        block=block,
+        tx_hash=tx_hash,
+        log_index=log_index,
+        records_hash=bytes.fromhex(topics[1][2:]),
+        count=int.from_bytes(data[0:32], "big"),
+        amount=int.from_bytes(data[32:64], "big"),
+    )
 
 
 def _revert_data(error: BaseException) -> bytes | None:

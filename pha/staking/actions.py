@@ -182,9 +182,28 @@ def claim_commission(staking: Any, account: Any, pool_id: int, to: str | None) -
     return [f"claimed {format_pha(int(event.amount))} commission of pool {pool_id} to {event.to}"]
 
 
-def pool_status(
-    staking: Any, pool_id: int, delegator: str | None = None, workers: int | None = None
-) -> list[str]:
+def sync_backing(staking: Any, account: Any, pool_id: int) -> list[str]:
+    """Re-evaluate a pool's backing flag (needed only after governance changed the minimum)."""
+    _require_pool(staking, pool_id)
+    before = bool(staking.isUnderBacked(pool_id))
+    staking.syncBacking(pool_id, sender=account)
+    after = bool(staking.isUnderBacked(pool_id))
+    state = "under-backed" if after else "backed"
+    change = "unchanged" if before == after else "changed; the registry was told"
+    return [f"pool {pool_id} is {state} ({change})"]
+
+
+def sweep_slashed(staking: Any, account: Any) -> list[str]:
+    """Pay the slashed PHA owed to the treasury (anyone may)."""
+    owed = int(staking.slashedOwed())
+    if owed == 0:
+        raise StakeError("no slashed PHA is owed to the treasury")
+    tx = staking.sweepSlashed(sender=account)
+    event = tx.decode_logs(staking.SlashedSwept)[0]
+    return [f"paid {format_pha(int(event.amount))} of slashed PHA to the treasury {event.treasury}"]
+
+
+def pool_status(staking: Any, pool_id: int, delegator: str | None = None) -> list[str]:
     """What `stake pool-status` prints: backing, price, queue, workers, commission, a position."""
     info = _require_pool(staking, pool_id)
     now = _now()
@@ -207,7 +226,8 @@ def pool_status(
         f"  share price        {format_pha(int(staking.sharePrice(pool_id)))} per 1 PHA at the start",
         f"  commission owed    {format_pha(int(info.commissionOwed))}",
         f"  min stake / worker {format_pha(per_worker)}: backs up to {backing // per_worker} worker(s)",
-        f"  workers            {'n/a (no worker registry deployed)' if workers is None else workers}",
+        f"  workers            {int(staking.workersOf(pool_id))}"
+        + (" (UNDER-BACKED: its workers are not eligible)" if staking.isUnderBacked(pool_id) else ""),
         f"  cooldown           {int(staking.cooldown()) // 3600} h",
     ]
     if delegator is not None:

@@ -17,6 +17,8 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import requests
+from eth_abi import encode
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
 
@@ -32,6 +34,19 @@ class RpcUnavailable(Exception):  # noqa: N818 - a condition, reported as such
 def abi(name: str) -> list[dict[str, Any]]:
     """A contract ABI shipped with the relayer (relayer/abi/<name>.json)."""
     return json.loads(resources.files("relayer.abi").joinpath(f"{name}.json").read_text())
+
+
+@cache
+def _function(contract: str, name: str) -> tuple[bytes, list[str]]:
+    [item] = [i for i in abi(contract) if i.get("type") == "function" and i.get("name") == name]
+    return function_abi_to_4byte_selector(item), get_abi_input_types(item)
+
+
+def encode_call(contract: str, name: str, args: list[Any]) -> bytes:
+    """Calldata of `name(args)` from the shipped ABI, with eth_abi directly (web3's encode_abi
+    validates and normalises every value first: ten times slower for a 100-entry settleBatch)."""
+    selector, types = _function(contract, name)
+    return selector + encode(types, args)
 
 
 def _transient(error: BaseException) -> bool:
@@ -90,3 +105,23 @@ class Rpc:
     async def run(self, fn: Callable[[Web3], T]) -> T:
         """`call` in a worker thread (the event loop never blocks on the network)."""
         return await asyncio.to_thread(self.call, fn)
+
+
+def eth_calls(w3: Web3, calls: list[tuple[str, bytes]], block: str = "latest") -> list[bytes]:
+    """Many eth_calls (to, calldata) in ONE JSON-RPC batch request, pre-encoded: no per-call web3
+    formatting (a 100-call jobOf batch: 0.15 s through web3's batch_requests, 0.01 s this way).
+    Raises Web3RPCError if any call failed (a revert is an answer, not a transient error)."""
+    if not calls:
+        return []
+    requests_ = [("eth_call", [{"to": to, "data": "0x" + data.hex()}, block]) for to, data in calls]
+    answers = w3.provider.make_batch_request(requests_)  # type: ignore[attr-defined]
+    if isinstance(answers, dict):  # the node refused the whole batch
+        raise Web3RPCError(str(answers.get("error", answers))[:200])
+    out: list[bytes] = []
+    for answer in sorted(answers, key=lambda a: int(a.get("id", 0))):
+        if "error" in answer:
+            raise Web3RPCError(str(answer["error"])[:200])
+        out.append(bytes.fromhex(str(answer["result"]).removeprefix("0x")))
+    if len(out) != len(calls):
+        raise Web3RPCError(f"{len(out)} answers for {len(calls)} calls")
+    return out

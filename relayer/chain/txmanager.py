@@ -57,15 +57,16 @@ _SELECTORS: dict[bytes, str] | None = None
 
 def revert_name(error: BaseException) -> str:
     """The custom error's name in a revert (e.g. "JobEscrowJobNotActive"), else the message."""
+    return _revert_name(getattr(error, "data", None)) or str(error)[:160]
+
+
+def _revert_name(data: object) -> str | None:
     global _SELECTORS
     if _SELECTORS is None:
         _SELECTORS = _error_selectors()
-    data = getattr(error, "data", None)
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        name = _SELECTORS.get(bytes.fromhex(data[2:10]))
-        if name:
-            return name
-    return str(error)[:160]
+        return _SELECTORS.get(bytes.fromhex(data[2:10]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class Simulation:
     ok: bool
     gas: int = 0
     error: str = ""
+    logs: tuple[Any, ...] = ()
+    """The call's logs (eth_simulateV1 only): what the transaction would emit if sent now."""
+    skipped: tuple[tuple[int, int], ...] = ()
+    """(job id, reason) of batch entries the escrow would skip (set by the service's inspection)."""
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,18 @@ class TxManager:
         self._first_miss: dict[int, float] = {}
         self.on_sent: Callable[[Intent], None] = lambda intent: None
         self.on_replaced: Callable[[Intent], None] = lambda intent: None
+        self.simulate_v1: bool | None = None
+        """Whether the node answers eth_simulateV1 (None: not tried yet)."""
 
     # ------------------------------------------------------------------ sending
 
     async def simulate(self, to: str, data: bytes) -> Simulation:
+        """The call against the pending block: eth_simulateV1 when the node has it (one execution,
+        with the logs: entries a batch would skip are seen before sending), else eth_estimateGas."""
+        if self.simulate_v1 is not False:
+            sim = await self._simulate_v1(to, data)
+            if sim is not None:
+                return sim
         tx = {"from": self.address, "to": to, "data": HexBytes(data)}
         try:
             # Against the pending block: a competing transaction already in the node's pool counts.
@@ -111,6 +124,29 @@ class TxManager:
         except Web3RPCError as error:
             return Simulation(False, error=str(error)[:200])
         return Simulation(True, gas=int(gas) * (100 + self.s.gas_margin_pct) // 100)
+
+    async def _simulate_v1(self, to: str, data: bytes) -> Simulation | None:
+        call = {"from": self.address, "to": to, "data": "0x" + data.hex()}
+        params = [{"blockStateCalls": [{"calls": [call]}]}, "pending"]
+        answer = await self.rpc.run(lambda w3: w3.provider.make_request("eth_simulateV1", params))  # type: ignore[arg-type]
+        if "error" in answer or not answer.get("result"):
+            error = answer.get("error") or {}
+            if self.simulate_v1 is None:
+                log.info("eth_simulateV1 unavailable (%s): simulating with eth_estimateGas", error)
+                self.simulate_v1 = False
+                return None
+            return Simulation(False, error=str(error.get("message", error))[:200])
+        self.simulate_v1 = True
+        result = answer["result"][0]["calls"][0]
+        if int(result.get("status", "0x0"), 16) != 1:
+            data_hex = result.get("returnData") or (result.get("error") or {}).get("data")
+            return Simulation(False, error=_revert_name(data_hex) or str(result.get("error"))[:160])
+        # gasUsed is after refunds (at most a fifth of the gas spent, EIP-3529): the limit must
+        # cover the gas before them, then the usual margin.
+        used = int(result["gasUsed"], 16) * 5 // 4
+        return Simulation(
+            True, gas=used * (100 + self.s.gas_margin_pct) // 100, logs=tuple(result.get("logs") or ())
+        )
 
     def open_count(self) -> int:
         return len(self.store.intents_in(("signed", "sent")))
@@ -123,9 +159,12 @@ class TxManager:
         data: bytes,
         worker: str | None,
         on_persist: Callable[[Any, int], None],
+        inspect: Callable[[Simulation], Simulation] | None = None,
     ) -> tuple[int | None, Simulation]:
         """Simulate, then sign, persist (calling `on_persist(db, intent_id)` in the same SQLite
-        transaction) and send. Returns (intent id or None when the simulation failed, simulation)."""
+        transaction) and send. `inspect` may turn a successful simulation into a refusal (e.g. a
+        batch with entries that would be skipped). Returns (intent id or None when the simulation
+        failed or was refused, simulation)."""
         async with self.lock:
             # Nonce and fee first, so that only signing and one SQLite commit separate the
             # simulation from the send (the window in which a competitor can overtake us).
@@ -136,6 +175,8 @@ class TxManager:
                 )
             )
             sim = await self.simulate(to, data)
+            if sim.ok and inspect is not None:
+                sim = inspect(sim)
             if not sim.ok:
                 return None, sim
             nonce = next_nonce(pending, self.store.max_nonce())

@@ -123,3 +123,16 @@ def test_attack__migrator_without_minter_role__cannot_mint(world, gov, token):
     [batch] = batches(world, world.bind(), 8)
     with ape.reverts():
         send(world, batch)
+
+
+def test_attack__batch_above_max_batch__reverts_before_minting(world, token):
+    [batch] = batches(world, world.bind(), 1)[:1]
+    huge = Batch(batch.entries * (world.migrator.MAX_BATCH() + 1), batch.proof, batch.flags)
+    with ape.reverts(world.migrator.MigratorBatchTooLarge, count=1001, max=1000):
+        send(world, huge)
+    assert token.totalSupply() == 0
+
+
+def test_attack__snapshot_total_above_uint128__refused_at_deployment(project, gov, token, chain):
+    with ape.reverts(project.Migrator.MigratorSnapshotTooLarge):
+        gov.deploy(project.Migrator, token, b"\x01" * 32, 2**128, 1, chain.pending_timestamp + 100, gov, gov)

@@ -3,7 +3,8 @@
 import ape
 import pytest
 
-from pha.migration.audit import audit
+from pha.migration import chain as migration_chain
+from pha.migration.audit import audit, audit_events
 from pha.migration.bindings import BindingSet
 from pha.migration.plan import Bitmap, plan_batches
 from pha.migration.push import PushError, push
@@ -94,6 +95,45 @@ def test_audit__honest_migration__no_problems(world):
         list(world.client.batch_events(0)),
     )
     assert report.ok and report.mints_checked == 8 and report.batches_checked == 3
+
+
+def test_push__recipient_who_delegated__delegate_gains_the_votes(world, token, accounts):
+    leaf = world.snapshot.leaves[0]
+    holder = accounts[5]
+    world.recipients[leaf.pubkey] = str(holder.address)
+    token.invoke_transaction("delegate", holder, sender=holder)  # self-delegation before the swap
+    run(world, world.bind(), batch_size=8)
+    assert token.getVotes(holder) == token.balanceOf(holder) == leaf.amount * SCALE
+
+
+def test_push__one_token_call_per_batch__supply_checkpoint_once(world, token):
+    receipt = world.client.send(
+        next(plan_batches(world.snapshot, world.bind().valid, Bitmap([]), 8)), world.operator
+    )
+    transfers = [log for log in receipt["logs"] if log["address"] == token.address]
+    assert len(transfers) == 8  # one Transfer per recipient, no other token event (none delegated)
+    assert token.getPastTotalSupply(receipt["blockNumber"] - 1) == 0
+    assert token.totalSupply() == world.snapshot.total * SCALE
+
+
+def test_audit__streamed_in_small_pages__same_report(world, monkeypatch):
+    bindings = world.bind()
+    run(world, bindings, batch_size=1)  # 8 transactions, 8 blocks
+    monkeypatch.setattr(migration_chain, "LOG_FIRST_SPAN", 1)
+    monkeypatch.setattr(migration_chain, "LOG_PAGE_TARGET", 1)
+    events = list(world.client.migration_events(0))
+    assert [type(e).__name__ for e in events] == ["MigratedEvent", "BatchEvent"] * 8
+    assert [(e.block, e.log_index) for e in events] == sorted((e.block, e.log_index) for e in events)
+    report = audit_events(world.snapshot, bindings, world.client.state(), iter(events))
+    assert report.ok and report.mints_checked == 8 and report.batches_checked == 8
+
+
+def test_audit__mint_event_without_its_batch_event__reported(world):
+    bindings = world.bind()
+    run(world, bindings, batch_size=8)
+    mints = list(world.client.migrated_events(0))
+    report = audit(world.snapshot, bindings, world.client.state(), mints, [])
+    assert not report.ok and any("without their BatchMigrated" in p for p in report.problems)
 
 
 def test_audit__mint_to_a_recipient_the_holder_never_signed__reported(world, operator):

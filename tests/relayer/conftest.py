@@ -133,10 +133,12 @@ def ended(net: Devnet, ids: list[int]) -> bool:
 
 class BadWorker:
     """Fronts a real worker: same attestation (so it is eligible), tampered or late answers.
-    mode: "bad_signature" | "bad_output_hash" | "timeout" | "bad_batch"."""
+    mode: "bad_signature" | "bad_output_hash" | "timeout" | "bad_batch". With `batch_api` it
+    also serves POST /jobs/batch (tampering with every result), else only /jobs (the relayer
+    falls back to one request per job)."""
 
-    def __init__(self, upstream: str, mode: str, delay: float = 5.0) -> None:
-        self.upstream, self.mode, self.delay = upstream, mode, delay
+    def __init__(self, upstream: str, mode: str, delay: float = 5.0, batch_api: bool = False) -> None:
+        self.upstream, self.mode, self.delay, self.batch_api = upstream, mode, delay, batch_api
         self.calls = 0
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -159,18 +161,30 @@ class BadWorker:
             reply = await client.get(f"{self.upstream}/attestation")
             return web.json_response(reply.json())
 
-        async def jobs(request: web.Request) -> web.Response:
-            self.calls += 1
-            body = await request.json()
-            if self.mode == "timeout":
-                await asyncio.sleep(self.delay)
-            answer = (await client.post(f"{self.upstream}/jobs", json=body)).json()
+        def tamper(answer: dict[str, Any]) -> dict[str, Any]:
             if self.mode == "bad_signature":
                 sig = bytearray(bytes.fromhex(answer["signature"][2:]))
                 sig[5] ^= 0xFF
                 answer["signature"] = "0x" + sig.hex()
             elif self.mode == "bad_output_hash":
                 answer["output"] = "0x" + json.dumps({"result": "forged"}).encode().hex()
+            return answer
+
+        async def jobs(request: web.Request) -> web.Response:
+            self.calls += 1
+            body = await request.json()
+            if self.mode == "timeout":
+                await asyncio.sleep(self.delay)
+            answer = (await client.post(f"{self.upstream}/jobs", json=body)).json()
+            return web.json_response(tamper(answer))
+
+        async def jobs_batch(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.calls += len(body["jobs"])
+            if self.mode == "timeout":
+                await asyncio.sleep(self.delay)
+            answer = (await client.post(f"{self.upstream}/jobs/batch", json=body)).json()
+            answer["results"] = [tamper(r) if "signature" in r else r for r in answer["results"]]
             return web.json_response(answer)
 
         async def sign_batch(request: web.Request) -> web.Response:
@@ -185,6 +199,8 @@ class BadWorker:
         app = web.Application()
         app.router.add_get("/attestation", attestation)
         app.router.add_post("/jobs", jobs)
+        if self.batch_api:
+            app.router.add_post("/jobs/batch", jobs_batch)
         app.router.add_post("/sign-batch", sign_batch)
         runner = web.AppRunner(app)
         await runner.setup()

@@ -75,11 +75,22 @@ def test_single_job__settled_with_settle(mined, honest, tmp_path):
         assert [i.purpose for i in r.relayer.store.all_intents()] == ["settle"]
 
 
-@pytest.mark.parametrize("mode", ["bad_signature", "bad_output_hash", "timeout"])
-def test_bad_worker__nothing_submitted_for_it_and_job_goes_to_another(mined, honest, tmp_path, mode):
+@pytest.mark.parametrize(
+    ("mode", "batch_api"),
+    [
+        ("bad_signature", False),
+        ("bad_output_hash", False),
+        ("timeout", False),
+        ("bad_signature", True),
+        ("bad_output_hash", True),
+    ],
+)
+def test_bad_worker__nothing_submitted_for_it_and_job_goes_to_another(
+    mined, honest, tmp_path, mode, batch_api
+):
     net = mined
     victim = net.start_worker(net.pool)  # registered and eligible; only reachable through the bad front
-    bad = BadWorker(victim.url, mode, delay=4.0).start()
+    bad = BadWorker(victim.url, mode, delay=4.0, batch_api=batch_api).start()
     try:
         start = net.w3.eth.block_number
         settings = make_settings(net, tmp_path, [bad.url, honest.url], start_block=start, worker_timeout=1.5)

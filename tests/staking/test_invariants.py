@@ -2,7 +2,8 @@
 reward / slash / claim / commission change / time travel against the real contract on anvil.
 
 After every step:
-  1. PHA held by the contract == sum over pools of active + queued + unclaimed commission, to the wei;
+  1. PHA held by the contract == sum over pools of active + queued + unclaimed commission
+     + slashed PHA not yet swept to the treasury, to the wei;
   2. each pool's active price (A + 1) / (S + 1e3) and queue rate QA / QS never fall except by a slash;
   3. a slash takes at most maxSlashBps of the backing, pro rata;
   4. no delegator has withdrawn more than they delegated plus their share of rewards (the net
@@ -159,6 +160,7 @@ def build_world(chain, project, token, gov, fund, accounts):
         "operators": [str(o.address) for o in operators],
         "delegators": [str(d.address) for d in delegators],
         "payer": str(payer.address),
+        "treasury": str(treasury.address),
         "staking": staking,
     }
 
@@ -270,6 +272,16 @@ def test_invariants__random_sequences_hold(chain, project, token, gov, fund, acc
                 assert event["fromActive"] == min(amount, backing // 10) * info["A"] // backing
             self.slashed_since[pool] = True
 
+        @rule()
+        def sweep_slashed(self):
+            owed = rpc.call("slashedOwed")[0]
+            if owed == 0:
+                return
+            before = rpc.balance(world["treasury"])
+            rpc.send(world["gov"], "sweepSlashed")
+            assert rpc.balance(world["treasury"]) - before == owed
+            assert rpc.call("slashedOwed")[0] == 0
+
         @rule(pool=st.sampled_from([1, 2]))
         def claim(self, pool):
             info = rpc.pool(pool)
@@ -304,6 +316,7 @@ def test_invariants__random_sequences_hold(chain, project, token, gov, fund, acc
                     assert info["QA"] > 0
                 self.prices[p] = (active, queue)
                 self.slashed_since[p] = False
+            held += rpc.call("slashedOwed")[0]
             assert rpc.balance(rpc.staking_addr) == held
 
     run_state_machine_as_test(

@@ -79,21 +79,36 @@ def test_slash__takes_pro_rata_from_active_and_queued_to_treasury(
     assert event.fromActive == 5 * PHA * active_before // (100 * PHA)
     assert event.fromQueued == 5 * PHA * queued_before // (100 * PHA)
     assert event.evidence == EVIDENCE and event.slasher == escrow and event.requested == 5 * PHA
-    assert token.balanceOf(treasury) == event.fromActive + event.fromQueued
-    assert staking.backing(pool_id) == 100 * PHA - token.balanceOf(treasury)
+    assert staking.slashedOwed() == event.fromActive + event.fromQueued
+    assert token.balanceOf(treasury) == 0  # owed, not moved: the treasury pulls it
+    assert staking.backing(pool_id) == 100 * PHA - staking.slashedOwed()
 
 
 def test_slash__above_bound__takes_only_the_bound(staking, token, pool_id, alice, escrow, treasury, stake):
     stake(alice, 100 * PHA)
     staking.slash(pool_id, 80 * PHA, EVIDENCE, sender=escrow)
-    assert token.balanceOf(treasury) == 10 * PHA  # default bound: 10% of backing
+    assert staking.slashedOwed() == 10 * PHA  # default bound: 10% of backing
     assert staking.backing(pool_id) == 90 * PHA
 
 
 def test_slash__by_governance__is_allowed(staking, token, pool_id, alice, gov, treasury, stake):
     stake(alice, 100 * PHA)
     staking.slash(pool_id, PHA, EVIDENCE, sender=gov)
-    assert token.balanceOf(treasury) == PHA
+    assert staking.slashedOwed() == PHA
+
+
+def test_sweep_slashed__pays_the_treasury_once(staking, token, pool_id, alice, bob, escrow, treasury, stake):
+    stake(alice, 100 * PHA)
+    staking.slash(pool_id, 3 * PHA, EVIDENCE, sender=escrow)
+    staking.slash(pool_id, 2 * PHA, EVIDENCE, sender=escrow)
+    held = token.balanceOf(staking)
+    tx = staking.sweepSlashed(sender=bob)  # anyone may sweep; the PHA goes to the treasury only
+    assert only_event(tx, staking.SlashedSwept).amount == 5 * PHA
+    assert token.balanceOf(treasury) == 5 * PHA and token.balanceOf(bob) == 0
+    assert token.balanceOf(staking) == held - 5 * PHA
+    assert staking.slashedOwed() == 0 and staking.backing(pool_id) == 95 * PHA
+    with ape.reverts(staking.StakingNothingOwed):
+        staking.sweepSlashed(sender=bob)
 
 
 def test_slash__not_slasher__reverts(staking, pool_id, alice, attacker, stake):

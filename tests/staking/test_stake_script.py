@@ -43,6 +43,21 @@ def test_open_pool_and_status__prints_pool(staking, alice):
     assert "commission         15%" in status and "backing            0 PHA" in status
 
 
+def test_sweep_slashed__pays_treasury_and_says_so(staking, token, pool_id, alice, gov, treasury, stake):
+    stake(alice, 100 * PHA)
+    with pytest.raises(actions.StakeError, match="no slashed PHA is owed"):
+        actions.sweep_slashed(staking, alice)
+    staking.slash(pool_id, 2 * PHA, b"\x01" * 32, sender=gov)
+    before = token.balanceOf(treasury)
+    lines = actions.sweep_slashed(staking, alice)
+    assert lines == [f"paid 2 PHA of slashed PHA to the treasury {treasury.address}"]
+    assert token.balanceOf(treasury) - before == 2 * PHA
+
+
+def test_sync_backing__reports_state(staking, pool_id, alice):
+    assert actions.sync_backing(staking, alice, pool_id) == [f"pool {pool_id} is backed (unchanged)"]
+
+
 def test_open_pool__commission_too_high__one_line(staking, alice):
     with pytest.raises(actions.StakeError, match=r"commission must be 0\.\.5000"):
         actions.open_pool(staking, alice, 9_000)

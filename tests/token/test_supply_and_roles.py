@@ -105,6 +105,8 @@ def test_bridge_getters(token):
         ("0xec4fc8e3", True),  # IOptimismMintableERC20
         ("0x1d1d8b63", True),  # ILegacyMintableERC20
         ("0x7965db0b", True),  # IAccessControl
+        ("0xc3fcd0bb", False),  # IPHAMinter (minterMint + minterMintBatch) is not announced
+        ("0x21f314ca", False),  # nor was its earlier form (minterMint alone)
         ("0xffffffff", False),
         ("0x36372b07", False),  # IERC20 is not announced through ERC-165
     ],
@@ -124,6 +126,8 @@ def test_interface_ids_match_their_selectors():
 
     assert xor("remoteToken()", "bridge()", "mint(address,uint256)", "burn(address,uint256)") == "0xec4fc8e3"
     assert xor("l1Token()", "mint(address,uint256)", "burn(address,uint256)") == "0x1d1d8b63"
+    assert xor("minterMint(address,uint256)", "minterMintBatch(address[],uint256[])") == "0xc3fcd0bb"
+    assert xor("minterMint(address,uint256)") == "0x21f314ca"
 
 
 def test_transfer__to_zero_address__reverts(token, fund, alice):
