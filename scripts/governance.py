@@ -173,13 +173,21 @@ def set_verifier(network_choice: str, account_alias: str | None, verifier: str, 
 @click.option("--dry-run", is_flag=True, help="Only show what is owed to the treasury.")
 def sweep_fees(network_choice: str, account_alias: str | None, dry_run: bool) -> None:
     """Pay the escrow's accrued protocol fees to the treasury (anyone may; the treasury usually does)."""
+    from ape.exceptions import ContractLogicError
+
+    from pha.cli import describe_revert
+
     with script_session(network_choice, account_alias, ("JobEscrow",), need_account=not dry_run) as w:
         escrow = w["JobEscrow"]
-        owed, treasury = int(escrow.feesOwed()), escrow.treasury()
-        click.echo(f"protocol fees owed: {format_pha(owed)} (treasury {treasury})")
+        treasury = escrow.treasury()
+        click.echo(f"protocol fees owed: {format_pha(int(escrow.feesOwed()))} (treasury {treasury})")
         if dry_run:
             return
-        if owed == 0:
-            raise UserError("no protocol fees owed: nothing to sweep")
-        tx = escrow.sweepProtocolFees(sender=w["account"])
-        click.echo(f"swept {format_pha(owed)} to {treasury} (tx {tx.txn_hash})")
+        try:
+            tx = escrow.sweepProtocolFees(sender=w["account"])
+        except ContractLogicError as error:
+            if "JobEscrowNothingOwed" in describe_revert(error):
+                raise UserError("no protocol fees owed: nothing to sweep") from None
+            raise
+        swept = sum(int(log.amount) for log in tx.decode_logs(escrow.ProtocolFeesSwept))
+        click.echo(f"swept {format_pha(swept)} to {treasury} (tx {tx.txn_hash})")
