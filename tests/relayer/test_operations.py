@@ -158,6 +158,39 @@ def test_fees__without_key__one_line_error(mined, tmp_path, monkeypatch):
     assert os.environ.get("PHA_RELAYER_PRIVATE_KEY") is None
 
 
+def devnet_manifest(net, folder) -> dict[str, str]:
+    """A manifest for the devnet's contracts, so `ape run` scripts attach to them; returns the env."""
+    names = {"JobEscrow": "escrow", "WorkerRegistry": "registry", "DevQuoteVerifier": "verifier"}
+    contracts = {
+        name: {"address": net.c[key].address, "tx_hash": "0x", "block": net.deploy_block, "code_hash": "",
+               "bytecode_hash": ""}
+        for name, key in names.items()
+    }  # fmt: skip
+    manifest = {
+        "network": "base:devnet", "chain_id": net.chain_id, "deployer": net.gov.address, "git_commit": "",
+        "version": 1, "contracts": contracts,
+    }  # fmt: skip
+    (folder / "base-devnet.json").write_text(json.dumps(manifest))
+    return {**os.environ, "PHA_DEPLOYMENTS_DIR": str(folder)}
+
+
+def test_operator_renew_script__renews_from_the_worker_url(mined, tmp_path):
+    net = mined
+    worker = net.start_worker(net.pool)
+    address = worker.state.keys.address
+    until = attested_until(net, address)
+    travel(net, HOUR)
+    args = [
+        APE, "run", "operator", "renew", "--worker", address, "--worker-url", worker.url,
+        "--network", f"base:devnet:{net.url}", "--account", "test:4",
+    ]  # fmt: skip
+    env = devnet_manifest(net, tmp_path)
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\nrenewed\n" in result.stdout and "eligible:     yes" in result.stdout
+    assert attested_until(net, address) >= until + HOUR
+
+
 def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owed(mined, tmp_path):
     net = mined
     owed = int(net.escrow.functions.feesOwed().call())
@@ -165,15 +198,7 @@ def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owe
     treasury = net.escrow.functions.treasury().call()
     token = net.c["token"]
     before = int(token.functions.balanceOf(treasury).call())
-    manifest = {
-        "network": "base:devnet", "chain_id": net.chain_id, "deployer": net.gov.address, "git_commit": "",
-        "version": 1, "contracts": {"JobEscrow": {
-            "address": net.escrow.address, "tx_hash": "0x", "block": net.deploy_block, "code_hash": "",
-            "bytecode_hash": "",
-        }},
-    }  # fmt: skip
-    (tmp_path / "base-devnet.json").write_text(json.dumps(manifest))
-    env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(tmp_path)}
+    env = devnet_manifest(net, tmp_path)
     args = [APE, "run", "governance", "sweep-fees", "--network", f"base:devnet:{net.url}"]
     swept = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert swept.returncode == 0, swept.stdout + swept.stderr
