@@ -5,7 +5,8 @@ upstream node, with a switchable mode:
 - "pass": forward everything;
 - "down": an outage: open connections are dropped and new ones are closed at once;
 - "429": every request is answered HTTP 429 Too Many Requests;
-- "null_receipts": eth_getTransactionReceipt is answered null or {} (alternately), the rest forwarded.
+- "null_receipts": eth_getTransactionReceipt is answered null or {} (alternately), the rest forwarded;
+- "no_simulate_v1": eth_simulateV1 is answered "Method not found" (a node without it), the rest forwarded.
 
     with RpcProxy(anvil_url) as proxy:
         proxy.mode = "down"
@@ -103,6 +104,18 @@ class RpcProxy:
             self._count("429")
             return 429, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"rate limited"}}'
         request: Any = json.loads(body)
+        if (
+            mode == "no_simulate_v1"
+            and isinstance(request, dict)
+            and request.get("method") == "eth_simulateV1"
+        ):
+            self._count("no_simulate_v1")
+            answer = {
+                "jsonrpc": "2.0",
+                "id": request.get("id"),
+                "error": {"code": -32601, "message": "Method not found"},
+            }
+            return 200, json.dumps(answer).encode()
         if mode == "null_receipts":
             calls = request if isinstance(request, list) else [request]
             if all(c.get("method") == "eth_getTransactionReceipt" for c in calls):

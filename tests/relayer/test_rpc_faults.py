@@ -89,3 +89,17 @@ def test_null_and_empty_receipts__no_tx_declared_failed_or_dropped(net, honest, 
         assert proxy.counts.get("null_receipt", 0) > 0
         proxy.set_mode("pass")
         _all_landed_cleanly(net, r, ids, start)
+
+
+def test_node_without_eth_simulate_v1__estimate_gas_and_pending_precheck_instead(
+    net, honest, proxy, tmp_path
+):
+    start = net.w3.eth.block_number
+    m = measurement_of(honest.url)
+    proxy.set_mode("no_simulate_v1")
+    with RelayerThread(_settings(net, tmp_path, proxy, honest)) as r:
+        ids = net.post_jobs(6, m)
+        wait_until(lambda: ended(net, ids), 40, "jobs settled")
+        assert proxy.counts.get("no_simulate_v1", 0) == 1  # asked once, then never again
+        assert r.relayer.txm.simulate_v1 is False
+        _all_landed_cleanly(net, r, ids, start)
