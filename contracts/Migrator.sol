@@ -207,7 +207,7 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
             recipients[i] = recipient;
             amounts[i] = amount * SCALE;
             amountSum += amount;
-            emit Migrated(m.account, recipient, index, amount, m.bindingHash);
+            emit Migrated(m.account, recipient, amount, m.bindingHash);
         }
         _migrated[wordIndex] = word;
     }

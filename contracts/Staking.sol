@@ -37,6 +37,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     /// @notice Hard maximum commission: 50%.
     uint16 public constant MAX_COMMISSION_BPS = 5_000;
+    /// @notice Most pools one `syncBackings` call re-evaluates.
+    uint256 public constant MAX_SYNC_BATCH = 200;
     /// @notice Smallest delegation, and smallest position a partial undelegation may leave.
     uint256 public constant MIN_DELEGATION = 0.01 ether;
     /// @notice Hard bounds of the cooldown.
@@ -70,7 +72,10 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         address operator; // zero: no such pool
         uint96 queuedAssets;
         // slot 2: backing state shares the slot that delegate, undelegate, withdraw and reward
-        // touch anyway (shares never exceed 2^107: 1e3 virtual shares per wei of a uint96 amount)
+        // touch anyway. Share totals start at 1e3 shares per wei (< 2^107 for any uint96
+        // amount); each slash raises a class's shares per wei by 1 / (1 - fraction), so only
+        // extreme repeated slashing (about 147 maximal 10% slashes of one pool, 22 at the 50% hard
+        // cap) could reach 2^112: the checked casts then revert (StakingOverflow), never wrap.
         uint112 totalShares;
         uint112 queuedShares;
         uint24 workers; // registered workers (kept by the registry through workerAdded/Removed)
@@ -93,7 +98,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     /// @dev Slashed PHA not yet swept to the treasury (`owed`) and swept so far (`swept`). One
     ///      slot; `swept` keeps it non-zero after a sweep, so the next slash pays a
-    ///      non-zero-to-non-zero write. Both stay below the capped PHA supply (< 2^90).
+    ///      non-zero-to-non-zero write. `owed` stays below the capped supply (< 2^90); `swept` is
+    ///      cumulative (slashed PHA can come back and be slashed again) and uint128 leaves ample room.
     struct SlashFund {
         uint128 owed;
         uint128 swept;
@@ -376,6 +382,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (address(registry_) == address(0)) revert StakingZeroAddress();
         // Worker counts belong to one registry: switching would leave them meaningless.
         if (address(_registry) != address(0)) revert StakingRegistryAlreadySet(address(_registry));
+        // Set once and never replaceable: a registry wired to another Staking would make
+        // registrations impossible for good.
+        if (address(registry_.STAKING()) != address(this)) revert StakingRegistryMismatch(address(registry_));
         _registry = registry_;
         emit RegistrySet(address(registry_));
     }
@@ -406,6 +415,15 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IStaking
     function syncBacking(uint256 poolId) external returns (bool underBacked) {
         return _syncBacking(_existingPool(poolId), poolId);
+    }
+
+    /// @inheritdoc IStaking
+    function syncBackings(uint256[] calldata poolIds) external {
+        uint256 n = poolIds.length;
+        if (n > MAX_SYNC_BATCH) revert StakingBatchTooLarge(n, MAX_SYNC_BATCH);
+        for (uint256 i = 0; i < n; ++i) {
+            _syncBacking(_existingPool(poolIds[i]), poolIds[i]);
+        }
     }
 
     // ================================================================ views
@@ -619,6 +637,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         bool changed;
         (under, changed) = _evaluate(p, poolId);
         IPoolBackingObserver observer = _registry;
+        // In syncBackings this runs in a loop bounded by MAX_SYNC_BATCH; the callee is the
+        // registry set once by governance, which only stores the flag.
+        // slither-disable-next-line calls-loop
         if (changed && address(observer) != address(0)) observer.poolBackingChanged(poolId, under);
     }
 

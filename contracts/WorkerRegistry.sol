@@ -18,8 +18,10 @@ import {WorkerBinding} from "./libraries/WorkerBinding.sol";
 ///      - a worker is eligible only while: registered and not invalidated; its measurement is the
 ///        one asked for, Allowed and unexpired; its attestation is unexpired; its TCB status is
 ///        within the measurement's current policy (and the job's floor); its pool is backed for
-///        its worker count. Every one of these is read live, so revoking a measurement or
-///        tightening a policy takes effect for all its workers in O(1).
+///        its worker count. All but the last are read live, so revoking a measurement or
+///        tightening a policy takes effect for all its workers in O(1); the backing flag is
+///        pushed by Staking whenever stake moves across the requirement (after a change of
+///        minStakePerWorker it follows `Staking.syncBacking`).
 ///      - a worker (signing address) belongs to exactly one pool; only that pool's operator
 ///        (Staking.operatorOf) registers, renews, deregisters it or authorises relayers.
 ///      - stake never depends on worker state: this contract never moves tokens.
@@ -169,6 +171,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @notice Staking reports that the pool's backing flag flipped; stored for eligibility checks.
+    /// @dev Only stores: it can neither revert for Staking nor call anything, so a withdrawal or a
+    ///      slash that flips the flag cannot be blocked through it.
     function poolBackingChanged(uint256 poolId, bool underBacked) external {
         if (msg.sender != address(STAKING)) revert RegistryNotStaking(msg.sender);
         _underBacked[poolId] = underBacked;
@@ -338,6 +342,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IWorkerRegistry
     function isRelayer(uint256 poolId, address relayer) external view returns (bool) {
         return _relayers[poolId][relayer];
+    }
+
+    /// @notice The backing flag as last reported by Staking for the pool.
+    function isPoolUnderBacked(uint256 poolId) external view returns (bool) {
+        return _underBacked[poolId];
     }
 
     /// @inheritdoc IWorkerRegistry

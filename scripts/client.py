@@ -75,6 +75,16 @@ def _job(escrow: Any, start: int, job_id: int) -> JobView:
     return view
 
 
+def _open_job(account_alias: str | None, job_id: int) -> tuple[Any, Any, JobView]:
+    """The escrow, the signer and a job that has not ended (else one line)."""
+    escrow, _, start = _escrow()
+    account = resolve_account(account_alias)
+    view = _job(escrow, start, job_id)
+    if view.outcome:
+        raise click.ClickException(f"job {job_id} already {view.outcome}")
+    return escrow, account, view
+
+
 def _send(fn: Any, *args: Any, **kwargs: Any) -> Any:
     from ape.exceptions import ApeException
 
@@ -240,11 +250,7 @@ def wait(network_choice: str, job_id: int, timeout: int, poll: float) -> None:
 def cancel(network_choice: str, account_alias: str | None, job_id: int) -> None:
     """Cancel an unclaimed job (its client only) and take the payment back."""
     with connected(network_choice):
-        escrow, _, start = _escrow()
-        account = resolve_account(account_alias)
-        view = _job(escrow, start, job_id)
-        if view.outcome:
-            raise click.ClickException(f"job {job_id} already {view.outcome}")
+        escrow, account, view = _open_job(account_alias, job_id)
         if view.claimer:
             raise click.ClickException(
                 f"job {job_id} is claimed by {view.claimer}: wait for it or its deadline"
@@ -264,11 +270,7 @@ def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
     from ape import chain
 
     with connected(network_choice):
-        escrow, _, start = _escrow()
-        account = resolve_account(account_alias)
-        view = _job(escrow, start, job_id)
-        if view.outcome:
-            raise click.ClickException(f"job {job_id} already {view.outcome}")
+        escrow, account, view = _open_job(account_alias, job_id)
         if chain.pending_timestamp <= view.spec.deadline:
             raise click.ClickException(f"job {job_id}'s deadline {view.spec.deadline} has not passed")
         tx = _send(

@@ -7,7 +7,7 @@
     ape run stake claim-commission 1 [--to 0x...]
     ape run stake set-commission 1 1500
     ape run stake pool-status 1 [--delegator 0x...]
-    ape run stake sync-backing 1        (after governance changed the minimum stake per worker)
+    ape run stake sync-backing 1 2 | --all   (after governance changed the minimum stake per worker)
     ape run stake sweep-slashed         (pay slashed PHA to the treasury; anyone)
 
 Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
@@ -150,11 +150,16 @@ def claim_commission(network_choice: str, account_alias: str | None, pool_id: in
 
 @cli.command("sync-backing")
 @_common
-@click.argument("pool_id", type=int)
-def sync_backing(network_choice: str, account_alias: str | None, pool_id: int) -> None:
-    """Re-evaluate a pool's backing flag after governance changed the minimum stake per worker."""
+@click.argument("pool_ids", type=int, nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every pool that has workers.")
+def sync_backing(
+    network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool
+) -> None:
+    """Re-evaluate backing flags after governance changed the minimum stake per worker."""
+    if everything == bool(pool_ids):
+        raise click.ClickException("give POOL_IDS or --all")
     with _session(network_choice, account_alias) as w:
-        _echo(actions.sync_backing(w["staking"], w["account"], pool_id))
+        _echo(actions.sync_backing(w["staking"], w["account"], None if everything else list(pool_ids)))
 
 
 @cli.command("sweep-slashed")

@@ -49,12 +49,13 @@ interface IMigrator {
     error MigratorWindowOpen(uint256 closesAt);
 
     /// @notice One account migrated: `amount` planck became `amount * 10^6` wei at `recipient`.
-    event Migrated(
-        bytes32 indexed account, address indexed recipient, uint256 index, uint256 amount, bytes32 bindingHash
-    );
+    /// @dev The leaf index is not repeated here (256 gas per account): an account is one leaf of
+    ///      the snapshot (accounts are unique and sorted), and the batch's `recordsHash` covers it.
+    event Migrated(bytes32 indexed account, address indexed recipient, uint256 amount, bytes32 bindingHash);
 
     /// @notice One batch pushed. `recordsHash` is keccak256(abi.encode(batch)) (the Migration[]
     ///         array as sent), so the published binding records can be matched to the batch.
+    /// @dev Emitted once per `migrate`, after the batch's `Migrated` events.
     event BatchMigrated(bytes32 indexed recordsHash, uint256 count, uint256 amount, uint256 totalMigrated);
 
     /// @notice The migration was closed; `unclaimed` planck of the snapshot will never be minted.

@@ -69,6 +69,10 @@ interface IStaking {
     error StakingNotRegistry(address caller);
     /// @notice The registry is set once (worker counts belong to it).
     error StakingRegistryAlreadySet(address registry);
+    /// @notice The registry given listens to another Staking contract.
+    error StakingRegistryMismatch(address registry);
+    /// @notice Too many pools in one syncBackings call.
+    error StakingBatchTooLarge(uint256 length, uint256 maximum);
 
     // ------------------------------------------------------------------ events
 
@@ -106,7 +110,8 @@ interface IStaking {
         uint256 fromQueued
     );
     /// @notice The pool's backing started (underBacked) or stopped falling short of
-    ///         minStakePerWorker * workers; the registry was told.
+    ///         minStakePerWorker * workers. The registry learns it by a call (stake movements,
+    ///         syncBacking) or from workerAdded / workerRemoved's return value.
     event PoolBackingChanged(uint256 indexed poolId, bool underBacked, uint256 backing, uint256 required);
     /// @notice Governance set the worker registry.
     // slither-disable-next-line unindexed-event-address
@@ -183,16 +188,21 @@ interface IStaking {
     ///         the registration then).
     function workerAdded(uint256 poolId) external returns (uint256 workers, bool underBacked);
 
-    /// @notice The registry reports a worker of the pool deregistered (or moved). Only the registry.
+    /// @notice The registry reports a worker of the pool deregistered. Only the registry.
     /// @return underBacked The pool's backing flag after it.
     function workerRemoved(uint256 poolId) external returns (bool underBacked);
 
     /// @notice Re-evaluates a pool's backing flag and tells the registry if it flipped. Anyone may
-    ///         call it; needed only after governance changes minStakePerWorker (stake movements
-    ///         re-evaluate it themselves).
+    ///         call it; needed after governance changes minStakePerWorker, raising or lowering it
+    ///         (stake movements re-evaluate it themselves).
     function syncBacking(uint256 poolId) external returns (bool underBacked);
 
-    /// @notice Pays all slashed PHA owed to the treasury. Anyone may call it.
+    /// @notice syncBacking for up to MAX_SYNC_BATCH pools (governance bundles it with a change of
+    ///         minStakePerWorker; `ape run stake sync-backing --all`).
+    function syncBackings(uint256[] calldata poolIds) external;
+
+    /// @notice Pays all slashed PHA owed to the treasury, the one current at the sweep (sweep
+    ///         before setTreasury if that matters). Anyone may call it.
     /// @return amount The PHA paid.
     function sweepSlashed() external returns (uint256 amount);
 
@@ -278,8 +288,10 @@ interface IStaking {
     /// @notice Workers the registry has registered into the pool.
     function workersOf(uint256 poolId) external view returns (uint256);
 
-    /// @notice Whether backing < minStakePerWorker * workers, as last evaluated (every stake
-    ///         movement and registration evaluates it; `syncBacking` after a parameter change).
+    /// @notice Whether backing < minStakePerWorker * workers, as last evaluated: when backing
+    ///         falls (withdraw, slash) while it is clear, when backing rises (delegate, reward)
+    ///         while it is set, on every registration and deregistration, and by syncBacking
+    ///         (needed after a change of minStakePerWorker).
     function isUnderBacked(uint256 poolId) external view returns (bool);
 
     /// @notice Slashed PHA not yet swept to the treasury.

@@ -55,6 +55,7 @@ class Auditor:
         self.state = state
         self.report = AuditReport()
         self._seen = bytearray((snapshot.count + 7) // 8)
+        self._index = {leaf.pubkey: leaf.index for leaf in snapshot.leaves}
         self._tx: str | None = None
         self._open: list[tuple[int, bytes, int, str, bytes]] = []
         if state.root != snapshot.root:
@@ -95,18 +96,24 @@ class Auditor:
         report = self.report
         report.mints_checked += 1
         report.amount += m.amount
-        self._open.append((m.index, m.account, m.amount, m.recipient, m.binding_hash))
-        where = f"mint of leaf {m.index} (tx {m.tx_hash})"
-        if not 0 <= m.index < self.snapshot.count:
-            self._problem(f"{where}: no such leaf")
+        index = self._index.get(m.account)
+        # An account outside the snapshot cannot be recorded with its index: the batch's
+        # recordsHash then fails too (it cannot match a leaf the contract never proved).
+        self._open.append(
+            (index if index is not None else 2**256 - 1, m.account, m.amount, m.recipient, m.binding_hash)
+        )
+        if index is None:
+            self._problem(
+                f"mint for account 0x{m.account.hex()} (tx {m.tx_hash}): no such leaf in the snapshot"
+            )
             return
-        byte, bit = divmod(m.index, 8)
+        where = f"mint of leaf {index} (tx {m.tx_hash})"
+        byte, bit = divmod(index, 8)
         if self._seen[byte] & (1 << bit):
             self._problem(f"{where}: leaf minted twice")
         self._seen[byte] |= 1 << bit
-        leaf = self.snapshot.leaves[m.index]
-        if leaf.pubkey != m.account or leaf.amount != m.amount:
-            self._problem(f"{where}: (account, amount) differs from the snapshot leaf")
+        if self.snapshot.leaves[index].amount != m.amount:
+            self._problem(f"{where}: amount differs from the snapshot leaf")
         binding = self.bindings.valid.get(m.account)
         if binding is None:
             self._problem(f"{where}: no valid published binding for account 0x{m.account.hex()}")

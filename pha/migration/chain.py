@@ -16,7 +16,7 @@ from pha.migration.plan import MIGRATION_TUPLE, Batch, Bitmap, word_count
 
 log = logging.getLogger(__name__)
 
-MIGRATED_TOPIC = "0x" + keccak(text="Migrated(bytes32,address,uint256,uint256,bytes32)").hex()
+MIGRATED_TOPIC = "0x" + keccak(text="Migrated(bytes32,address,uint256,bytes32)").hex()
 BATCH_TOPIC = "0x" + keccak(text="BatchMigrated(bytes32,uint256,uint256,uint256)").hex()
 MIGRATE_SELECTOR = keccak(text=f"migrate({MIGRATION_TUPLE}[],bytes32[],bool[])")[:4]
 WORDS_PER_CALL = 2048
@@ -66,7 +66,6 @@ class MigratedEvent:
     log_index: int
     account: bytes
     recipient: str
-    index: int
     amount: int
     binding_hash: bytes
 
@@ -176,6 +175,42 @@ class MigratorClient:
         except Exception as error:  # web3 raises several types for a revert; all become one line
             raise SendError(f"would revert: {self.describe_error(error)}") from error
 
+    def access_list(self, sender: Any, data: bytes) -> list[dict[str, Any]]:
+        """The batch's EIP-2930 access list (`eth_createAccessList` on the pending block), or [] if
+        the node cannot make one.
+
+        Declaring a storage slot costs 1,900 gas up front and saves the 2,000 of its first (cold)
+        access; a batch reads two cold token slots per recipient (balance, delegate), so the list
+        saves about 190 gas per account. It changes no state and no outcome: a stale list (a batch
+        landing in another block) only costs or saves a few hundred gas. The estimate is made
+        without it, which is the higher figure."""
+        try:
+            reply = self.web3.provider.make_request(
+                "eth_createAccessList",
+                [
+                    {
+                        "from": to_checksum_address(str(sender.address)),
+                        "to": to_checksum_address(self.address),
+                        "data": "0x" + data.hex(),
+                    },
+                    "pending",
+                ],
+            )
+        except Exception as error:  # a node without the method: send without a list
+            log.debug("no access list: %s", error)
+            return []
+        result = reply.get("result") if isinstance(reply, dict) else None
+        if not isinstance(result, dict) or result.get("error") or "error" in reply:
+            return []
+        # The sender and the Migrator (the transaction's `to`) are warm anyway: declaring one
+        # costs 2,400 gas that only its slots' 100 each could repay (the batch touches a handful).
+        warm = {to_checksum_address(str(sender.address)), to_checksum_address(self.address)}
+        return [
+            {"address": to_checksum_address(e["address"]), "storageKeys": list(e.get("storageKeys", []))}
+            for e in result.get("accessList") or []
+            if to_checksum_address(e["address"]) not in warm
+        ]
+
     def simulate(self, batch: Batch, sender: Any) -> int:
         """The dry run's check: eth_estimateGas of a batch (a revert raises SendError)."""
         return self.estimate(batch, sender)
@@ -191,13 +226,16 @@ class MigratorClient:
 
         data = self.calldata(batch)
         estimate = self.estimate(batch, sender, data)
+        access_list = self.access_list(sender, data)
         fees = fees or self.fees()
         gas_limit = min(int(estimate * GAS_HEADROOM) + 50_000, fees.block_gas_limit)
         fee_fields: dict[str, Any] = (
             {"type": 2, "max_fee": fees.max_fee, "max_priority_fee": fees.priority_fee}
             if fees.max_fee is not None
-            else {"type": 0, "gas_price": fees.gas_price}
+            else {"type": 1 if access_list else 0, "gas_price": fees.gas_price}
         )
+        if access_list:
+            fee_fields["access_list"] = access_list
         txn = chain.provider.network.ecosystem.create_transaction(
             chain_id=chain.provider.chain_id,
             sender=str(sender.address),
@@ -335,9 +373,8 @@ def _decode_event(entry: dict) -> MigratedEvent | BatchEvent:
             log_index=log_index,
             account=bytes.fromhex(topics[1][2:]),
             recipient=to_checksum_address("0x" + topics[2][-40:]),
-            index=int.from_bytes(data[0:32], "big"),
-            amount=int.from_bytes(data[32:64], "big"),
-            binding_hash=data[64:96],
+            amount=int.from_bytes(data[0:32], "big"),
+            binding_hash=data[32:64],
         )
     return BatchEvent(
         block=block,

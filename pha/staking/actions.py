@@ -182,15 +182,23 @@ def claim_commission(staking: Any, account: Any, pool_id: int, to: str | None) -
     return [f"claimed {format_pha(int(event.amount))} commission of pool {pool_id} to {event.to}"]
 
 
-def sync_backing(staking: Any, account: Any, pool_id: int) -> list[str]:
-    """Re-evaluate a pool's backing flag (needed only after governance changed the minimum)."""
-    _require_pool(staking, pool_id)
-    before = bool(staking.isUnderBacked(pool_id))
-    staking.syncBacking(pool_id, sender=account)
-    after = bool(staking.isUnderBacked(pool_id))
-    state = "under-backed" if after else "backed"
-    change = "unchanged" if before == after else "changed; the registry was told"
-    return [f"pool {pool_id} is {state} ({change})"]
+def sync_backing(staking: Any, account: Any, pool_ids: list[int] | None) -> list[str]:
+    """Re-evaluate backing flags (needed after governance changed the minimum stake per worker):
+    the given pools, or every pool with workers, in batches of MAX_SYNC_BATCH."""
+    if pool_ids is None:
+        pool_ids = [p for p in range(1, int(staking.poolCount()) + 1) if int(staking.workersOf(p))]
+    for pool_id in pool_ids:
+        _require_pool(staking, pool_id)
+    before = {p: bool(staking.isUnderBacked(p)) for p in pool_ids}
+    size = int(staking.MAX_SYNC_BATCH())
+    for start in range(0, len(pool_ids), size):
+        staking.syncBackings(pool_ids[start : start + size], sender=account)
+    lines = []
+    for pool_id in pool_ids:
+        after = bool(staking.isUnderBacked(pool_id))
+        change = "unchanged" if before[pool_id] == after else "changed; the registry was told"
+        lines.append(f"pool {pool_id} is {'under-backed' if after else 'backed'} ({change})")
+    return lines or ["no pool has workers: nothing to sync"]
 
 
 def sweep_slashed(staking: Any, account: Any) -> list[str]:

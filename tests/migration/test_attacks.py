@@ -3,6 +3,7 @@
 import dataclasses
 
 import ape
+import pytest
 
 from pha.migration.plan import Batch, Bitmap, plan_batches
 
@@ -136,3 +137,19 @@ def test_attack__batch_above_max_batch__reverts_before_minting(world, token):
 def test_attack__snapshot_total_above_uint128__refused_at_deployment(project, gov, token, chain):
     with ape.reverts(project.Migrator.MigratorSnapshotTooLarge):
         gov.deploy(project.Migrator, token, b"\x01" * 32, 2**128, 1, chain.pending_timestamp + 100, gov, gov)
+
+
+def test_attack__recipient_with_dirty_upper_bits__reverts(world, chain):
+    # recordsHash is taken over the calldata as sent: it equals abi.encode(batch) only because a
+    # non-canonical field (an address with bits above 160) makes the call revert when it is read.
+    [batch] = batches(world, world.bind(), 8)
+    data = bytearray(world.client.calldata(batch))
+    recipient_word = 4 + 3 * 32 + 32 + 3 * 32  # selector, heads, batch length, entry 0's 4th field
+    assert data[recipient_word + 12 : recipient_word + 32] == bytes.fromhex(batch.entries[0].recipient[2:])
+    data[recipient_word] = 0x01
+    web3 = chain.provider.web3
+    call = {"from": world.operator.address, "to": world.migrator.address, "data": "0x" + data.hex()}
+    with pytest.raises(Exception):  # noqa: B017 (any revert: the ABI decoder's, no custom error)
+        web3.eth.call(call)
+    call["data"] = "0x" + world.client.calldata(batch).hex()
+    web3.eth.call(call)  # the canonical calldata goes through

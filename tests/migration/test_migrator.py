@@ -41,8 +41,9 @@ def test_push__events__carry_account_recipient_amount_and_binding_hash(world):
     run(world, bindings, batch_size=8)
     mints = list(world.client.migrated_events(0))
     assert len(mints) == 8
+    by_pubkey = world.snapshot.by_pubkey()
     for m in mints:
-        leaf = world.snapshot.leaves[m.index]
+        leaf = by_pubkey[m.account]
         assert (m.account, m.amount) == (leaf.pubkey, leaf.amount)
         assert m.recipient == world.recipients[leaf.pubkey]
         assert m.binding_hash == bindings.valid[leaf.pubkey].binding_hash
@@ -186,3 +187,42 @@ def test_constructor__empty_or_past_window__reverts(project, gov, token, chain):
         gov.deploy(project.Migrator, token, b"\x00" * 32, 1, 1, chain.pending_timestamp + 100, gov, gov)
     with ape.reverts(project.Migrator.MigratorBadWindow):
         gov.deploy(project.Migrator, token, b"\x01" * 32, 1, 1, 1, gov, gov)
+
+
+def test_push__batches_carry_an_access_list_of_the_token_slots_only(world, token, chain):
+    bindings = world.bind()
+    receipt = world.client.send(
+        next(plan_batches(world.snapshot, bindings.valid, Bitmap([]), 8)), world.operator
+    )
+    sent = chain.provider.web3.eth.get_transaction(receipt["transactionHash"])
+    declared = {entry["address"]: entry["storageKeys"] for entry in sent["accessList"]}
+    # The token (balances and delegates of 8 new recipients, supply, role...), never the warm
+    # sender or Migrator.
+    assert set(declared) == {token.address}
+    assert len(declared[token.address]) >= 16
+
+
+class _NoAccessListNode:
+    """A web3 stand-in whose node has no eth_createAccessList (or refuses the call)."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.provider = self
+
+    def make_request(self, method, params):
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ValueError("the method eth_createAccessList does not exist"),
+        {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "method not found"}},
+        {"jsonrpc": "2.0", "id": 1, "result": {"accessList": [], "error": "execution reverted"}},
+    ],
+)
+def test_access_list__node_without_it_or_reverting__sends_without(world, monkeypatch, reply):
+    monkeypatch.setattr(type(world.client), "web3", property(lambda self: _NoAccessListNode(reply)))
+    assert world.client.access_list(world.operator, b"\x00") == []

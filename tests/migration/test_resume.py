@@ -71,7 +71,8 @@ def test_resume__random_snapshot_and_kill_point__balanced_and_minted_once(
         report = reconcile(world.snapshot, bindings, bitmap, state)
         assert report["balanced"]
         assert int(report["migrated"]["amount"]) + int(report["pending"]["amount"]) == world.snapshot.total
-        minted = [m.index for m in world.client.migrated_events(0)]
+        index = {leaf.pubkey: leaf.index for leaf in leaves}
+        minted = [index[m.account] for m in world.client.migrated_events(0)]
         assert len(minted) == len(set(minted)) == len(bound_keys)
         assert {i for i in range(world.snapshot.count) if i in bitmap} == {
             leaf.index for leaf in leaves if leaf.pubkey in bindings.valid

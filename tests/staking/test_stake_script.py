@@ -55,7 +55,9 @@ def test_sweep_slashed__pays_treasury_and_says_so(staking, token, pool_id, alice
 
 
 def test_sync_backing__reports_state(staking, pool_id, alice):
-    assert actions.sync_backing(staking, alice, pool_id) == [f"pool {pool_id} is backed (unchanged)"]
+    assert actions.sync_backing(staking, alice, [pool_id]) == [f"pool {pool_id} is backed (unchanged)"]
+    with pytest.raises(actions.StakeError, match="no pool"):
+        actions.sync_backing(staking, alice, [staking.poolCount() + 1])
 
 
 def test_open_pool__commission_too_high__one_line(staking, alice):
