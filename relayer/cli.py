@@ -3,6 +3,8 @@
     pha-relayer run --config relayer.toml       (PHA_RELAYER_PRIVATE_KEY in the environment)
     pha-relayer check --config relayer.toml     (settings valid, RPC and workers reachable)
     pha-relayer status --config relayer.toml    (jobs by state, checkpoint, open transactions)
+    pha-relayer watch --config relayer.toml [--once]  (attestation expiry / TCB grace; renewals)
+    pha-relayer fees --config relayer.toml [--withdraw] [--to 0x...]  (accrued relay fees)
 
 Mistakes are one line on stderr and exit code 1, never a traceback.
 """
@@ -181,3 +183,79 @@ def status(config: Path | None, as_json: bool) -> None:
     click.echo(f"open transactions: {len(data['open_txs'])}")
     for tx in data["open_txs"]:
         click.echo(f"  nonce {tx['nonce']} {tx['hash']} {tx['purpose']} ({tx['jobs']} jobs) {tx['status']}")
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, help="One pass, a line per worker; exit 1 if any warning.")
+def watch(config: Path | None, once: bool) -> None:
+    """Operator watch: warn before attestations expire or TCB grace closes; renew where configured.
+
+    Without --once it runs until SIGTERM, serving its gauges on metrics_host:metrics_port."""
+    from relayer.watch import Watch, describe
+
+    settings = _settings(config)
+    setup_logging(settings)
+    try:
+        _, registry, _ = settings.resolved_addresses()
+        w = Watch(settings, registry)
+        if not w.watched:
+            raise click.ClickException("no workers to watch: set watch_workers (or workers)")
+        if once:
+            results = w.run_once()
+            for a in results:
+                click.echo(describe(a))
+                for alert in a.warnings:
+                    click.echo(f"  warning ({alert.kind}): {alert.message}")
+            if len(results) < len(w.watched) or any(a.warnings for a in results):
+                sys.exit(1)
+            return
+        asyncio.run(_watch_forever(w, settings))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+async def _watch_forever(w: Any, settings: RelayerSettings) -> None:
+    import signal
+    import time
+
+    from relayer.metrics import start_server
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    runner = None
+    if settings.metrics_port is not None:
+
+        def health() -> tuple[bool, dict[str, Any]]:
+            last = w.last_pass
+            ok = bool(last) and time.time() - last < 3 * max(settings.watch_interval_s, 60)
+            return ok, {"ok": ok, "last_pass": last, "workers": len(w.watched)}
+
+        runner, _ = await start_server(w.metrics, health, settings.metrics_host, settings.metrics_port)
+    try:
+        await w.run_forever(stopping, settings.watch_interval_s or 60)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+@main.command()
+@config_option
+@click.option("--withdraw", is_flag=True, help="Withdraw the accrued relay fees (a transaction).")
+@click.option("--to", "to", default=None, help="Pay the fees to this address (default: the relayer).")
+def fees(config: Path | None, withdraw: bool, to: str | None) -> None:
+    """Relay fees this relayer has earned (JobEscrow pays them on withdrawal, not per settlement)."""
+    from pha.staking.amounts import format_pha
+    from relayer.fees import FeesError, relay_fees, withdraw_relay_fees
+
+    settings = _settings(config)
+    try:
+        owed, withdrawn, address = relay_fees(settings)
+        click.echo(f"relayer {address}: owed {format_pha(owed)}, withdrawn so far {format_pha(withdrawn)}")
+        if withdraw:
+            amount, tx_hash, receiver = withdraw_relay_fees(settings, to)
+            click.echo(f"withdrew {format_pha(amount)} to {receiver} (tx {tx_hash})")
+    except (SettingsError, FeesError) as error:
+        raise click.ClickException(str(error)) from None

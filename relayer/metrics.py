@@ -59,6 +59,38 @@ class Metrics:
         self.balance = Gauge("pha_relayer_balance_wei", "The relayer's native balance", registry=r)
 
 
+class WatchMetrics:
+    """The operator watch's gauges (relayer/watch.py), on the relayer's registry or their own."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        labels = ["worker", "pool"]
+        self.seconds_to_expiry = Gauge(
+            "pha_watch_seconds_to_expiry",
+            "Seconds until the worker stops being eligible by time (attestation or measurement expiry)",
+            labels,
+            registry=r,
+        )
+        self.seconds_to_grace_close = Gauge(
+            "pha_watch_seconds_to_grace_close",
+            "Seconds until the TCB grace window closes (only for workers relying on one)",
+            labels,
+            registry=r,
+        )
+        self.eligible = Gauge(
+            "pha_watch_eligible", "1 if the registry says eligible, else 0", labels, registry=r
+        )
+        self.warning = Gauge(
+            "pha_watch_warning",
+            "1 while a warning of this kind holds for the worker",
+            ["worker", "kind"],
+            registry=r,
+        )
+        self.renewals = Counter("pha_watch_renewals", "Renewal attempts by outcome", ["outcome"], registry=r)
+        self.errors = Counter("pha_watch_errors", "Watch passes that could not read a worker", registry=r)
+        self.last_run = Gauge("pha_watch_last_run_timestamp", "Unix time of the last watch pass", registry=r)
+
+
 async def start_server(
     metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]], host: str, port: int
 ) -> tuple[web.AppRunner, int]:

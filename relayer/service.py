@@ -122,6 +122,12 @@ class Relayer:
                     (max(0, int(row["attempts"]) - 1), json.dumps(tried), row["job_id"]),
                 )
         await self.workers.refresh(force=True)
+        if s.watch_interval_s > 0:  # the operator watch: its own task and cadence (relayer/watch.py)
+            from relayer.watch import Watch
+
+            watch = Watch(s, registry).use_registry(self.metrics.registry)
+            if watch.watched:
+                self._spawn(watch.run_forever(self.stopping, s.watch_interval_s))
         if s.metrics_port is not None:
             self._runner, self.metrics_port = await start_server(
                 self.metrics, self.health, s.metrics_host, s.metrics_port

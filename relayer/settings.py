@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PHA_RELAYER_"
@@ -21,6 +21,32 @@ ENV_PREFIX = "PHA_RELAYER_"
 
 class SettingsError(ValueError):
     """The configuration is unreadable or invalid (one line for the operator)."""
+
+
+class WatchTarget(BaseModel):
+    """A worker the operator watch follows: its registered address, its URL (needed to renew), or both."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str | None = None
+    address: str | None = None
+    """The registered signing address (default: what the worker's /attestation says)."""
+    renew: bool = False
+    """Renew its attestation before it ends (needs PHA_RELAYER_OPERATOR_KEY and `url`)."""
+
+    @model_validator(mode="after")
+    def _known(self) -> WatchTarget:
+        if self.url is None and self.address is None:
+            raise ValueError("a watched worker needs `url` or `address`")
+        if self.renew and self.url is None:
+            raise ValueError("renew needs the worker's `url` (its fresh quote)")
+        if self.address is not None:
+            from eth_utils import is_address, to_checksum_address
+
+            if not is_address(self.address):
+                raise ValueError(f"not an address: {self.address!r}")
+            self.address = to_checksum_address(self.address)
+        return self
 
 
 class RelayerSettings(BaseSettings):
@@ -82,6 +108,21 @@ class RelayerSettings(BaseSettings):
     """How often the relayer key's balance is read (pha_relayer_balance_wei)."""
     min_balance_wei: int = Field(10**16, ge=0)
     """Below this balance a warning is logged at every balance check (fund the key)."""
+
+    # --- operator watch (relayer/watch.py; docs/relayer.md "Operator watch")
+    watch_workers: list[WatchTarget] | None = None
+    """Workers to watch; None: the relayer's `workers` (no renewal); []: no watch in `run`."""
+    watch_interval_s: float = Field(60.0, ge=0)
+    """Watch cadence inside `pha-relayer run` (0: off)."""
+    watch_expiry_warn_hours: float = Field(24.0, ge=0)
+    watch_grace_warn_hours: float = Field(168.0, ge=0)
+    watch_renew_before_hours: float = Field(12.0, ge=0)
+    watch_renew_retry_s: float = Field(600.0, ge=0)
+    watch_verifier: str = "dev"
+    """Verifier for renewals: dev, committee, automata (from the manifest) or an address."""
+    watch_attester_urls: list[str] = Field(default_factory=list)
+    operator_key: SecretStr | None = None
+    """The pool operator's key, for renewals: from PHA_RELAYER_OPERATOR_KEY only."""
 
     # --- process
     db_path: Path = Path("relayer.db")
@@ -146,8 +187,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a table of settings")
     data = data.get("relayer", data)
-    if "private_key" in data:
-        raise SettingsError(f"{path}: private_key is not read from files; set {ENV_PREFIX}PRIVATE_KEY")
+    for secret in ("private_key", "operator_key"):
+        if secret in data:
+            raise SettingsError(f"{path}: {secret} is not read from files; set {ENV_PREFIX}{secret.upper()}")
     return data
 
 

@@ -7,6 +7,7 @@
     ape run governance revoke-measurement --measurement-id 0x...
     ape run governance tolerate-advisory --measurement-id 0x... INTEL-SA-00615 [--off]
     ape run governance set-verifier 0xVerifier [--off]
+    ape run governance sweep-fees [--dry-run]     (protocol fees accrued in JobEscrow -> treasury)
 
 A policy applies at once to every worker registered with the measurement; revoking makes them
 all ineligible in one transaction.
@@ -23,6 +24,7 @@ from pha.cli import UserError, account_option, network_option, script_session
 from pha.quote.tcb import advisory_id_hash
 from pha.registry.actions import WorkerAttestation
 from pha.registry.policy import Policy
+from pha.staking.amounts import format_pha
 
 
 def _hex32(value: str, what: str) -> bytes:
@@ -163,3 +165,29 @@ def set_verifier(network_choice: str, account_alias: str | None, verifier: str, 
     with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
         w["WorkerRegistry"].setVerifier(verifier, not off, sender=w["account"])
         click.echo(f"verifier {verifier}: {'disallowed' if off else 'allowed'}")
+
+
+@cli.command("sweep-fees")
+@network_option
+@account_option
+@click.option("--dry-run", is_flag=True, help="Only show what is owed to the treasury.")
+def sweep_fees(network_choice: str, account_alias: str | None, dry_run: bool) -> None:
+    """Pay the escrow's accrued protocol fees to the treasury (anyone may; the treasury usually does)."""
+    from ape.exceptions import ContractLogicError
+
+    from pha.cli import describe_revert
+
+    with script_session(network_choice, account_alias, ("JobEscrow",), need_account=not dry_run) as w:
+        escrow = w["JobEscrow"]
+        treasury = escrow.treasury()
+        click.echo(f"protocol fees owed: {format_pha(int(escrow.feesOwed()))} (treasury {treasury})")
+        if dry_run:
+            return
+        try:
+            tx = escrow.sweepProtocolFees(sender=w["account"])
+        except ContractLogicError as error:
+            if "JobEscrowNothingOwed" in describe_revert(error):
+                raise UserError("no protocol fees owed: nothing to sweep") from None
+            raise
+        swept = sum(int(log.amount) for log in tx.decode_logs(escrow.ProtocolFeesSwept))
+        click.echo(f"swept {format_pha(swept)} to {treasury} (tx {tx.txn_hash})")

@@ -21,7 +21,13 @@ from typing import Any
 import click
 
 from pha.cli import UserError, account_option, network_option, script_session
-from pha.registry.actions import WorkerAttestation, choose_verifier, quote_and_evidence, status_lines
+from pha.registry.actions import (
+    WorkerAttestation,
+    choose_verifier,
+    prepare_renewal,
+    quote_and_evidence,
+    status_lines,
+)
 
 
 def _verifier_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,15 +41,21 @@ def _verifier_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _evidence(
-    w: dict, attestation: WorkerAttestation, verifier: str, attester_urls: tuple[str, ...]
-) -> tuple:
+def _verifier(w: dict, verifier: str) -> tuple[str, int]:
+    """The verifier's address and how many attester signatures it needs."""
     address = choose_verifier(w["manifest"], verifier)
     threshold = 1
     if verifier == "committee":
         from ape import project
 
         threshold = int(project.CommitteeQuoteVerifier.at(address).threshold())
+    return address, threshold
+
+
+def _evidence(
+    w: dict, attestation: WorkerAttestation, verifier: str, attester_urls: tuple[str, ...]
+) -> tuple:
+    address, threshold = _verifier(w, verifier)
     quote, evidence = quote_and_evidence(attestation, verifier, list(attester_urls), threshold)
     return address, quote, evidence
 
@@ -104,21 +116,14 @@ def renew(
         info = registry.workerInfo(worker)
         if not info.registered:
             raise UserError(f"worker {worker} is not registered")
-        attestation = WorkerAttestation.fetch(worker_url)
-        attestation.check_target(chain.chain_id, registry.address, int(info.poolId))
-        address, quote, evidence = _evidence(w, attestation, verifier, attester_urls)
-        registry.renewWorker(
-            worker,
-            attestation.worker,
-            attestation.encryption_key,
-            address,
-            quote,
-            evidence,
-            sender=w["account"],
-        )
-        rotated = attestation.worker != worker
-        _, lines = status_lines(registry, attestation.worker)
-        click.echo("\n".join([f"renewed{' with new keys' if rotated else ''}", *lines]))
+        address, threshold = _verifier(w, verifier)
+        renewal = prepare_renewal(
+            worker, worker_url, chain.chain_id, registry.address, int(info.poolId), address, verifier,
+            list(attester_urls), threshold,
+        )  # fmt: skip
+        registry.renewWorker(*renewal.args, sender=w["account"])
+        _, lines = status_lines(registry, renewal.attestation.worker)
+        click.echo("\n".join([f"renewed{' with new keys' if renewal.rotated else ''}", *lines]))
 
 
 @cli.command()

@@ -143,3 +143,43 @@ def status_lines(registry: Any, worker: str, measurement_id: bytes | None = None
         f"eligible:     {'yes' if eligible else 'no'} ({reason})",
     ]
     return bool(eligible), lines
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """Everything `registry.renewWorker` takes, prepared from the worker's current attestation."""
+
+    worker: str
+    attestation: WorkerAttestation
+    verifier: str
+    quote: bytes
+    evidence: bytes
+
+    @property
+    def rotated(self) -> bool:
+        """The worker restarted with new keys: the renewal moves the record to the new address."""
+        return self.attestation.worker != to_checksum_address(self.worker)
+
+    @property
+    def args(self) -> tuple:
+        a = self.attestation
+        return (self.worker, a.worker, a.encryption_key, self.verifier, self.quote, self.evidence)
+
+
+def prepare_renewal(
+    worker: str,
+    worker_url: str,
+    chain_id: int,
+    registry: str,
+    pool_id: int,
+    verifier: str,
+    verifier_kind: str = "dev",
+    attester_urls: list[str] | None = None,
+    threshold: int = 1,
+) -> Renewal:
+    """Fetch the worker's attestation, check it binds this chain/registry/pool, collect the
+    verifier's evidence: the arguments of `renewWorker` (operator script and the watch)."""
+    attestation = WorkerAttestation.fetch(worker_url)
+    attestation.check_target(chain_id, registry, pool_id)
+    quote, evidence = quote_and_evidence(attestation, verifier_kind, list(attester_urls or []), threshold)
+    return Renewal(to_checksum_address(worker), attestation, verifier, quote, evidence)

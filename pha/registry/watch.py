@@ -1,0 +1,177 @@
+"""Operator watch: what to warn about, and whether to renew, for one registered worker.
+
+Pure decisions over what the registry says (`WorkerView`, read by the caller at chain time
+`now`); reading the chain, the metrics and the renewal transaction live at the edges
+(`relayer/watch.py`, `pha-relayer watch`). Nothing here does I/O, so every rule is tested
+without a chain (tests/registry/test_watch_decide.py).
+
+Times are the chain's (block timestamps), in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pha.quote.tcb import TcbStatus
+
+# IWorkerRegistry.Reason, by value.
+REASONS = (
+    "Eligible",
+    "NotRegistered",
+    "Invalidated",
+    "MeasurementMismatch",
+    "MeasurementNotAllowed",
+    "MeasurementExpired",
+    "AttestationExpired",
+    "TcbBelowPolicy",
+    "TcbBelowJobFloor",
+    "PoolUnderBacked",
+    "RelayerNotAuthorised",
+)
+ELIGIBLE, NOT_REGISTERED, INVALIDATED = 0, 1, 2
+ATTESTATION_EXPIRED, TCB_BELOW_POLICY = 6, 7
+# A fresh quote can cure these (the operator's renewal); the others need governance or stake.
+RENEWABLE = frozenset({ELIGIBLE, ATTESTATION_EXPIRED, TCB_BELOW_POLICY})
+OUT_OF_DATE = frozenset({TcbStatus.OutOfDate, TcbStatus.OutOfDateConfigurationNeeded})
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    """One worker as the registry sees it (workerInfo + policyOf + explain) at chain time `now`."""
+
+    worker: str
+    now: int
+    registered: bool
+    reason: int
+    """registry.explain's verdict as IWorkerRegistry.Reason (0 = eligible)."""
+    reason_text: str = ""
+    pool_id: int = 0
+    measurement_id: bytes = bytes(32)
+    attested_until: int = 0
+    tcb_status: int = 0
+    max_tcb_status: int = 0
+    out_of_date_grace: int = 0
+    measurement_expires_at: int = 0
+    """The measurement's policy expiry (0: never)."""
+
+    @property
+    def eligible(self) -> bool:
+        return self.reason == ELIGIBLE
+
+    @property
+    def in_grace(self) -> bool:
+        """An OutOfDate platform admitted inside the measurement's grace window: the registry capped
+        its attestation at the window's close, and no renewal with the same TCB can pass it."""
+        return (
+            self.tcb_status > self.max_tcb_status
+            and self.tcb_status in OUT_OF_DATE
+            and self.out_of_date_grace > 0
+        )
+
+    @property
+    def eligible_until(self) -> int:
+        """When the worker stops being eligible with nothing done: its attestation's end or its
+        measurement's expiry, whichever comes first."""
+        if self.measurement_expires_at and self.measurement_expires_at < self.attested_until:
+            return self.measurement_expires_at
+        return self.attested_until
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to warn and when to renew (seconds before the event)."""
+
+    expiry_warn_s: int = 24 * 3600
+    grace_warn_s: int = 7 * 24 * 3600
+    renew_before_s: int = 12 * 3600
+    """Renew (where configured) when the attestation ends sooner than this; keep it well below the
+    registry's attestationValidity, or every renewal is due again at once."""
+    renew_retry_s: int = 600
+    """After a renewal attempt, wait this long before the next one for the same worker."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    """expiry | measurement_expiry | grace | ineligible"""
+    message: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    view: WorkerView
+    seconds_to_expiry: int
+    """Until the worker stops being eligible by time alone (0: already past)."""
+    seconds_to_grace_close: int | None
+    """Until the TCB grace window closes (None: the platform is not relying on a grace window)."""
+    warnings: tuple[Alert, ...] = field(default_factory=tuple)
+    renew: bool = False
+    renew_note: str = ""
+    """Why a renewal is or is not attempted (for the log)."""
+
+
+def when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def hours(seconds: int) -> str:
+    return f"{seconds / 3600:.1f} h"
+
+
+def assess(
+    view: WorkerView,
+    thresholds: Thresholds,
+    renew_configured: bool = False,
+    last_renew_attempt: int | None = None,
+) -> Assessment:
+    """Warnings for one worker and whether to renew it now (`last_renew_attempt`: chain time)."""
+    t, now = thresholds, view.now
+    if not view.registered:
+        warning = Alert("ineligible", "not registered (deregistered, or its key was rotated)")
+        return Assessment(view, 0, None, (warning,), False, "not registered")
+    left = max(0, view.eligible_until - now)
+    grace_left = max(0, view.attested_until - now) if view.in_grace else None
+    warnings: list[Alert] = []
+    if not view.eligible:
+        reason = REASONS[view.reason] if view.reason < len(REASONS) else str(view.reason)
+        warnings.append(Alert("ineligible", f"ineligible: {reason} ({view.reason_text or reason})"))
+    else:
+        measurement_first = view.eligible_until < view.attested_until
+        if grace_left is not None and grace_left < t.grace_warn_s:
+            warnings.append(
+                Alert(
+                    "grace",
+                    f"TCB {TcbStatus(view.tcb_status).name} is below the policy "
+                    f"({TcbStatus(view.max_tcb_status).name}) and accepted only until the grace window "
+                    f"closes in {hours(grace_left)} ({when(view.attested_until)}): update the "
+                    "platform's TCB (microcode / firmware), then renew",
+                )
+            )
+        elif left < t.expiry_warn_s:
+            if measurement_first:
+                warnings.append(
+                    Alert(
+                        "measurement_expiry",
+                        f"measurement 0x{view.measurement_id.hex()[:16]}… expires in {hours(left)} "
+                        f"({when(view.eligible_until)}): move the worker to a newer allowed measurement",
+                    )
+                )
+            else:
+                warnings.append(
+                    Alert("expiry", f"attestation expires in {hours(left)} ({when(view.attested_until)})")
+                )
+    renew, note = _renewal(view, t, renew_configured, last_renew_attempt)
+    return Assessment(view, left, grace_left, tuple(warnings), renew, note)
+
+
+def _renewal(view: WorkerView, t: Thresholds, configured: bool, last_attempt: int | None) -> tuple[bool, str]:
+    attestation_left = view.attested_until - view.now
+    due = view.reason in RENEWABLE and (view.reason != ELIGIBLE or attestation_left < t.renew_before_s)
+    if not due:
+        return False, ""
+    if not configured:
+        return False, "renewal due, not configured (renew: true + the operator key)"
+    if last_attempt is not None and view.now - last_attempt < t.renew_retry_s:
+        return False, f"renewal due, last attempt {view.now - last_attempt} s ago"
+    return True, "renewing"

@@ -1,0 +1,212 @@
+"""Operations on anvil: the operator watch and fee payouts. A worker's attestation nears its end
+(time travel): the watch inside `pha-relayer run` warns and its gauges show it; `pha-relayer
+watch --once` with renew configured renews it and the new expiry is on chain. `pha-relayer fees`
+shows and withdraws the relay fees the relayer earned; `ape run governance sweep-fees` pays the
+protocol fees to the treasury. The tests run in order (the first one settles the jobs whose fees
+the last ones pay out)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from pha.paths import ROOT
+from pha.staking.amounts import format_pha
+from relayer.cli import main
+from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
+
+pytestmark = pytest.mark.slow
+
+HOUR = 3600
+APE = str(Path(sys.executable).with_name("ape"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging():
+    """`pha-relayer watch` installs its own root handler (on CliRunner's stderr): undo it after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture(scope="module")
+def mined(net):
+    net.interval_mining(1)
+    return net
+
+
+def travel(net, seconds: int) -> None:
+    net.w3.provider.make_request("evm_increaseTime", [seconds])
+    net.w3.provider.make_request("evm_mine", [])
+
+
+def attested_until(net, worker: str) -> int:
+    return int(net.registry.functions.workerInfo(worker).call()[2])
+
+
+def gauge(text: str, name: str, worker: str, extra: str = "") -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'worker="{worker}"' in line and extra in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} for {worker} not in /metrics")
+
+
+def config(tmp_path, net, **values) -> str:
+    path = tmp_path / "relayer.json"
+    base = {"rpc_urls": [net.url], "escrow": net.escrow.address, "registry": net.registry.address}
+    path.write_text(json.dumps({**base, **values}))
+    return str(path)
+
+
+def test_watch_in_relayer__attestation_near_expiry__warns_and_gauges_show_it(mined, tmp_path, caplog):
+    net = mined
+    worker = net.start_worker(net.pool)
+    address = worker.state.keys.address
+    until = attested_until(net, address)
+    travel(net, until - net.now() - 4 * HOUR)  # 4 h left (the devnet verifier's verdicts last a day)
+    caplog.set_level(logging.WARNING)
+    settings = make_settings(
+        net, tmp_path, [worker.url], start_block=net.w3.eth.block_number, metrics_port=0,
+        watch_interval_s=0.5, watch_expiry_warn_hours=6,
+    )  # fmt: skip
+    ids = net.post_jobs(2, measurement_of(worker.url))  # earns relay fees for the fees test below
+    with RelayerThread(settings) as r:
+        url = f"http://127.0.0.1:{r.relayer.metrics_port}/metrics"
+        wait_until(lambda: "pha_watch_seconds_to_expiry{" in httpx.get(url).text, 20, "watch gauges")
+        text = httpx.get(url).text
+        left = gauge(text, "pha_watch_seconds_to_expiry", address)
+        assert 3 * HOUR < left <= 4 * HOUR
+        assert gauge(text, "pha_watch_eligible", address) == 1
+        assert gauge(text, "pha_watch_warning", address, 'kind="expiry"') == 1
+        assert gauge(text, "pha_watch_warning", address, 'kind="ineligible"') == 0
+        wait_until(lambda: ended(net, ids), 40, "jobs settled while the watch runs")
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "relayer.watch"]
+    assert any(address in m and "attestation expires in" in m and "not configured" in m for m in lines), lines
+    assert attested_until(net, address) == until  # warned, not renewed: renew is not configured
+
+
+def test_watch_once__renew_configured__renews_and_new_expiry_on_chain(mined, tmp_path, monkeypatch):
+    net = mined
+    worker = net.start_worker(net.pool)
+    address = worker.state.keys.address
+    until = attested_until(net, address)
+    travel(net, until - net.now() - 2 * HOUR)
+    monkeypatch.setenv("PHA_RELAYER_OPERATOR_KEY", net.operator.key.hex())
+    path = config(
+        tmp_path, net, watch_workers=[{"url": worker.url, "address": address, "renew": True}],
+        watch_verifier=net.c["verifier"].address, watch_expiry_warn_hours=6, watch_renew_before_hours=6,
+    )  # fmt: skip
+    result = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
+    assert result.exit_code == 1, result.output + result.stderr  # there was a warning
+    assert "warning (expiry): attestation expires in" in result.output
+    assert "renewed" in result.stderr and "Traceback" not in result.stderr
+    renewed = attested_until(net, address)
+    assert renewed > until and renewed >= net.now() + 23 * HOUR
+    again = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
+    assert again.exit_code == 0 and "eligible" in again.output and "warning" not in again.output
+
+
+def test_watch_once__renew_without_operator_key__one_line_error(mined, tmp_path, monkeypatch):
+    monkeypatch.delenv("PHA_RELAYER_OPERATOR_KEY", raising=False)
+    path = config(tmp_path, mined, watch_workers=[{"url": "http://127.0.0.1:9", "renew": True}])
+    result = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: renew: true needs the pool operator's key in PHA_RELAYER_OPERATOR_KEY"
+    ]
+
+
+def test_fees__shows_and_withdraws_relay_fees_then_nothing_owed(mined, tmp_path, monkeypatch):
+    net = mined
+    relayer = net.relayers[0]
+    token = net.c["token"]
+    owed = int(net.escrow.functions.relayerOwed(relayer.address).call())
+    assert owed > 0  # the jobs of the first test
+    monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", relayer.key.hex())
+    path = config(tmp_path, net)
+    shown = CliRunner(mix_stderr=False).invoke(main, ["fees", "--config", path])
+    assert shown.exit_code == 0, shown.stderr
+    assert f"relayer {relayer.address}: owed 0.2 PHA" in shown.output
+    receiver = net.client.address
+    before = int(token.functions.balanceOf(receiver).call())
+    args = ["fees", "--withdraw", "--to", receiver, "--config", path]
+    done = CliRunner(mix_stderr=False).invoke(main, args)
+    assert done.exit_code == 0, done.stderr
+    assert f"withdrew 0.2 PHA to {receiver}" in done.output
+    assert int(token.functions.balanceOf(receiver).call()) - before == owed
+    assert int(net.escrow.functions.relayerOwed(relayer.address).call()) == 0
+    assert int(net.escrow.functions.relayerWithdrawn(relayer.address).call()) == owed
+    empty = CliRunner(mix_stderr=False).invoke(main, ["fees", "--withdraw", "--config", path])
+    assert empty.exit_code == 1
+    assert empty.stderr.strip().splitlines() == [f"Error: no relay fees owed to {relayer.address}"]
+
+
+def test_fees__without_key__one_line_error(mined, tmp_path, monkeypatch):
+    monkeypatch.delenv("PHA_RELAYER_PRIVATE_KEY", raising=False)
+    result = CliRunner(mix_stderr=False).invoke(main, ["fees", "--config", config(tmp_path, mined)])
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "PHA_RELAYER_PRIVATE_KEY" in result.stderr
+    assert os.environ.get("PHA_RELAYER_PRIVATE_KEY") is None
+
+
+def devnet_manifest(net, folder) -> dict[str, str]:
+    """A manifest for the devnet's contracts, so `ape run` scripts attach to them; returns the env."""
+    names = {"JobEscrow": "escrow", "WorkerRegistry": "registry", "DevQuoteVerifier": "verifier"}
+    contracts = {
+        name: {"address": net.c[key].address, "tx_hash": "0x", "block": net.deploy_block, "code_hash": "",
+               "bytecode_hash": ""}
+        for name, key in names.items()
+    }  # fmt: skip
+    manifest = {
+        "network": "base:devnet", "chain_id": net.chain_id, "deployer": net.gov.address, "git_commit": "",
+        "version": 1, "contracts": contracts,
+    }  # fmt: skip
+    (folder / "base-devnet.json").write_text(json.dumps(manifest))
+    return {**os.environ, "PHA_DEPLOYMENTS_DIR": str(folder)}
+
+
+def test_operator_renew_script__renews_from_the_worker_url(mined, tmp_path):
+    net = mined
+    worker = net.start_worker(net.pool)
+    address = worker.state.keys.address
+    until = attested_until(net, address)
+    travel(net, HOUR)
+    args = [
+        APE, "run", "operator", "renew", "--worker", address, "--worker-url", worker.url,
+        "--network", f"base:devnet:{net.url}", "--account", "test:4",
+    ]  # fmt: skip
+    env = devnet_manifest(net, tmp_path)
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\nrenewed\n" in result.stdout and "eligible:     yes" in result.stdout
+    assert attested_until(net, address) >= until + HOUR
+
+
+def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owed(mined, tmp_path):
+    net = mined
+    owed = int(net.escrow.functions.feesOwed().call())
+    assert owed > 0  # protocol fees of the jobs settled above
+    treasury = net.escrow.functions.treasury().call()
+    token = net.c["token"]
+    before = int(token.functions.balanceOf(treasury).call())
+    env = devnet_manifest(net, tmp_path)
+    args = [APE, "run", "governance", "sweep-fees", "--network", f"base:devnet:{net.url}"]
+    swept = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    paid = int(token.functions.balanceOf(treasury).call()) - before
+    left = int(net.escrow.functions.feesOwed().call())
+    assert paid > 0 and paid + left == owed and left <= 1  # the escrow may keep 1 wei (gas anchor)
+    assert f"swept {format_pha(paid)} to {treasury}" in swept.stdout
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "Traceback" not in again.stdout + again.stderr
+    errors = [line for line in again.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: no protocol fees owed: nothing to sweep"], again.stderr
