@@ -210,3 +210,39 @@ def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owe
     assert again.returncode != 0 and "Traceback" not in again.stdout + again.stderr
     errors = [line for line in again.stderr.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: no protocol fees owed: nothing to sweep"], again.stderr
+
+
+def test_watch_loop__serves_gauges_and_stops_on_sigterm(mined, tmp_path):
+    import signal
+    import socket
+    import time
+
+    net = mined
+    worker = net.start_worker(net.pool)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = config(tmp_path, net, workers=[worker.url], metrics_port=port, watch_interval_s=0.5)
+    exe = str(Path(sys.executable).with_name("pha-relayer"))
+    proc = subprocess.Popen([exe, "watch", "--config", path], stderr=subprocess.PIPE, text=True)
+    try:
+        address = worker.state.keys.address
+
+        def served() -> bool:
+            try:
+                return (
+                    f'pha_watch_eligible{{pool="{net.pool}",worker="{address}"}} 1.0'
+                    in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                )
+            except httpx.HTTPError:
+                return False
+
+        wait_until(served, 30, "the watch's gauges")
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()["ok"] is True
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert proc.wait(20) == 0 and time.monotonic() - started < 20
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
