@@ -1,14 +1,9 @@
 """`ape run client` as a client runs it, against a Base-like anvil: post (approve and permit),
 status, cancel, expire, wait, and one-line errors for mistakes."""
 
-import json
-import os
-
 import pytest
-from web3 import Web3
 
-from pha.anvil import Anvil
-from tests.registry.test_scripts import ape_run, mint, ok, one_line_error
+from tests.scripts import deployed_devnet, mint, ok, one_line_error
 
 PHA = 10**18
 MEASUREMENT = "0x" + "11" * 32
@@ -16,25 +11,18 @@ MEASUREMENT = "0x" + "11" * 32
 
 @pytest.mark.slow
 def test_client_script__post_status_cancel_expire_wait(tmp_path, project):
-    with Anvil(chain_id=8453, optimism=True) as node:
-        net = f"base:devnet:{node.url}"
-        env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(tmp_path)}
-        ok(ape_run("deploy", "--network", net, env=env))
-        addresses = {
-            name: entry["address"]
-            for name, entry in json.loads((tmp_path / "base-devnet.json").read_text())["contracts"].items()
-        }
-        w3 = Web3(Web3.HTTPProvider(node.url))
+    with deployed_devnet(tmp_path) as devnet:
+        addresses, w3 = devnet.addresses, devnet.w3
         client = w3.eth.accounts[1]
         abi = [item.model_dump(mode="json", by_alias=True) for item in project.PHAToken.contract_type.abi]
         mint(w3, addresses["PHAToken"], abi, client, 10 * PHA)
         token = w3.eth.contract(address=addresses["PHAToken"], abi=abi)
 
         def client_run(*args, account="test:1"):
-            return ape_run("client", *args, "--network", net, "--account", account, env=env)
+            return devnet.run("client", *args, account=account)
 
         def query(*args):
-            return ape_run("client", *args, "--network", net, env=env)
+            return devnet.run("client", *args)
 
         post = ["post", "--measurement", MEASUREMENT, "--input", '{"handler":"echo","data":"hi"}']
         out = ok(client_run(*post, "--payment", "2", "--relay-fee", "0.1"))

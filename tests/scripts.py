@@ -1,0 +1,66 @@
+"""Running `ape run <script>` as people do, against a project-started Base-like anvil."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from pha.anvil import Anvil
+from pha.paths import ROOT
+
+APE = str(Path(sys.executable).with_name("ape"))
+
+
+def ape_run(*args, env):
+    return subprocess.run([APE, "run", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def one_line_error(result, fragment):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+
+
+def mint(w3, token_address, abi, to, amount):
+    token = w3.eth.contract(address=token_address, abi=abi)
+    gov = w3.eth.accounts[0]
+    role = token.functions.MINTER_ROLE().call()
+    w3.eth.wait_for_transaction_receipt(token.functions.grantRole(role, gov).transact({"from": gov}))
+    w3.eth.wait_for_transaction_receipt(token.functions.minterMint(to, amount).transact({"from": gov}))
+
+
+@dataclass
+class Devnet:
+    """A Base-like anvil with the stack deployed by `ape run deploy`."""
+
+    net: str  # the --network choice
+    env: dict[str, str]  # environment for `ape run` (deployments written under tmp)
+    addresses: dict[str, str]
+    w3: Web3
+
+    def run(self, *args, account: str | None = None):
+        extra = ["--account", account] if account else []
+        return ape_run(*args, "--network", self.net, *extra, env=self.env)
+
+
+@contextmanager
+def deployed_devnet(tmp_path: Path) -> Iterator[Devnet]:
+    with Anvil(chain_id=8453, optimism=True) as node:
+        net = f"base:devnet:{node.url}"
+        env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(tmp_path)}
+        ok(ape_run("deploy", "--network", net, env=env))
+        manifest = json.loads((tmp_path / "base-devnet.json").read_text())
+        addresses = {name: entry["address"] for name, entry in manifest["contracts"].items()}
+        yield Devnet(net, env, addresses, Web3(Web3.HTTPProvider(node.url)))
