@@ -3,7 +3,7 @@
 import pytest
 
 from pha.registry.actions import http_json
-from tests.scripts import ape_run, deployed_devnet, mint, ok, one_line_error
+from tests.scripts import deployed_devnet, mint, ok, one_line_error
 from worker.server import BackgroundWorker
 from worker.settings import WorkerSettings
 
@@ -13,26 +13,14 @@ PHA = 10**18
 @pytest.mark.slow
 def test_governance_and_operator_scripts__register_status_revoke(tmp_path, project):
     with deployed_devnet(tmp_path) as devnet:
-        net, env, addresses, w3 = devnet.net, devnet.env, devnet.addresses, devnet.w3
+        addresses, w3, run = devnet.addresses, devnet.w3, devnet.run
         assert "DevQuoteVerifier" in addresses  # devnets get the development verifier, opted in
 
         operator = w3.eth.accounts[4]
         abi = [item.model_dump(mode="json", by_alias=True) for item in project.PHAToken.contract_type.abi]
         mint(w3, addresses["PHAToken"], abi, operator, 5_000 * PHA)
-        ok(
-            ape_run(
-                "stake",
-                "open-pool",
-                "--commission-bps",
-                "1000",
-                "--network",
-                net,
-                "--account",
-                "test:4",
-                env=env,
-            )
-        )
-        ok(ape_run("stake", "delegate", "1", "5000", "--network", net, "--account", "test:4", env=env))
+        ok(run("stake", "open-pool", "--commission-bps", "1000", account="test:4"))
+        ok(run("stake", "delegate", "1", "5000", account="test:4"))
 
         settings = WorkerSettings(
             chain_id=8453,
@@ -46,100 +34,21 @@ def test_governance_and_operator_scripts__register_status_revoke(tmp_path, proje
         with BackgroundWorker(settings) as worker:
             attestation = http_json(f"{worker.url}/attestation")
             worker_address = attestation["worker"]
+            register = ("operator", "register", "--pool", "1", "--worker-url", worker.url)
 
             # Not allowed yet: registration fails with the registry's reason, in one line.
-            one_line_error(
-                ape_run(
-                    "operator",
-                    "register",
-                    "--pool",
-                    "1",
-                    "--worker-url",
-                    worker.url,
-                    "--network",
-                    net,
-                    "--account",
-                    "test:4",
-                    env=env,
-                ),
-                "RegistryMeasurementNotAllowed",
-            )
-            out = ok(
-                ape_run(
-                    "governance",
-                    "allow-measurement",
-                    "--worker-url",
-                    worker.url,
-                    "--label",
-                    "test",
-                    "--network",
-                    net,
-                    env=env,
-                )
-            )
+            one_line_error(run(*register, account="test:4"), "RegistryMeasurementNotAllowed")
+            out = ok(run("governance", "allow-measurement", "--worker-url", worker.url, "--label", "test"))
             assert attestation["measurement_id"] in out
-            # Someone else's pool.
-            one_line_error(
-                ape_run(
-                    "operator",
-                    "register",
-                    "--pool",
-                    "1",
-                    "--worker-url",
-                    worker.url,
-                    "--network",
-                    net,
-                    "--account",
-                    "test:6",
-                    env=env,
-                ),
-                "is not operated by",
-            )
-            out = ok(
-                ape_run(
-                    "operator",
-                    "register",
-                    "--pool",
-                    "1",
-                    "--worker-url",
-                    worker.url,
-                    "--network",
-                    net,
-                    "--account",
-                    "test:4",
-                    env=env,
-                )
-            )
+            one_line_error(run(*register, account="test:6"), "is not operated by")  # someone else's pool
+            out = ok(run(*register, account="test:4"))
             assert "SIMULATED" in out and "eligible:     yes" in out
 
-        status = ape_run("operator", "worker-status", "--worker", worker_address, "--network", net, env=env)
+        status = run("operator", "worker-status", "--worker", worker_address)
         assert status.returncode == 0 and "eligible:     yes" in status.stdout
-        ok(
-            ape_run(
-                "operator",
-                "authorise-relayer",
-                "--pool",
-                "1",
-                "--relayer",
-                w3.eth.accounts[5],
-                "--network",
-                net,
-                "--account",
-                "test:4",
-                env=env,
-            )
-        )
-        ok(
-            ape_run(
-                "governance",
-                "revoke-measurement",
-                "--measurement-id",
-                attestation["measurement_id"],
-                "--network",
-                net,
-                env=env,
-            )
-        )
-        status = ape_run("operator", "worker-status", "--worker", worker_address, "--network", net, env=env)
+        relayer = w3.eth.accounts[5]
+        ok(run("operator", "authorise-relayer", "--pool", "1", "--relayer", relayer, account="test:4"))
+        ok(run("governance", "revoke-measurement", "--measurement-id", attestation["measurement_id"]))
+        status = run("operator", "worker-status", "--worker", worker_address)
         assert status.returncode == 1
         assert "measurement is not allowed" in status.stdout
