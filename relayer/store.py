@@ -282,13 +282,7 @@ class Store:
         if "tried" in fields:
             fields["tried"] = json.dumps(fields["tried"])
         fields["updated_at"] = time.time()
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        sql = f"UPDATE jobs SET {cols} WHERE job_id = ?"
-        if db is None:
-            with self.tx() as conn:
-                conn.execute(sql, (*fields.values(), job_id))
-        else:
-            db.execute(sql, (*fields.values(), job_id))
+        self._update("jobs", "job_id", job_id, db, fields)
 
     def count_by_state(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
@@ -338,13 +332,20 @@ class Store:
     def update_intent(
         self, db: sqlite3.Connection | None = None, intent_id: int = 0, **fields: object
     ) -> None:
+        self._update("intents", "id", intent_id, db, fields)
+
+    def _update(
+        self, table: str, key: str, row_id: int, db: sqlite3.Connection | None, fields: dict[str, object]
+    ) -> None:
+        """UPDATE one row (table, key and column names are ours, never user input), inside the
+        caller's transaction when `db` is given, else in its own."""
         cols = ", ".join(f"{k} = ?" for k in fields)
-        sql = f"UPDATE intents SET {cols} WHERE id = ?"
+        sql = f"UPDATE {table} SET {cols} WHERE {key} = ?"
         if db is None:
             with self.tx() as conn:
-                conn.execute(sql, (*fields.values(), intent_id))
+                conn.execute(sql, (*fields.values(), row_id))
         else:
-            db.execute(sql, (*fields.values(), intent_id))
+            db.execute(sql, (*fields.values(), row_id))
 
     def max_nonce(self) -> int | None:
         row = self.db.execute("SELECT MAX(nonce) AS n FROM intents").fetchone()
