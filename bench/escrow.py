@@ -32,6 +32,7 @@ from pha.quote.measurement import tdx_measurement_id
 PHA = 10**18
 DAY = 86_400
 BLOCK_GAS, BLOCK_SECONDS = 30_000_000, 2
+FLUSH_EVERY = 10  # single settlements per pool flush in the amortised row
 GOALS = {"post": 120_000, "claim": 60_000, "settle_one": 90_000, "batch": 25_000, "expire": 90_000}
 OUTPUT = b'{"ok":true,"answer":"' + b"x" * 32 + b'"}'  # a 45-byte output, emitted in JobSettled
 
@@ -56,14 +57,13 @@ class World:
         self.log = gov.deploy(p.AttestationLog, gov)
         self.registry = gov.deploy(p.WorkerRegistry, gov, self.staking, self.log, 7 * DAY, DAY)
         self.staking.setRegistry(self.registry, sender=gov)
-        self.log.grantRole(self.log.WRITER_ROLE(), self.registry, sender=gov)
         verifier = gov.deploy(p.DevQuoteVerifier, gov, DEV_ADDRESS, DAY)
         self.registry.setVerifier(verifier, True, sender=gov)
         self.escrow = gov.deploy(
             p.JobEscrow, gov, self.token, self.staking, self.registry, self.log, self.treasury, 100, 1_000
         )
         self.staking.grantRole(self.staking.SLASHER_ROLE(), self.escrow, sender=gov)
-        self.log.grantRole(self.log.WRITER_ROLE(), self.escrow, sender=gov)
+        self.log.setWriters(self.registry, self.escrow, sender=gov)
 
         regs = [(keccak(f"bench/{i}".encode()) * 2)[:48] for i in range(4)]
         self.measurement = tdx_measurement_id(*regs)
@@ -103,13 +103,18 @@ class World:
         tx = self.escrow.post(spec.as_tuple(), 10 * PHA, data, sender=self.client)
         return int(tx.decode_logs(self.escrow.JobPosted)[0].jobId), spec, tx
 
-    def payout(self) -> None:
-        """Pays accrued fees out, as settlement did before fees accrued: the escrow then holds
-        only open jobs' payments, the treasury and the relayer hold PHA."""
+    def payout(self) -> Any:
+        """Pays accrued fees and pool credits out: the escrow then holds only open jobs'
+        payments (and the 1-wei fee anchor); the treasury, the relayer and Staking hold PHA.
+        Returns the pool flush's receipt, if there was one."""
+        flush = None
+        if int(self.escrow.poolRewardsOwed(self.pool)):
+            flush = self.escrow.flushPoolRewards([self.pool], sender=self.relayer)
         if int(self.escrow.feesOwed()) > 1:  # a sweep leaves 1 wei owed (the balance anchor)
             self.escrow.sweepProtocolFees(sender=self.gov)
         if int(self.escrow.relayerOwed(self.relayer)):
             self.escrow.withdrawRelayerFees(self.relayer, sender=self.relayer)
+        return flush
 
     def settle(self, job_id: int, spec: JobSpec) -> Any:
         entry = ResultEntry(job_id, spec.input_hash, output_hash(OUTPUT))
@@ -142,6 +147,11 @@ def measure(env: BenchEnv) -> list[Row]:
     job, spec, _ = w.post()
     w.payout()
     settle_one = gas(w.settle(job, spec))
+    # The pool's share of single settlements reaches Staking by a flush (or the pool's next
+    # batch): one Staking.reward for every settlement since the last one.
+    for _ in range(FLUSH_EVERY - 1):
+        w.settle(*w.post()[:2])
+    flush = gas(w.payout())
 
     batch: dict[int, float] = {}
     for size in (1, 10, 50, 100):
@@ -201,8 +211,25 @@ def measure(env: BenchEnv) -> list[Row]:
             settle_one,
             "gas",
             GOALS["settle_one"],
-            note="unclaimed job, 45-byte output, 1% fee and relay fee accrued in the escrow, "
-            "Staking.reward under the standing allowance, one AttestationLog entry; slots cleared",
+            note="unclaimed job, 45-byte output; 1% fee, relay fee and the pool's share accrued in "
+            "the escrow (the pool's share reaches Staking at its next flush or batch: see "
+            "escrow.flush_pool); one AttestationLog entry; slots cleared",
+        ),
+        Row(
+            "escrow.flush_pool",
+            flush,
+            "gas",
+            None,
+            note=f"flushPoolRewards([pool]) after {FLUSH_EVERY} single settlements: one Staking.reward "
+            "(token transfer under the standing allowance) pays the pool's credited share",
+        ),
+        Row(
+            f"escrow.settle_one.with_flush_share.f{FLUSH_EVERY}",
+            round(settle_one + flush / FLUSH_EVERY),
+            "gas",
+            None,
+            note=f"settle_one plus a 1/{FLUSH_EVERY} share of a pool flush (a relayer flushing every "
+            f"{FLUSH_EVERY} single settlements)",
         ),
         Row(
             "escrow.settle_one.claimed",
@@ -218,7 +245,8 @@ def measure(env: BenchEnv) -> list[Row]:
                 "gas",
                 GOALS["batch"] if n == 50 else None,
                 note=f"gas per job: one settleBatch of {n} unclaimed jobs, one signature, "
-                "fees accrued once, one Staking.reward, one appendBatch",
+                "fees accrued once, one Staking.reward (the batch's share, nothing credited before), "
+                "one appendBatch",
             )
             for n in (1, 10, 50, 100)
         ],

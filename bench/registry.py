@@ -11,6 +11,7 @@ from eth_account import Account
 
 from bench.common import BenchEnv, Row, calldata_gas, gas, web3_contract
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
+from pha.escrow.spec import ZERO_ADDRESS
 from pha.quote.dev import DEV_ADDRESS
 from pha.quote.layout import parse_quote
 from pha.quote.tcb import TcbStatus
@@ -29,7 +30,7 @@ def measure(env: BenchEnv) -> list[Row]:
     log = gov.deploy(p.AttestationLog, gov)
     registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
     staking.setRegistry(registry, sender=gov)
-    log.grantRole(log.WRITER_ROLE(), registry, sender=gov)
+    log.setWriters(registry, ZERO_ADDRESS, sender=gov)
     attesters = sorted(
         (Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16)
     )

@@ -12,41 +12,59 @@ import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
 ///      - `head` after entry i is keccak256(abi.encode(head before, i, kind, subject, worker,
 ///        measurement, dataHash, time)) and every entry's event carries the head after it, so a
 ///        rebuilt chain that disagrees with the stored head pinpoints the first bad event.
-///      Only WRITER_ROLE (the registry and the escrow) appends; nothing ever deletes or edits.
+///      Exactly two writers append: the registry (WorkerAttested entries only) and the escrow
+///      (ResultSettled entries only); governance (DEFAULT_ADMIN_ROLE) sets them. Nothing ever
+///      deletes or edits an entry.
 contract AttestationLog is IAttestationLog, AccessControl {
-    /// @notice Role of the contracts allowed to append (WorkerRegistry, JobEscrow).
-    bytes32 public constant WRITER_ROLE = keccak256("WRITER_ROLE");
+    /// @dev The entry count shares a slot with the escrow, the writer that appends on every
+    ///      settlement: its append reads one slot for the writer check and the count, and
+    ///      writes it back with the head (two slots in all, where a role lookup and a separate
+    ///      counter took four).
+    struct State {
+        uint96 count;
+        address escrow;
+    }
 
-    /// @dev Chain head and entry count share nothing; each is one slot, written once per call.
     bytes32 private _head;
-    uint256 private _count;
+    State private _state;
+    address private _registry;
 
-    /// @param admin Governance: grants and revokes WRITER_ROLE.
+    /// @param admin Governance: sets the writers.
     constructor(address admin) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @inheritdoc IAttestationLog
     function append(Entry calldata entry) external returns (uint256 index) {
-        _checkWriter();
-        index = _count;
+        State memory state = _state;
+        _checkWriter(state.escrow, entry.kind);
+        index = state.count;
         _head = _link(_head, index, entry);
-        _count = index + 1;
+        // 2^96 entries are out of reach of any chain: the cast cannot truncate.
+        _state.count = uint96(index + 1);
     }
 
     /// @inheritdoc IAttestationLog
     function appendBatch(Entry[] calldata entries) external returns (uint256 firstIndex) {
-        _checkWriter();
-        firstIndex = _count;
+        State memory state = _state;
+        firstIndex = state.count;
         bytes32 current = _head;
         uint256 n = entries.length;
         for (uint256 i = 0; i < n; ++i) {
+            _checkWriter(state.escrow, entries[i].kind);
             current = _link(current, firstIndex + i, entries[i]);
         }
         _head = current;
         // Every entry was emitted by _link with its index and the head after it.
         // slither-disable-next-line events-maths
-        _count = firstIndex + n;
+        _state.count = uint96(firstIndex + n);
+    }
+
+    /// @inheritdoc IAttestationLog
+    function setWriters(address registry_, address escrow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _registry = registry_;
+        _state.escrow = escrow_;
+        emit WritersSet(registry_, escrow_);
     }
 
     /// @inheritdoc IAttestationLog
@@ -56,11 +74,24 @@ contract AttestationLog is IAttestationLog, AccessControl {
 
     /// @inheritdoc IAttestationLog
     function count() external view returns (uint256) {
-        return _count;
+        return _state.count;
     }
 
-    function _checkWriter() private view {
-        if (!hasRole(WRITER_ROLE, msg.sender)) revert AttestationLogUnauthorized(msg.sender);
+    /// @inheritdoc IAttestationLog
+    function registry() external view returns (address) {
+        return _registry;
+    }
+
+    /// @inheritdoc IAttestationLog
+    function escrow() external view returns (address) {
+        return _state.escrow;
+    }
+
+    /// @dev The escrow writes results, the registry attestations; anyone else nothing. The
+    ///      registry slot is read only when the caller is not the escrow.
+    function _checkWriter(address escrow_, Kind kind) private view {
+        bool allowed = kind == Kind.ResultSettled ? msg.sender == escrow_ : msg.sender == _registry;
+        if (!allowed) revert AttestationLogUnauthorized(msg.sender);
     }
 
     /// @dev Computes the next head and emits the entry with it.

@@ -17,16 +17,21 @@ import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 
 /// @title JobEscrow
 /// @notice Escrows PHA for jobs that must run in an attested enclave and pays for enclave-signed
-///         results: the pool's share to the worker's staking pool at once (Staking.reward); the
-///         protocol fee and the relay fee are accrued here and pulled later (`sweepProtocolFees`
-///         to the treasury, `withdrawRelayerFees` by each relayer). Missed claimed deadlines slash
-///         the pool.
+///         results. Each settlement splits the payment into the relay fee (accrued to the
+///         submitting relayer, pulled by `withdrawRelayerFees`), the protocol fee (accrued for the
+///         treasury, paid by `sweepProtocolFees`) and the pool's share (to the worker's staking pool
+///         through Staking.reward). A batch pays its pool at once. A single settlement enters its
+///         pool's share and protocol fee in the pool's ledger here; the pool's next batch or a
+///         flush (`flushPoolRewards`, anyone) pays the ledger: one Staking.reward for many
+///         settlements. Missed claimed deadlines slash the pool.
 /// @dev Invariants (tested in tests/escrow/test_invariants.py):
 ///      - the escrow's PHA balance equals the sum of the payments of active jobs plus the accrued
-///        unpaid fees (protocol fees owed + every relayer's fees owed), to the wei;
+///        unpaid amounts (protocol fees owed + every relayer's fees owed + every pool ledger's
+///        reward and fee), to the wei;
 ///      - a job ends at most once (settled, cancelled or expired), and its two slots are then zero;
 ///      - a job's payment is accounted for exactly once, split fee + relay fee (accrued) + pool
-///        reward (paid) on settlement, or whole to the client on cancel / expiry.
+///        share (paid, or entered in the pool's ledger) on settlement, or whole to the client on
+///        cancel / expiry.
 ///      No call ever reaches client code: PHA is the only token and it has no transfer hooks; the
 ///      only external contracts called are the immutable token, staking, registry and log.
 contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
@@ -44,6 +49,8 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     uint256 public constant MAX_INPUT_BYTES = 8_192;
     /// @notice Largest output carried in `JobSettled` (larger outputs: emit a pointer).
     uint256 public constant MAX_OUTPUT_BYTES = 8_192;
+    /// @notice Most pools one `flushPoolRewards` call pays.
+    uint256 public constant MAX_FLUSH_POOLS = 100;
 
     bytes32 public constant RESULT_TYPEHASH =
         keccak256("Result(uint256 jobId,bytes32 inputHash,bytes32 outputHash,address worker)");
@@ -76,6 +83,18 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         uint128 withdrawn;
     }
 
+    /// @dev What single settlements left for one pool: its share (`reward`, for Staking.reward)
+    ///      and the protocol fee they earned (`fee`, moved to `feesOwed` when the ledger is paid).
+    ///      One slot, so a single settlement writes one slot for both (2.9k gas, where a
+    ///      Staking.reward with its token transfer costs about 40k and a separate fee write
+    ///      2.9k more). `flushes` keeps the slot non-zero once paid, so the next entry is a
+    ///      non-zero-to-non-zero write. uint112 holds any PHA amount (capped supply < 2^90).
+    struct PoolLedger {
+        uint112 reward;
+        uint112 fee;
+        uint32 flushes;
+    }
+
     /// @dev Totals of one settlement call.
     struct Totals {
         uint256 jobs;
@@ -104,6 +123,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     address private _treasury;
     mapping(uint256 jobId => Job) private _jobs;
     mapping(address relayer => RelayerFees) private _relayerFees;
+    mapping(uint256 poolId => PoolLedger) private _poolLedgers;
 
     // ================================================================ constructor
 
@@ -245,15 +265,11 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         );
 
         delete _jobs[jobId];
-        emit JobSettled(jobId, worker, outputHash, output);
-        uint256 fee = (uint256(payment) - spec.relayFee) * _config.feeBps / 10_000;
-        Totals memory totals =
-            Totals({jobs: 1, poolAmount: payment - spec.relayFee - fee, relayAmount: spec.relayFee, feeAmount: fee});
-        _accrue(totals);
+        emit JobSettled(jobId, worker, output);
+        _enterInLedger(worker, poolId, payment, spec.relayFee);
         // The log's return value (the entry's index) is not needed here; the entry is in its event.
         // slither-disable-next-line unused-return
         LOG.append(_logEntry(jobId, worker, spec.measurementId, outputHash));
-        _pay(worker, poolId, totals);
     }
 
     /// @inheritdoc IJobEscrow
@@ -276,11 +292,37 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         });
         (Totals memory totals, IAttestationLog.Entry[] memory logEntries) = _settleEntries(ctx, entries, outputHashes);
         if (totals.jobs == 0) revert JobEscrowNothingSettled();
-        _accrue(totals);
+        emit SettlementPaid(worker, poolId, msg.sender, totals.jobs, totals.poolAmount, totals.relayAmount, totals.feeAmount);
+        // The batch pays the pool's ledger too: one reward for the batch and every single
+        // settlement since the pool was last paid.
+        (uint256 ledgerReward, uint256 ledgerFee) = _takeLedger(poolId);
+        _accrue(totals.feeAmount + ledgerFee, totals.relayAmount);
         // The log's return value (the first entry's index) is not needed; the entries are in its events.
         // slither-disable-next-line unused-return
         LOG.appendBatch(logEntries);
-        _pay(worker, poolId, totals);
+        uint256 toPool = totals.poolAmount + ledgerReward;
+        if (toPool != 0) STAKING.reward(poolId, toPool);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function flushPoolRewards(uint256[] calldata poolIds) external nonReentrant returns (uint256 total) {
+        uint256 n = poolIds.length;
+        if (n > MAX_FLUSH_POOLS) revert JobEscrowTooManyPools(n, MAX_FLUSH_POOLS);
+        bool any = false;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 poolId = poolIds[i];
+            (uint256 reward, uint256 fee) = _takeLedger(poolId);
+            if (reward == 0 && fee == 0) continue;
+            any = true;
+            _accrue(fee, 0);
+            if (reward == 0) continue;
+            total += reward;
+            // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS
+            // and each ledger is zeroed before the call, so a repeated id pays nothing twice.
+            // slither-disable-next-line calls-loop
+            STAKING.reward(poolId, reward);
+        }
+        if (!any) revert JobEscrowNothingOwed();
     }
 
     /// @inheritdoc IJobEscrow
@@ -376,6 +418,16 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IJobEscrow
+    function poolRewardsOwed(uint256 poolId) external view returns (uint256) {
+        return _poolLedgers[poolId].reward;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function poolFeesOwed(uint256 poolId) external view returns (uint256) {
+        return _poolLedgers[poolId].fee;
+    }
+
+    /// @inheritdoc IJobEscrow
     function relayerWithdrawn(address relayer) external view returns (uint256) {
         return _relayerFees[relayer].withdrawn;
     }
@@ -465,7 +517,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
             totals.feeAmount += fee;
             totals.relayAmount += e.spec.relayFee;
             totals.poolAmount += payment - e.spec.relayFee - fee;
-            emit JobSettled(e.jobId, ctx.worker, outputHashes[i], e.output);
+            emit JobSettled(e.jobId, ctx.worker, e.output);
             logEntries[totals.jobs] = _logEntry(e.jobId, ctx.worker, ctx.measurementId, outputHashes[i]);
             ++totals.jobs;
         }
@@ -521,19 +573,40 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         batchHash = keccak256(abi.encodePacked(leaves));
     }
 
-    /// @dev Accrues one settlement's fees (before any external call): the protocol fee for the
-    ///      treasury, the relay fee for the caller.
-    function _accrue(Totals memory t) private {
+    /// @dev Accrues fees (before any external call): protocol fees for the treasury, relay fees
+    ///      for the caller.
+    function _accrue(uint256 fee, uint256 relayFee) private {
         // Both sums are below the capped PHA supply (< 2^90): the casts cannot truncate.
-        if (t.feeAmount != 0) _config.feesOwed += uint160(t.feeAmount);
-        if (t.relayAmount != 0) _relayerFees[msg.sender].owed += uint128(t.relayAmount);
+        if (fee != 0) _config.feesOwed += uint160(fee);
+        if (relayFee != 0) _relayerFees[msg.sender].owed += uint128(relayFee);
     }
 
-    /// @dev Reports one settlement and pays the pool's share through Staking.reward (which pulls
-    ///      it under the allowance set in the constructor).
-    function _pay(address worker, uint256 poolId, Totals memory t) private {
-        emit SettlementPaid(worker, poolId, msg.sender, t.jobs, t.poolAmount, t.relayAmount, t.feeAmount);
-        if (t.poolAmount != 0) STAKING.reward(poolId, t.poolAmount);
+    /// @dev Splits a single settlement's payment: the relay fee accrues to the caller; the pool's
+    ///      share and the protocol fee wait in the pool's ledger for its next batch or flush.
+    function _enterInLedger(address worker, uint256 poolId, uint256 payment, uint256 relayFee) private {
+        uint256 fee = (payment - relayFee) * _config.feeBps / 10_000;
+        uint256 poolAmount = payment - relayFee - fee;
+        _accrue(0, relayFee);
+        // Both are below the capped PHA supply (< 2^90): the casts cannot truncate.
+        PoolLedger storage ledger = _poolLedgers[poolId];
+        (ledger.reward, ledger.fee) = (ledger.reward + uint112(poolAmount), ledger.fee + uint112(fee));
+        emit SettlementPaid(worker, poolId, msg.sender, 1, poolAmount, relayFee, fee);
+    }
+
+    /// @dev Empties the pool's ledger and returns what it held; the caller accrues the fee and
+    ///      pays the reward through Staking.reward (which pulls it under the allowance set in the
+    ///      constructor). Writes nothing when the ledger is empty.
+    function _takeLedger(uint256 poolId) private returns (uint256 reward, uint256 fee) {
+        PoolLedger storage ledger = _poolLedgers[poolId];
+        (reward, fee) = (ledger.reward, ledger.fee);
+        if (reward == 0 && fee == 0) return (0, 0);
+        uint32 flushes;
+        unchecked {
+            // Only keeps the slot non-zero; a wrap after 2^32 flushes costs one dearer write.
+            flushes = ledger.flushes + 1;
+        }
+        _poolLedgers[poolId] = PoolLedger({reward: 0, fee: 0, flushes: flushes});
+        emit PoolRewardsFlushed(poolId, reward, fee);
     }
 
     /// @dev The registry's verdict for (worker, measurement, floor, caller as relayer); reverts unless eligible.

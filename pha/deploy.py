@@ -258,8 +258,21 @@ def _chain_id() -> int:
 
 
 def _wire_log_writers(ctx: DeployContext) -> None:
-    grant_role(ctx, "AttestationLog", "WRITER_ROLE", "WorkerRegistry")
-    grant_role(ctx, "AttestationLog", "WRITER_ROLE", "JobEscrow")
+    """The log's two writers: the registry (attestations) and the escrow (results)."""
+    log_contract = ctx.contracts.get("AttestationLog")
+    if log_contract is None:
+        return
+    wanted = [ctx.contracts.get(name) for name in ("WorkerRegistry", "JobEscrow")]
+    current = [log_contract.registry(), log_contract.escrow()]
+    addresses = [
+        c.address if c is not None else now for c, now in zip(wanted, current, strict=True)
+    ]
+    if [a.lower() for a in addresses] == [a.lower() for a in current]:
+        return
+    if not _is_admin(ctx, log_contract):
+        return
+    log_contract.setWriters(*addresses, sender=ctx.deployer)
+    log.info("AttestationLog: writers set to registry %s, escrow %s", *addresses)
 
 
 def _wire_verifiers(ctx: DeployContext) -> None:

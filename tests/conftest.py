@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
+from pha.escrow.spec import ZERO_ADDRESS
 from tests.world import PHA
 
 
@@ -100,7 +101,7 @@ def attestation_log(project, gov):
 @pytest.fixture(scope="session")
 def registry(project, gov, staking, attestation_log):
     contract = gov.deploy(project.WorkerRegistry, gov, staking, attestation_log, 7 * DAY, DAY)
-    attestation_log.grantRole(attestation_log.WRITER_ROLE(), contract, sender=gov)
+    attestation_log.setWriters(contract, ZERO_ADDRESS, sender=gov)
     staking.setRegistry(contract, sender=gov)
     return contract
 

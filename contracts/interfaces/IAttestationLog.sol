@@ -35,10 +35,14 @@ interface IAttestationLog {
         bytes32 head
     );
 
-    /// @notice The caller may not write to the log.
+    /// @notice Governance set the two writers.
+    event WritersSet(address registry, address escrow);
+
+    /// @notice The caller may not write to the log, or not entries of this kind.
     error AttestationLogUnauthorized(address caller);
 
-    /// @notice Appends one entry; only writers (the registry and the escrow).
+    /// @notice Appends one entry; only writers: the registry (WorkerAttested entries) and the
+    ///         escrow (ResultSettled entries).
     function append(Entry calldata entry) external returns (uint256 index);
 
     /// @notice Appends several entries in order with one storage write; only writers.
@@ -49,4 +53,13 @@ interface IAttestationLog {
 
     /// @notice The number of entries appended so far.
     function count() external view returns (uint256);
+
+    /// @notice Sets the two writers (governance); zero disables a writer.
+    function setWriters(address registry, address escrow) external;
+
+    /// @notice The writer of WorkerAttested entries.
+    function registry() external view returns (address);
+
+    /// @notice The writer of ResultSettled entries.
+    function escrow() external view returns (address);
 }

@@ -92,15 +92,20 @@ interface IJobEscrow {
     error JobEscrowNothingSettled();
     /// @notice No fees are owed to the caller (relayer) or to the treasury.
     error JobEscrowNothingOwed();
+    /// @notice A flush names more pools than MAX_FLUSH_POOLS.
+    error JobEscrowTooManyPools(uint256 count, uint256 maximum);
 
     // ------------------------------------------------------------------ events
 
     event JobPosted(uint256 indexed jobId, address indexed client, bytes32 indexed measurementId, uint96 payment, JobSpec spec, bytes input);
     event JobClaimed(uint256 indexed jobId, address indexed worker, uint256 indexed poolId, address relayer);
     /// @notice One per settled job; the output is carried here only (its hash is in the AttestationLog).
-    event JobSettled(uint256 indexed jobId, address indexed worker, bytes32 outputHash, bytes output);
-    /// @notice One per settlement call: what it paid to the pool (poolAmount) and accrued as relay
-    ///         fee (to `relayer`, see withdrawRelayerFees) and protocol fee (see sweepProtocolFees).
+    ///         outputHash = keccak256(output).
+    event JobSettled(uint256 indexed jobId, address indexed worker, bytes output);
+    /// @notice One per settlement call: the pool's share (poolAmount), the relay fee accrued to
+    ///         `relayer` (see withdrawRelayerFees) and the protocol fee (see sweepProtocolFees). A
+    ///         batch pays the share at once and accrues the fee; a single settlement enters both
+    ///         in the pool's ledger, paid by the pool's next batch or flush (see flushPoolRewards).
     event SettlementPaid(address indexed worker, uint256 indexed poolId, address indexed relayer, uint256 jobs, uint256 poolAmount, uint256 relayAmount, uint256 feeAmount);
     event SettlementSkipped(uint256 indexed jobId, SkipReason reason);
     event JobCancelled(uint256 indexed jobId, address indexed client, uint256 refund);
@@ -115,6 +120,9 @@ interface IJobEscrow {
     event RelayerFeesWithdrawn(address indexed relayer, address indexed to, uint256 amount);
     /// @notice Accrued protocol fees were paid to the treasury.
     event ProtocolFeesSwept(address indexed treasury, uint256 amount);
+    /// @notice A pool's ledger was paid: `reward` to the pool through Staking.reward, `fee` added
+    ///         to the protocol fees owed.
+    event PoolRewardsFlushed(uint256 indexed poolId, uint256 reward, uint256 fee);
 
     // ------------------------------------------------------------------ clients
 
@@ -163,6 +171,13 @@ interface IJobEscrow {
     function settleBatch(address worker, bytes32 measurementId, BatchEntry[] calldata entries, bytes calldata signature)
         external;
 
+    /// @notice Pays each listed pool's ledger (what its single settlements left): the share to
+    ///         the pool through Staking.reward, the protocol fee to `feesOwed`. Anyone may call.
+    ///         Empty ledgers are passed over; reverts if every listed ledger is empty, or if more
+    ///         than MAX_FLUSH_POOLS are listed.
+    /// @return total The PHA paid to the pools.
+    function flushPoolRewards(uint256[] calldata poolIds) external returns (uint256 total);
+
     /// @notice Pays the caller's accrued relay fees to `to`; reverts if none are owed.
     /// @return amount The PHA paid.
     function withdrawRelayerFees(address to) external returns (uint256 amount);
@@ -202,11 +217,18 @@ interface IJobEscrow {
     /// @notice Receiver of protocol fees (paid out by `sweepProtocolFees`).
     function treasury() external view returns (address);
 
-    /// @notice Protocol fees accrued and not yet swept to the treasury.
+    /// @notice Protocol fees accrued and not yet swept to the treasury (single settlements' fees
+    ///         join once their pool's ledger is paid: see poolFeesOwed).
     function feesOwed() external view returns (uint256);
 
     /// @notice Relay fees accrued to `relayer` and not yet withdrawn.
     function relayerOwed(address relayer) external view returns (uint256);
+
+    /// @notice The pool's share of single settlements not yet paid to it (in its ledger).
+    function poolRewardsOwed(uint256 poolId) external view returns (uint256);
+
+    /// @notice Protocol fees of the pool's single settlements not yet moved to `feesOwed` (in its ledger).
+    function poolFeesOwed(uint256 poolId) external view returns (uint256);
 
     /// @notice Relay fees `relayer` has withdrawn so far (cumulative).
     function relayerWithdrawn(address relayer) external view returns (uint256);

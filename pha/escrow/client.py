@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pha.escrow.spec import JobSpec
+from pha.escrow.spec import ZERO_ADDRESS, JobSpec
+from pha.escrow.typed_data import output_hash
 
-ZERO_ADDRESS = "0x" + "00" * 20
 TCB_NAMES = [
     "UpToDate",
     "SWHardeningNeeded",
@@ -68,7 +68,8 @@ def load_job(escrow: Any, job_id: int, start_block: int, head: int) -> JobView |
     for c in _events(escrow.JobClaimed, start, head, job_id):
         view.claimer, view.pool_id = str(c.worker), int(c.poolId)
     for s in _events(escrow.JobSettled, start, head, job_id):
-        view.outcome, view.output, view.output_hash = "settled", bytes(s.output), bytes(s.outputHash)
+        view.outcome, view.output = "settled", bytes(s.output)
+        view.output_hash = output_hash(view.output)
         view.worker = str(s.worker)
     for c in _events(escrow.JobCancelled, start, head, job_id):
         view.outcome, view.refund = "cancelled", int(c.refund)

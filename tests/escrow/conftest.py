@@ -41,7 +41,7 @@ def escrow(project, gov, token, staking, registry, attestation_log, treasury):
         project.JobEscrow, gov, token, staking, registry, attestation_log, treasury, FEE_BPS, SLASH_BPS
     )
     staking.grantRole(staking.SLASHER_ROLE(), contract, sender=gov)
-    attestation_log.grantRole(attestation_log.WRITER_ROLE(), contract, sender=gov)
+    attestation_log.setWriters(registry, contract, sender=gov)
     return contract
 
 

@@ -366,21 +366,25 @@ def test_post__deadline_beyond_max_duration__reverts(escrow, post_job):
 
 
 @pytest.fixture
-def probe_escrow(project, gov, token, attestation_log, treasury, client, fund):
+def probe_escrow(project, gov, token, treasury, client, fund):
     probe = gov.deploy(project.EscrowReentrancyProbe)
-    contract = gov.deploy(project.JobEscrow, gov, token, probe, probe, attestation_log, treasury, 100, 1_000)
-    attestation_log.grantRole(attestation_log.WRITER_ROLE(), contract, sender=gov)
+    own_log = gov.deploy(project.AttestationLog, gov)
+    contract = gov.deploy(project.JobEscrow, gov, token, probe, probe, own_log, treasury, 100, 1_000)
+    own_log.setWriters(probe, contract, sender=gov)
     probe.setEscrow(contract, sender=gov)
     token.approve(contract, 2**256 - 1, sender=client)
     return contract, probe
 
 
-def test_settle__reentered_from_payout__reverts(probe_escrow, client, relayer, worker, code, chain, token):
+def test_payout__reentered_from_staking__reverts(probe_escrow, client, relayer, worker, code, chain, token):
+    """Every path that calls Staking (a batch's reward, a flush's reward) holds the guard: a
+    hostile Staking re-entering settle or cancel is refused and nothing moves."""
     from pha.escrow.spec import JobSpec
+    from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
 
     escrow, probe = probe_escrow
     specs = []
-    for i in range(2):
+    for i in range(3):
         spec = JobSpec(code.measurement_id, b"%31d" % i + b"!", 0, chain.pending_timestamp + 600)
         escrow.post(spec.as_tuple(), PHA, b"", sender=client)
         specs.append(spec)
@@ -389,14 +393,27 @@ def test_settle__reentered_from_payout__reverts(probe_escrow, client, relayer, w
         sign_result(domain, ResultEntry(i + 1, s.input_hash, output_hash(b"x")), worker.signer.key)
         for i, s in enumerate(specs)
     ]
-    # The hostile "staking" re-enters settle for job 2 while paying job 1.
+    # A single settlement calls no Staking: it credits the pool (probe pool 1).
+    escrow.settle(1, specs[0].as_tuple(), worker.address, b"x", sigs[0], sender=relayer)
+    owed = escrow.poolRewardsOwed(1)
+    assert owed == PHA - PHA // 100
+    # The hostile "staking" re-enters settle for job 2 while the flush pays job 1's share...
     probe.setReentry(
         escrow.settle.encode_input(2, specs[1].as_tuple(), worker.address, b"x", sigs[1]), sender=client
     )
     with ape.reverts(escrow.ReentrancyGuardReentrantCall):
-        escrow.settle(1, specs[0].as_tuple(), worker.address, b"x", sigs[0], sender=relayer)
-    # ... and cancel from inside a payout is refused too; nothing moved.
+        escrow.flushPoolRewards([1], sender=relayer)
+    # ... and cancel from inside a batch's reward is refused too.
     probe.setReentry(escrow.cancel.encode_input(2, specs[1].as_tuple()), sender=client)
+    entry = ResultEntry(3, specs[2].input_hash, output_hash(b"x"))
+    batch = [(3, specs[2].as_tuple(), b"x")]
     with ape.reverts(escrow.ReentrancyGuardReentrantCall):
-        escrow.settle(1, specs[0].as_tuple(), worker.address, b"x", sigs[0], sender=relayer)
-    assert token.balanceOf(escrow) == 2 * PHA
+        escrow.settleBatch(
+            worker.address, code.measurement_id, batch, sign_batch(domain, [entry], worker.signer.key), sender=relayer
+        )
+    with ape.reverts(escrow.ReentrancyGuardReentrantCall):
+        escrow.flushPoolRewards([1], sender=relayer)
+    # Nothing moved: jobs 2 and 3 still open, job 1's share still owed, all PHA still here.
+    assert escrow.poolRewardsOwed(1) == owed
+    assert token.balanceOf(escrow) == 3 * PHA
+    assert [escrow.statusOf(i + 1, s.as_tuple()) for i, s in enumerate(specs)] == [3, 1, 1]

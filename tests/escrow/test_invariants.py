@@ -1,11 +1,12 @@
 """Stateful property test: random sequences of post / claim / settle / batch / cancel / expire /
-fee payouts (sweep, withdraw) / time travel against a model.
+payouts (sweep, withdraw, pool flush) / time travel against a model.
 
 After every step: the escrow's PHA equals the sum of the active jobs' payments plus the accrued
-unpaid fees (protocol fees owed + the relayer's fees owed), to the wei, and both accruals equal
-the model's; ended jobs' slots are cleared and active ones are not (a second ending attempt
-fails on-chain); and what clients paid in equals refunds + treasury + relayers + pools
-(staking's balance + what it slashed out) + escrow. At the end of each sequence the
+unpaid amounts (protocol fees owed + the relayer's fees owed + the pool ledger's reward and fee),
+to the wei, and every accrual equals the model's; ended jobs' slots are cleared and active ones
+are not (a second ending attempt fails on-chain); Staking received exactly the pool shares the
+model paid (batches and flushes); and what clients paid in equals refunds + treasury + relayers +
+pools (staking's balance) + escrow. At the end of each sequence the
 AttestationLog rebuilt from events equals the on-chain head.
 
 Speed: transactions go straight to anvil's JSON-RPC (eth_sendTransactionSync from its unlocked
@@ -52,6 +53,9 @@ SIGS = {
     "expire": f"expire(uint256,{SPEC},address,uint256)",
     "sweepProtocolFees": "sweepProtocolFees()",
     "withdrawRelayerFees": "withdrawRelayerFees(address)",
+    "flushPoolRewards": "flushPoolRewards(uint256[])",
+    "poolRewardsOwed": "poolRewardsOwed(uint256)",
+    "poolFeesOwed": "poolFeesOwed(uint256)",
     "feesOwed": "feesOwed()",
     "relayerOwed": "relayerOwed(address)",
     "jobOf": "jobOf(uint256)",
@@ -60,7 +64,7 @@ SIGS = {
     "slashedOwed": "slashedOwed()",
 }
 JOB_EXPIRED = "0x" + keccak(text="JobExpired(uint256,address,uint256,uint256,uint256)").hex()
-JOB_SETTLED = "0x" + keccak(text="JobSettled(uint256,address,bytes32,bytes)").hex()
+JOB_SETTLED = "0x" + keccak(text="JobSettled(uint256,address,bytes)").hex()
 
 
 def calldata(name: str, *args: Any) -> str:
@@ -195,9 +199,11 @@ class EscrowMachine(RuleBasedStateMachine):
         self.refunds = 0
         self.slashed = 0
         self.balance_keys = ("client", "relayer", "treasury", "staking", "staking_treasury")
-        balances, self.fees_owed, self.relay_owed = self._read_totals()
+        balances, owed = self._read_totals()
+        self.fees_owed, self.relay_owed, self.ledger_reward, self.ledger_fee = owed
+        self.pool_paid = 0
         self.base = dict(zip((*self.balance_keys, "escrow"), balances, strict=True))
-        self.base["fees_owed"], self.base["relay_owed"] = self.fees_owed, self.relay_owed
+        self.base["owed"] = sum(owed)
         self.next_id = _uint(self.rpc.calls([(self.escrow, calldata("nextJobId"))])[0])
         self.base_slashed_owed = self._slashed_owed()
         self.now = int(self.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
@@ -207,15 +213,18 @@ class EscrowMachine(RuleBasedStateMachine):
     def _slashed_owed(self) -> int:
         return _uint(self.rpc.calls([(self.world["staking"], calldata("slashedOwed"))])[0])
 
-    def _read_totals(self) -> tuple[list[int], int, int]:
-        """Balances of the parties and the escrow, feesOwed, relayerOwed: one batched request."""
+    def _read_totals(self) -> tuple[list[int], list[int]]:
+        """Balances of the parties and the escrow; feesOwed, relayerOwed, the pool ledger's
+        reward and fee: one batched request."""
         w = self.world
         items = [(self.token, calldata("balanceOf", w[k])) for k in self.balance_keys]
         items.append((self.token, calldata("balanceOf", self.escrow)))
         items.append((self.escrow, calldata("feesOwed")))
         items.append((self.escrow, calldata("relayerOwed", w["relayer"])))
+        items.append((self.escrow, calldata("poolRewardsOwed", w["pool"])))
+        items.append((self.escrow, calldata("poolFeesOwed", w["pool"])))
         raw = [_uint(r) for r in self.rpc.calls(items)]
-        return raw[:-2], raw[-2], raw[-1]
+        return raw[:-4], raw[-4:]
 
     def _send(self, sender: str, data: str, expect_ok: bool) -> dict:
         receipt = self.rpc.send(sender, self.escrow, data, expect_ok)
@@ -237,10 +246,16 @@ class EscrowMachine(RuleBasedStateMachine):
     def _settleable(self, job: ModelJob, worker: str, at: int) -> bool:
         return not job.ended and (job.claimer in (None, worker)) and at <= job.spec.deadline
 
-    def _accrue(self, job: ModelJob) -> None:
+    def _split(self, job: ModelJob) -> tuple[int, int]:
+        """(pool share, protocol fee) of a settled job; the relay fee is the spec's."""
         fee = (job.payment - job.spec.relay_fee) * self.world["fee_bps"] // 10_000
-        self.fees_owed += fee
-        self.relay_owed += job.spec.relay_fee
+        return job.payment - job.spec.relay_fee - fee, fee
+
+    def _pay_ledger(self) -> None:
+        """A batch or a flush empties the pool's ledger: its reward to Staking, its fee owed."""
+        self.pool_paid += self.ledger_reward
+        self.fees_owed += self.ledger_fee
+        self.ledger_reward = self.ledger_fee = 0
 
     def _logs(self, receipt: dict, topic: str) -> list[dict]:
         return [
@@ -308,7 +323,10 @@ class EscrowMachine(RuleBasedStateMachine):
         if ok:
             job.ended = True
             self.ends += 1
-            self._accrue(job)
+            share, fee = self._split(job)
+            self.ledger_reward += share
+            self.ledger_fee += fee
+            self.relay_owed += job.spec.relay_fee
 
     @precondition(lambda self: self.jobs)
     @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4), who=st.integers(0, 1))
@@ -335,7 +353,11 @@ class EscrowMachine(RuleBasedStateMachine):
             for j in paid:
                 j.ended = True
                 self.ends += 1
-                self._accrue(j)
+                share, fee = self._split(j)
+                self.pool_paid += share
+                self.fees_owed += fee
+                self.relay_owed += j.spec.relay_fee
+            self._pay_ledger()
 
     @precondition(lambda self: self.jobs)
     @rule(pick=st.integers(0, 10**6))
@@ -378,6 +400,14 @@ class EscrowMachine(RuleBasedStateMachine):
         self._send(w["relayer"], calldata("withdrawRelayerFees", w["relayer"]), self.relay_owed > 0)
         self.relay_owed = 0
 
+    @rule(twice=st.booleans())
+    def flush(self, twice: bool) -> None:
+        # Naming the pool twice pays its ledger once.
+        pools = [self.world["pool"]] * (2 if twice else 1)
+        ok = self.ledger_reward + self.ledger_fee > 0
+        self._send(self.world["client"], calldata("flushPoolRewards", pools), ok)
+        self._pay_ledger()
+
     @rule(seconds=st.sampled_from([1, 60, 600, 3_600]))
     def time_travel(self, seconds: int) -> None:
         self.rpc.request("evm_increaseTime", [seconds])
@@ -390,14 +420,13 @@ class EscrowMachine(RuleBasedStateMachine):
     def escrow_holds_open_payments_plus_unpaid_fees_and_everything_is_accounted_for(self) -> None:
         if not hasattr(self, "jobs"):
             return
-        balances, fees_owed, relay_owed = self._read_totals()
-        assert fees_owed == self.fees_owed
-        assert relay_owed == self.relay_owed
+        balances, owed = self._read_totals()
+        model = [self.fees_owed, self.relay_owed, self.ledger_reward, self.ledger_fee]
+        assert owed == model
         now = dict(zip((*self.balance_keys, "escrow"), balances, strict=True))
         delta = {k: now[k] - self.base[k] for k in now}
-        base_owed = self.base["fees_owed"] + self.base["relay_owed"]
         held = delta["escrow"]
-        assert held == sum(j.payment for j in self._active()) + self.fees_owed + self.relay_owed - base_owed
+        assert held == sum(j.payment for j in self._active()) + sum(model) - self.base["owed"]
         # ended jobs' slots are cleared, active ones are not
         if self.jobs:
             stored = self.rpc.calls([(self.escrow, calldata("jobOf", j.id)) for j in self.jobs])
@@ -410,6 +439,7 @@ class EscrowMachine(RuleBasedStateMachine):
         assert self._slashed_owed() == self.base_slashed_owed + self.slashed
         fees = delta["treasury"]
         pools = delta["staking"]
+        assert pools == self.pool_paid
         assert self.paid_in == self.refunds + fees + delta["relayer"] + pools + held
 
     def teardown(self) -> None:

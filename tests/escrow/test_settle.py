@@ -23,14 +23,26 @@ def test_settle__unclaimed__pays_pool_and_accrues_relay_and_protocol_fees(
     balances = [token.balanceOf(a) for a in (relayer, treasury, staking)]
     tx = escrow.settle(*job.args, worker.address, b"hello", sig, sender=relayer)
     pool_amount, relay, fee = split(10 * PHA, PHA // 10)
+    # Nothing moves yet: the relay fee accrues to the relayer, the pool's share and the protocol
+    # fee wait in the pool's ledger.
     after = [token.balanceOf(a) for a in (relayer, treasury, staking)]
-    assert [a - b for a, b in zip(after, balances, strict=True)] == [0, 0, pool_amount]
-    assert escrow.relayerOwed(relayer) == relay and escrow.feesOwed() == fee
-    assert token.balanceOf(escrow) == relay + fee
+    assert after == balances
+    assert escrow.relayerOwed(relayer) == relay and escrow.feesOwed() == 0
+    assert (escrow.poolRewardsOwed(pool), escrow.poolFeesOwed(pool)) == (pool_amount, fee)
+    assert token.balanceOf(escrow) == 10 * PHA
     paid = tx.decode_logs(escrow.SettlementPaid)[0]
+    assert (paid.poolId, paid.jobs) == (pool, 1)
     assert (paid.poolAmount, paid.relayAmount, paid.feeAmount) == (pool_amount, relay, fee)
+    # The flush (anyone) pays the pool through Staking.reward and makes the fee sweepable.
+    flush = escrow.flushPoolRewards([pool], sender=relayer)
+    assert token.balanceOf(staking) - balances[2] == pool_amount
+    assert escrow.feesOwed() == fee and escrow.poolRewardsOwed(pool) == escrow.poolFeesOwed(pool) == 0
+    flushed = flush.decode_logs(escrow.PoolRewardsFlushed)[0]
+    assert (flushed.poolId, flushed.reward, flushed.fee) == (pool, pool_amount, fee)
+    assert token.balanceOf(escrow) == relay + fee
     settled = tx.decode_logs(escrow.JobSettled)[0]
     assert settled.jobId == job.id and bytes(settled.output) == b"hello"
+    assert settled.worker == worker.address
     assert escrow.jobOf(job.id).client == "0x" + "00" * 20
     assert escrow.statusOf(*job.args) == 3  # Ended
     appended = tx.decode_logs(attestation_log.Appended)
@@ -64,6 +76,50 @@ def test_settle_batch__pays_each_job(escrow, token, worker, relayer, code, post_
     assert escrow.relayerOwed(relayer) == 5 * relay and escrow.feesOwed() == 5 * fee
     assert token.balanceOf(escrow) == 5 * (relay + fee)
     assert tx.gas_used / 5 < 60_000
+
+
+def test_settle_batch__also_pays_the_pools_ledger_in_one_reward(
+    escrow, token, worker, relayer, code, pool, post_job, result_sig, batch_sig, staking
+):
+    from tests.escrow.conftest import batch_entries
+
+    single = post_job()
+    escrow.settle(*single.args, worker.address, b"s", result_sig(worker, single, b"s"), sender=relayer)
+    share, _, fee = split(single.payment, single.spec.relay_fee)
+    items = [(post_job(), b"b0"), (post_job(), b"b1")]
+    before = token.balanceOf(staking)
+    tx = escrow.settleBatch(
+        worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items), sender=relayer
+    )
+    batch_share = sum(split(j.payment, j.spec.relay_fee)[0] for j, _ in items)
+    batch_fee = sum(split(j.payment, j.spec.relay_fee)[2] for j, _ in items)
+    assert token.balanceOf(staking) - before == batch_share + share
+    rewarded = tx.decode_logs(staking.Rewarded)
+    assert [int(r.amount) for r in rewarded] == [batch_share + share]  # one Staking.reward
+    assert escrow.poolRewardsOwed(pool) == escrow.poolFeesOwed(pool) == 0
+    assert escrow.feesOwed() == batch_fee + fee
+    paid = tx.decode_logs(escrow.SettlementPaid)[0]
+    assert (paid.jobs, paid.poolAmount, paid.feeAmount) == (2, batch_share, batch_fee)  # the batch's own
+
+
+def test_flush__rules(escrow, token, staking, worker, relayer, pool, attacker, post_job, result_sig):
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.flushPoolRewards([pool], sender=attacker)
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.flushPoolRewards([], sender=attacker)
+    limit = escrow.MAX_FLUSH_POOLS()
+    with ape.reverts(escrow.JobEscrowTooManyPools):
+        escrow.flushPoolRewards([pool] * (limit + 1), sender=attacker)
+    job = post_job()
+    escrow.settle(*job.args, worker.address, b"x", result_sig(worker, job, b"x"), sender=relayer)
+    share, _, _ = split(job.payment, job.spec.relay_fee)
+    before = token.balanceOf(staking)
+    # A repeated pool id pays once; an unknown pool with an empty ledger is passed over.
+    tx = escrow.flushPoolRewards([pool, 999, pool], sender=attacker)
+    assert token.balanceOf(staking) - before == share
+    assert len(tx.decode_logs(escrow.PoolRewardsFlushed)) == 1
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.flushPoolRewards([pool], sender=attacker)
 
 
 def test_settle__twice__reverts(escrow, worker, relayer, post_job, result_sig):
@@ -115,9 +171,13 @@ def test_withdraw_relayer_fees__zero_address__reverts(escrow, worker, relayer, p
 
 
 def test_sweep_protocol_fees__anyone__pays_treasury(
-    escrow, token, worker, relayer, treasury, attacker, post_job, result_sig
+    escrow, token, worker, relayer, treasury, attacker, pool, post_job, result_sig
 ):
     relay, fee = _settled(escrow, worker, relayer, post_job, result_sig)
+    # Single settlements' fees wait in the pool's ledger until it is paid.
+    with ape.reverts(escrow.JobEscrowNothingOwed):
+        escrow.sweepProtocolFees(sender=attacker)
+    escrow.flushPoolRewards([pool], sender=attacker)
     before = token.balanceOf(treasury)
     tx = escrow.sweepProtocolFees(sender=attacker)
     # one wei stays owed (the anchor keeping the escrow's balance non-zero), nothing is lost
@@ -130,9 +190,10 @@ def test_sweep_protocol_fees__anyone__pays_treasury(
 
 
 def test_sweep_protocol_fees__after_set_treasury__pays_new_treasury(
-    escrow, token, gov, carol, worker, relayer, post_job, result_sig
+    escrow, token, gov, carol, worker, relayer, pool, post_job, result_sig
 ):
     _, fee = _settled(escrow, worker, relayer, post_job, result_sig, n=1)
+    escrow.flushPoolRewards([pool], sender=gov)
     escrow.setTreasury(carol, sender=gov)
     before = token.balanceOf(carol)
     escrow.sweepProtocolFees(sender=gov)

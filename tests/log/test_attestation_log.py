@@ -14,7 +14,7 @@ from pha.attestation_log import ZERO32, fetch_entries, next_head, verify_chain
 @pytest.fixture(scope="module")
 def log_contract(project, gov):
     contract = gov.deploy(project.AttestationLog, gov)
-    contract.grantRole(contract.WRITER_ROLE(), gov, sender=gov)
+    contract.setWriters(gov, gov, sender=gov)  # governance plays both writers here
     return contract
 
 
@@ -39,12 +39,37 @@ def test_append__non_writer__reverts(log_contract, attacker):
         log_contract.appendBatch([entry()], sender=attacker)
 
 
-def test_append__revoked_writer__reverts(log_contract, gov, alice):
-    log_contract.grantRole(log_contract.WRITER_ROLE(), alice, sender=gov)
-    log_contract.append(entry(), sender=alice)
-    log_contract.revokeRole(log_contract.WRITER_ROLE(), alice, sender=gov)
+def test_append__replaced_writer__reverts(log_contract, gov, alice):
+    log_contract.setWriters(alice, gov, sender=gov)
+    try:
+        log_contract.append(entry(kind=0), sender=alice)
+        with ape.reverts(log_contract.AttestationLogUnauthorized):
+            log_contract.append(entry(kind=0), sender=gov)  # no longer the registry
+    finally:
+        log_contract.setWriters(gov, gov, sender=gov)
     with ape.reverts(log_contract.AttestationLogUnauthorized):
-        log_contract.append(entry(), sender=alice)
+        log_contract.append(entry(kind=0), sender=alice)
+
+
+def test_append__each_writer_only_its_kind(project, gov, alice, bob):
+    """The registry writes attestations only, the escrow results only: neither can forge the other's."""
+    contract = gov.deploy(project.AttestationLog, gov)
+    tx = contract.setWriters(alice, bob, sender=gov)
+    assert tx.decode_logs(contract.WritersSet)[0].escrow == bob
+    assert (contract.registry(), contract.escrow()) == (alice.address, bob.address)
+    for writer, forbidden in ((alice, 1), (bob, 0)):
+        with ape.reverts(contract.AttestationLogUnauthorized):
+            contract.append(entry(kind=forbidden), sender=writer)
+        with ape.reverts(contract.AttestationLogUnauthorized):
+            contract.appendBatch([entry(kind=1 - forbidden), entry(kind=forbidden)], sender=writer)
+    contract.append(entry(kind=0), sender=alice)
+    contract.appendBatch([entry(kind=1), entry(kind=1)], sender=bob)
+    assert contract.count() == 3
+
+
+def test_set_writers__only_governance(log_contract, attacker):
+    with ape.reverts():
+        log_contract.setWriters(attacker, attacker, sender=attacker)
 
 
 def test_append__emits_entry_and_advances_head(log_contract, gov, chain):
