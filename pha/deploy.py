@@ -264,9 +264,7 @@ def _wire_log_writers(ctx: DeployContext) -> None:
         return
     wanted = [ctx.contracts.get(name) for name in ("WorkerRegistry", "JobEscrow")]
     current = [log_contract.registry(), log_contract.escrow()]
-    addresses = [
-        c.address if c is not None else now for c, now in zip(wanted, current, strict=True)
-    ]
+    addresses = [c.address if c is not None else now for c, now in zip(wanted, current, strict=True)]
     if [a.lower() for a in addresses] == [a.lower() for a in current]:
         return
     if not _is_admin(ctx, log_contract):

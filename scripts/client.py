@@ -28,8 +28,8 @@ from pha.cli import (
     require_manifest,
     resolve_account,
 )
-from pha.escrow.client import TCB_NAMES, ZERO_ADDRESS, JobView, load_job, render_output
-from pha.escrow.spec import NO_TCB_FLOOR, JobSpec, input_hash
+from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
+from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
 from pha.permit import PermitRefusedError, sign_permit
 
 PHA = 10**18

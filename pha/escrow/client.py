@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pha.escrow.spec import ZERO_ADDRESS, JobSpec
+from pha.escrow.spec import JobSpec
 from pha.escrow.typed_data import output_hash
 
 TCB_NAMES = [

@@ -409,7 +409,11 @@ def test_payout__reentered_from_staking__reverts(probe_escrow, client, relayer, 
     batch = [(3, specs[2].as_tuple(), b"x")]
     with ape.reverts(escrow.ReentrancyGuardReentrantCall):
         escrow.settleBatch(
-            worker.address, code.measurement_id, batch, sign_batch(domain, [entry], worker.signer.key), sender=relayer
+            worker.address,
+            code.measurement_id,
+            batch,
+            sign_batch(domain, [entry], worker.signer.key),
+            sender=relayer,
         )
     with ape.reverts(escrow.ReentrancyGuardReentrantCall):
         escrow.flushPoolRewards([1], sender=relayer)
