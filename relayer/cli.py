@@ -5,6 +5,7 @@
     pha-relayer status --config relayer.toml    (jobs by state, checkpoint, open transactions)
     pha-relayer watch --config relayer.toml [--once]  (attestation expiry / TCB grace; renewals)
     pha-relayer fees --config relayer.toml [--withdraw] [--to 0x...]  (accrued relay fees)
+    pha-relayer flush --config relayer.toml [--pool N ...] [--send]  (pool ledgers; pay them once)
 
 Mistakes are one line on stderr and exit code 1, never a traceback.
 """
@@ -258,4 +259,42 @@ def fees(config: Path | None, withdraw: bool, to: str | None) -> None:
             amount, tx_hash, receiver = withdraw_relay_fees(settings, to)
             click.echo(f"withdrew {format_pha(amount)} to {receiver} (tx {tx_hash})")
     except (SettingsError, FeesError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@config_option
+@click.option(
+    "--pool",
+    "pools",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="A pool id (repeat for several; default: every pool in the relayer's database).",
+)
+@click.option("--send", is_flag=True, help="Pay the non-empty ledgers: one flushPoolRewards transaction.")
+def flush(config: Path | None, pools: tuple[int, ...], send: bool) -> None:
+    """Pool ledgers: what single settlements left owed to each pool (reward) and to the protocol
+    (fee) until the pool's next batch or a flush; --send pays them once from the relayer's key."""
+    from pha.staking.amounts import format_pha
+    from relayer.decide import MAX_FLUSH_POOLS
+    from relayer.ledgers import LedgerError, flush_ledgers, known_pools, show_ledgers
+
+    settings = _settings(config)
+    try:
+        chosen = sorted(set(pools)) or known_pools(settings.db_path)
+        if not chosen:
+            raise LedgerError(f"the database {settings.db_path} names no pool: name them with --pool")
+        if send and len(chosen) > MAX_FLUSH_POOLS:
+            raise LedgerError(f"{len(chosen)} pools: one flush takes at most {MAX_FLUSH_POOLS} (use --pool)")
+        owed = show_ledgers(settings, chosen)
+        for pool in chosen:
+            reward, fee = owed[pool]
+            click.echo(f"pool {pool}: reward {format_pha(reward)}, fee {format_pha(fee)}")
+        if send:
+            done = flush_ledgers(settings, chosen)
+            paid = ", ".join(
+                f"pool {p} {format_pha(r)} (fee {format_pha(f)})" for p, (r, f) in done.paid.items()
+            )
+            click.echo(f"flushed {paid} (tx {done.tx_hash})")
+    except (SettingsError, LedgerError) as error:
         raise click.ClickException(str(error)) from None

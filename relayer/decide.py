@@ -23,7 +23,7 @@ changes again; events are the only way into settled/cancelled/expired, so a job 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -195,6 +195,57 @@ def plan_batches(ready: Sequence[Ready], now: float, size: int, wait: float) -> 
         if items and now - items[0].ready_at >= wait:
             out.append(items)
     return out
+
+
+# ---------------------------------------------------------------------- pool ledgers
+
+MAX_FLUSH_POOLS = 100
+"""JobEscrow.MAX_FLUSH_POOLS: pools one flushPoolRewards may list."""
+
+
+@dataclass(frozen=True)
+class LedgerPlan:
+    flush: tuple[int, ...] = ()
+    """Pools to list in one flushPoolRewards, oldest unpaid first (at most MAX_FLUSH_POOLS)."""
+    paid: tuple[int, ...] = ()
+    """Pools whose ledger read empty (a batch or someone's flush paid it): no longer unpaid."""
+
+
+def ledgers_to_read(
+    unpaid: Mapping[int, int], now: int, interval: float, min_reward: int, read_all: bool
+) -> list[int]:
+    """The unpaid pools whose ledger to read now: those `interval` old, or every one when the
+    amount rule is on and its periodic read is due (`read_all`). Oldest first."""
+    if interval <= 0:
+        return []
+    pools = sorted(unpaid, key=lambda p: (unpaid[p], p))
+    if min_reward > 0 and read_all:
+        return pools
+    return [p for p in pools if now - unpaid[p] >= interval]
+
+
+def plan_flush(
+    unpaid: Mapping[int, int],
+    owed: Mapping[int, tuple[int, int]],
+    now: int,
+    interval: float,
+    min_reward: int,
+    max_pools: int = MAX_FLUSH_POOLS,
+) -> LedgerPlan:
+    """Given the unpaid pools (pool -> since, chain time) and the ledgers read (pool -> (reward,
+    fee)): the pools to flush now (age >= interval, or reward >= min_reward when that rule is on;
+    never an empty ledger: the escrow would revert on an all-empty list) and the pools found paid."""
+    if interval <= 0:
+        return LedgerPlan()
+    flush: list[int] = []
+    paid: list[int] = []
+    for pool in sorted(owed, key=lambda p: (unpaid.get(p, now), p)):
+        reward, fee = owed[pool]
+        if reward == 0 and fee == 0:
+            paid.append(pool)
+        elif pool in unpaid and (now - unpaid[pool] >= interval or (min_reward > 0 and reward >= min_reward)):
+            flush.append(pool)
+    return LedgerPlan(flush=tuple(flush[:max_pools]), paid=tuple(paid))
 
 
 # ---------------------------------------------------------------------- nonces and fees

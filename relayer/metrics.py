@@ -57,6 +57,22 @@ class Metrics:
         )
         self.eligible_workers = Gauge("pha_relayer_eligible_workers", "Workers eligible now", registry=r)
         self.balance = Gauge("pha_relayer_balance_wei", "The relayer's native balance", registry=r)
+        self.flushes_sent = Counter(
+            "pha_relayer_pool_flushes_sent", "flushPoolRewards transactions sent", registry=r
+        )
+        self.pools_flushed = Counter(
+            "pha_relayer_pools_flushed", "Pool ledgers paid by our landed flushPoolRewards", registry=r
+        )
+        self.unpaid_pools = Gauge(
+            "pha_relayer_unpaid_pools",
+            "Pools whose ledger our single settlements entered, not paid yet",
+            registry=r,
+        )
+        self.oldest_unpaid_age = Gauge(
+            "pha_relayer_oldest_unpaid_ledger_seconds",
+            "Chain seconds since the oldest unpaid ledger's first single settlement of ours (0: none)",
+            registry=r,
+        )
 
 
 class WatchMetrics:

@@ -4,7 +4,8 @@
    the new checkpoint in one SQLite transaction;
 2. reconcile our transactions (receipts, finality, stuck replacement, re-sends after a crash);
 3. decide, per open job, with relayer.decide: dispatch to a worker, expire, re-check;
-4. flush batches of ready results (B results of one worker, or the oldest waited T seconds).
+4. flush batches of ready results (B results of one worker, or the oldest waited T seconds);
+5. pay the pool ledgers our single settlements entered once they are `flush_interval_s` old.
 
 Network calls run in threads (web3) or are async (httpx, aiohttp); worker calls run as tasks,
 so a slow worker never stalls the loop. SIGTERM: stop taking work, let in-flight worker calls
@@ -41,11 +42,14 @@ from relayer.decide import (
     State,
     World,
     decide,
+    ledgers_to_read,
     on_event,
     on_precheck,
     on_receipt,
     plan_batches,
+    plan_flush,
 )
+from relayer.ledgers import read_ledgers
 from relayer.metrics import Metrics, start_server
 from relayer.settings import RelayerSettings, SettingsError
 from relayer.store import Job, Store
@@ -59,6 +63,10 @@ MAX_BATCH_ROUNDS = 3
 """Sign-and-simulate rounds of one batch whose simulation shows entries that would be skipped."""
 """IJobEscrow.jobOf(jobId) returns (Job): client, payment, commitment."""
 KEEP_BLOCK_HASHES = 256
+LEDGER_READ_S = 5.0
+"""With `flush_min_reward_wei` on: how often every unpaid pool's ledger is read."""
+FLUSH_RETRY_S = 5.0
+"""After a flush the simulation refused: wait this long before planning the next."""
 
 
 class Relayer:
@@ -76,7 +84,10 @@ class Relayer:
         self.metrics_port: int | None = None
         self._runner: Any = None
         self._chain_now = 0
-        self._our_hashes: set[str] = set()
+        self._our_txs: dict[str, str] = {}
+        """Hash -> purpose of every transaction of ours (intents)."""
+        self._ledgers_read = 0.0
+        self._flush_retry_at = 0.0
         self._balance_checked = 0.0
         self.balance_wei: int | None = None
 
@@ -105,8 +116,10 @@ class Relayer:
         self.txm.on_sent = lambda intent: self.metrics.txs_sent.labels(intent.purpose).inc()
         self.txm.on_replaced = self._on_dropped
         self.address = self.txm.address
-        self._our_hashes = {i.tx_hash for i in self.store.all_intents()}
-        self.watcher = Watcher(self.rpc, self.store, escrow, s.confirmations, s.log_chunk, start)
+        self._our_txs = {i.tx_hash: i.purpose for i in self.store.all_intents()}
+        self.watcher = Watcher(
+            self.rpc, self.store, escrow, s.confirmations, s.log_chunk, start, relayer=self.address
+        )
         self.workers = WorkerPool(
             s.workers, self.rpc, registry, self.address, self.domain, s.worker_timeout,
             s.worker_concurrency, s.quarantine_s, s.eligibility_ttl_s,
@@ -221,6 +234,7 @@ class Relayer:
             self._dispatch()
             await self._schedule()
             await self._flush()
+            await self._pay_ledgers()
         await self._check_balance()
         self._update_gauges()
         self.last_step_ok = time.time()
@@ -255,6 +269,9 @@ class Relayer:
             m.lag.set(self.watcher.head - checkpoint[0])
         m.pending_txs.set(len(self.store.intents_in(("signed", "sent"))))
         m.eligible_workers.set(sum(1 for w in self.workers.workers if w.eligible))
+        unpaid = self.store.unpaid_pools()
+        m.unpaid_pools.set(len(unpaid))
+        m.oldest_unpaid_age.set(max(0, self._chain_now - min(unpaid.values())) if unpaid else 0)
         m.last_step.set(time.time())
 
     # ------------------------------------------------------------------ events
@@ -279,6 +296,8 @@ class Relayer:
                 )
                 # Postings in the replaced blocks are re-read from the new chain (ids may be reused).
                 db.execute("DELETE FROM jobs WHERE posted_block > ?", (n,))
+                # A ledger payment seen in the replaced blocks may be gone: unpaid again (a read decides).
+                db.execute("UPDATE pool_ledgers SET paid_block = NULL WHERE paid_block > ?", (n,))
             return
         if scan.end < scan.start:
             return
@@ -299,6 +318,15 @@ class Relayer:
                     if self.store.add_job(db, job):
                         self.metrics.jobs_seen.inc()
                     continue
+                if ev.name == "SettlementPaid":
+                    # Ours and not a batch: a single settlement, which entered the pool's ledger
+                    # (a transaction of our key that is not in `intents` counts as one).
+                    if ev.args["relayer"] == self.address and self._our_txs.get(ev.tx_hash) != "settle_batch":
+                        self.store.mark_unpaid(db, int(ev.args["poolId"]), ev.timestamp, ev.block)
+                    continue
+                if ev.name == "PoolRewardsFlushed":  # the ledger was paid (a batch or a flush, anyone's)
+                    self.store.mark_paid(db, [int(ev.args["poolId"])], ev.block)
+                    continue
                 row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (ev.job_id,)).fetchone()
                 if row is None:
                     continue  # posted before our start block
@@ -311,7 +339,7 @@ class Relayer:
                     ev.name
                 ]
                 state = State(row["state"])
-                new = on_event(state, kind, by_us=ev.tx_hash in self._our_hashes)
+                new = on_event(state, kind, by_us=ev.tx_hash in self._our_txs)
                 if new != state:
                     fields: dict[str, Any] = {"state": new.value, "ended_block": ev.block}
                     if kind == "settled":
@@ -328,6 +356,9 @@ class Relayer:
     def _apply_landed(self, landed: Landed) -> None:
         intent = landed.intent
         self.metrics.txs_landed.labels(intent.purpose, str(landed.status)).inc()
+        if intent.purpose == "flush_pools":
+            self._flush_landed(landed)
+            return
         settled, skipped = set(), {}
         for entry in landed.logs:
             if HexBytes(entry["address"]) != HexBytes(self.escrow_address):
@@ -362,6 +393,21 @@ class Relayer:
                     new = State.NEW
                 if new != state:
                     self.store.update_job(db, job_id, state=new.value, ready_at=time.time())
+
+    def _flush_landed(self, landed: Landed) -> None:
+        """Our flushPoolRewards mined: count the ledgers it paid. The unpaid marks are cleared by
+        the confirmed PoolRewardsFlushed events (or a later read), not by this receipt."""
+        if landed.status != 1:
+            log.warning("flushPoolRewards %s reverted (paid meanwhile?)", landed.intent.tx_hash)
+            return
+        topic = HexBytes(self.escrow.events.PoolRewardsFlushed.topic)
+        pools = [
+            int.from_bytes(HexBytes(e["topics"][1]), "big")
+            for e in landed.logs
+            if HexBytes(e["address"]) == HexBytes(self.escrow_address) and HexBytes(e["topics"][0]) == topic
+        ]
+        self.metrics.pools_flushed.inc(len(pools))
+        log.info("flushPoolRewards %s paid pool(s) %s", landed.intent.tx_hash, pools)
 
     def _on_dropped(self, intent: Any) -> None:
         self.metrics.txs_replaced.inc()
@@ -564,7 +610,7 @@ class Relayer:
     def _remember(self, intent_id: int) -> None:
         intent = self.store.intent(intent_id)
         if intent is not None:
-            self._our_hashes.add(intent.tx_hash)
+            self._our_txs[intent.tx_hash] = intent.purpose
 
     # ------------------------------------------------------------------ settlement
 
@@ -583,6 +629,47 @@ class Relayer:
             if self.stopping.is_set() or self.txm.open_count() >= self.s.max_pending_txs:
                 return
             await self._settle([by_id[r.job_id] for r in group])
+
+    async def _pay_ledgers(self) -> None:
+        """Pay the pool ledgers our single settlements entered (`pool_ledgers`): those unpaid for
+        `flush_interval_s` of chain time, or whose owed reward reached `flush_min_reward_wei`, in
+        one flushPoolRewards through the transaction manager (one such transaction in flight at a
+        time). Ledgers read empty (a batch or someone's flush paid them) are marked paid, no tx."""
+        s = self.s
+        if s.flush_interval_s <= 0 or self.stopping.is_set() or time.monotonic() < self._flush_retry_at:
+            return
+        unpaid = self.store.unpaid_pools()
+        if not unpaid or any(i.purpose == "flush_pools" for i in self.store.intents_in(("signed", "sent"))):
+            return
+        now = self._chain_now
+        read_all = s.flush_min_reward_wei > 0 and time.monotonic() - self._ledgers_read >= LEDGER_READ_S
+        pools = ledgers_to_read(unpaid, now, s.flush_interval_s, s.flush_min_reward_wei, read_all)
+        if not pools:
+            return
+        if read_all:
+            self._ledgers_read = time.monotonic()
+        if s.race_jitter_s > 0:  # relayers flushing the same pools drift apart (the simulation sees the pool)
+            await asyncio.sleep(random.uniform(0, s.race_jitter_s))
+        block, owed = await self.rpc.run(lambda w3: read_ledgers(w3, self.escrow.address, pools))
+        plan = plan_flush(unpaid, owed, now, s.flush_interval_s, s.flush_min_reward_wei)
+        if plan.paid:
+            self.store.mark_paid(None, plan.paid, block)
+            log.info("pool ledger(s) %s already paid (a batch or another flush)", list(plan.paid))
+        if not plan.flush or self.stopping.is_set():
+            return
+        data = encode_call("IJobEscrow", "flushPoolRewards", [list(plan.flush)])
+        intent_id, sim = await self.txm.submit("flush_pools", [], self.escrow.address, HexBytes(data))
+        if intent_id is not None:
+            self._remember(intent_id)
+            self.metrics.flushes_sent.inc()
+            oldest = max(now - unpaid[p] for p in plan.flush)
+            log.info("sent flushPoolRewards for pool(s) %s (oldest unpaid %d s)", list(plan.flush), oldest)
+            return
+        # JobEscrowNothingOwed: a transaction in the pool (a batch, someone's flush) pays them; its
+        # event or the next read clears the marks.
+        self.metrics.sim_failures.labels(sim.error[:40]).inc()
+        log.info("simulation refused flushPoolRewards(%s): %s", list(plan.flush), sim.error)
+        self._flush_retry_at = time.monotonic() + FLUSH_RETRY_S
 
     async def _precheck(self, jobs: list[Job], pool: tuple[str, int] | None) -> list[Job]:
         """jobOf of each job: the ones still to settle; the others change state. Against the

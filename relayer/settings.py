@@ -104,6 +104,13 @@ class RelayerSettings(BaseSettings):
     stuck_after_s: float = Field(20.0, gt=0)
     """A sent transaction with no receipt after this long is replaced with higher fees."""
     max_pending_txs: int = Field(8, ge=1)
+
+    # --- pool ledgers (single settlements; docs/relayer.md "Pool ledgers")
+    flush_interval_s: float = Field(60.0, ge=0)
+    """Longest a pool ledger our single settlements entered may stay unpaid (chain seconds from the
+    first such settlement) before we send flushPoolRewards; 0: the service never flushes."""
+    flush_min_reward_wei: int = Field(0, ge=0)
+    """Flush a pool earlier once its owed reward reaches this (0: by time only)."""
     balance_interval_s: float = Field(60.0, gt=0)
     """How often the relayer key's balance is read (pha_relayer_balance_wei)."""
     min_balance_wei: int = Field(10**16, ge=0)

@@ -6,6 +6,8 @@
 - `intents`: every transaction, written BEFORE it is sent (nonce, raw signed bytes, hash, purpose,
   job ids), so that after a crash the same bytes are re-sent, never a second transaction for
   the same work.
+- `pool_ledgers`: the pools whose escrow ledger our single settlements entered and that are not
+  known to be paid yet (see `Relayer._pay_ledgers`), written with the events that tell it.
 
 All writes go through short transactions; the connection is used from the event loop's thread.
 """
@@ -77,11 +79,21 @@ CREATE TABLE IF NOT EXISTS intents (
 );
 CREATE INDEX IF NOT EXISTS intents_status ON intents(status);
 CREATE INDEX IF NOT EXISTS intents_nonce ON intents(nonce);
+CREATE TABLE IF NOT EXISTS pool_ledgers (
+    pool_id INTEGER PRIMARY KEY,
+    since INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    paid_block INTEGER
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
+
+# pool_ledgers: `since` is the chain time (block timestamp) of our first single settlement entered
+# in the pool's ledger since it was last paid, `block` that settlement's block; `paid_block` the
+# block that showed it paid (PoolRewardsFlushed, or the ledger read empty), NULL while unpaid.
 
 # Intent statuses: signed (persisted, maybe not sent) -> sent -> mined (receipt seen) -> final
 # (confirmed) | failed (reverted, confirmed) | dropped (its nonce was used by another tx).
@@ -353,3 +365,35 @@ class Store:
 
     def all_intents(self) -> list[Intent]:
         return [_intent(r) for r in self.db.execute("SELECT * FROM intents ORDER BY id").fetchall()]
+
+    # ------------------------------------------------------------------ pool ledgers
+
+    def mark_unpaid(self, db: sqlite3.Connection, pool_id: int, since: int, block: int) -> None:
+        """Our single settlement in `block` (chain time `since`) entered the pool's ledger: the pool
+        is unpaid from then, unless it already was (then its older `since` stays)."""
+        db.execute(
+            "INSERT INTO pool_ledgers(pool_id, since, block, paid_block) VALUES (?, ?, ?, NULL)"
+            " ON CONFLICT(pool_id) DO UPDATE SET since = excluded.since, block = excluded.block,"
+            " paid_block = NULL WHERE paid_block IS NOT NULL",
+            (pool_id, since, block),
+        )
+
+    def mark_paid(self, db: sqlite3.Connection | None, pool_ids: Iterable[int], block: int) -> None:
+        """The pools' ledgers were paid (or read empty) at `block`."""
+        rows = [(block, p) for p in pool_ids]
+        if db is None:
+            with self.tx() as conn:
+                conn.executemany("UPDATE pool_ledgers SET paid_block = ? WHERE pool_id = ?", rows)
+        else:
+            db.executemany("UPDATE pool_ledgers SET paid_block = ? WHERE pool_id = ?", rows)
+
+    def unpaid_pools(self) -> dict[int, int]:
+        """pool id -> `since` (chain time) of each pool whose ledger we entered, not known paid."""
+        rows = self.db.execute("SELECT pool_id, since FROM pool_ledgers WHERE paid_block IS NULL").fetchall()
+        return {int(r["pool_id"]): int(r["since"]) for r in rows}
+
+    def known_pools(self) -> list[int]:
+        """Every pool whose ledger our single settlements ever entered."""
+        return [
+            int(r["pool_id"]) for r in self.db.execute("SELECT pool_id FROM pool_ledgers ORDER BY pool_id")
+        ]

@@ -157,14 +157,16 @@ class TxManager:
         job_ids: list[int],
         to: str,
         data: bytes,
-        worker: str | None,
-        on_persist: Callable[[Any, int], None],
+        worker: str | None = None,
+        on_persist: Callable[[Any, int], None] | None = None,
         inspect: Callable[[Simulation], Simulation] | None = None,
     ) -> tuple[int | None, Simulation]:
         """Simulate, then sign, persist (calling `on_persist(db, intent_id)` in the same SQLite
-        transaction) and send. `inspect` may turn a successful simulation into a refusal (e.g. a
-        batch with entries that would be skipped). Returns (intent id or None when the simulation
-        failed or was refused, simulation)."""
+        transaction) and send. `job_ids` are the jobs the transaction settles or expires (their
+        `intent_id` follows replacements); empty for a transaction about no job (`flush_pools`).
+        `inspect` may turn a successful simulation into a refusal (e.g. a batch with entries that
+        would be skipped). Returns (intent id or None when the simulation failed or was refused,
+        simulation)."""
         async with self.lock:
             # Nonce and fee first, so that only signing and one SQLite commit separate the
             # simulation from the send (the window in which a competitor can overtake us).
@@ -189,7 +191,8 @@ class TxManager:
                     db, nonce=nonce, purpose=purpose, job_ids=job_ids, raw_tx=raw, tx_hash=tx_hash,
                     max_fee=max_fee, priority_fee=priority, gas=sim.gas, worker=worker,
                 )  # fmt: skip
-                on_persist(db, intent_id)
+                if on_persist is not None:
+                    on_persist(db, intent_id)
             intent = self.store.intent(intent_id)
             assert intent is not None
             await self.broadcast(intent)

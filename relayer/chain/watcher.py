@@ -22,7 +22,17 @@ from relayer.store import Store
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("JobPosted", "JobClaimed", "JobSettled", "JobCancelled", "JobExpired")
+EVENTS = (
+    "JobPosted",
+    "JobClaimed",
+    "JobSettled",
+    "JobCancelled",
+    "JobExpired",
+    "SettlementPaid",
+    "PoolRewardsFlushed",
+)
+"""Job events (they carry `jobId`) and the pool-ledger events (`job_id` 0): a settlement's payment
+(a single one enters the pool's ledger) and a ledger paid (by a batch or a flush)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class Event:
     block: int
     tx_hash: str
     args: dict[str, Any]
+    timestamp: int = 0
+    """The block's timestamp: read only for SettlementPaid events of `Watcher.relayer` (0 otherwise)."""
 
 
 @dataclass
@@ -51,8 +63,18 @@ def _hex(value: bytes | str) -> str:
 
 
 class Watcher:
-    def __init__(self, rpc: Rpc, store: Store, escrow: str, confirmations: int, chunk: int, start_block: int):
+    def __init__(
+        self,
+        rpc: Rpc,
+        store: Store,
+        escrow: str,
+        confirmations: int,
+        chunk: int,
+        start_block: int,
+        relayer: str | None = None,
+    ):
         self.rpc = rpc
+        self.relayer = relayer
         self.store = store
         self.escrow = Web3.to_checksum_address(escrow)
         self.confirmations = confirmations
@@ -107,6 +129,7 @@ class Watcher:
         if before != after:
             return Scan(start=start, end=start - 1, head=head)  # moved under us: try again next step
         events = []
+        times: dict[int, int] = {}
         for entry in logs:
             if entry.get("removed"):
                 continue
@@ -115,13 +138,20 @@ class Watcher:
                 continue
             decoded = self.contract.events[name]().process_log(entry)
             args = dict(decoded["args"])
+            block = int(entry["blockNumber"])
+            timestamp = 0
+            if name == "SettlementPaid" and args["relayer"] == self.relayer:
+                if block not in times:  # our settlements only: one header per block that has some
+                    times[block] = int(w3.eth.get_block(block)["timestamp"])
+                timestamp = times[block]
             events.append(
                 Event(
                     name=name,
-                    job_id=int(args["jobId"]),
-                    block=int(entry["blockNumber"]),
+                    job_id=int(args.get("jobId", 0)),
+                    block=block,
                     tx_hash=_hex(entry["transactionHash"]),
                     args=args,
+                    timestamp=timestamp,
                 )
             )
         return Scan(start=start, end=end, end_hash=after, head=head, events=events)

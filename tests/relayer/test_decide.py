@@ -17,11 +17,13 @@ from relayer.decide import (
     bumped_fees,
     decide,
     initial_fees,
+    ledgers_to_read,
     next_nonce,
     on_event,
     on_precheck,
     on_receipt,
     plan_batches,
+    plan_flush,
 )
 
 W1, W2, W3 = ("0x" + c * 40 for c in "123")
@@ -196,3 +198,43 @@ def test_bumped_fees__raise_both_by_the_bump_and_respect_the_cap(base, max_fee, 
         assert new_max <= cap and new_max >= max_fee * 120 // 100 and new_prio > prio and new_prio <= new_max
     start_max, start_prio = initial_fees(base, prio, 2.0, cap)
     assert start_max <= cap and start_prio <= cap
+
+
+# ---------------------------------------------------------------------- pool ledgers
+
+
+def test_ledgers_to_read__only_pools_past_the_interval_oldest_first():
+    unpaid = {7: 100, 3: 150, 5: 90}
+    assert ledgers_to_read(unpaid, now=160, interval=60, min_reward=0, read_all=True) == [5, 7]
+    assert ledgers_to_read(unpaid, now=160, interval=0, min_reward=0, read_all=True) == []
+
+
+def test_ledgers_to_read__amount_rule_reads_every_unpaid_pool_when_due():
+    unpaid = {7: 100, 3: 150}
+    assert ledgers_to_read(unpaid, now=120, interval=60, min_reward=10, read_all=True) == [7, 3]
+    assert ledgers_to_read(unpaid, now=120, interval=60, min_reward=10, read_all=False) == []
+
+
+def test_plan_flush__due_pools_flushed_empty_ledgers_marked_paid():
+    unpaid = {1: 100, 2: 100, 3: 150}
+    owed = {1: (5, 1), 2: (0, 0), 3: (9, 0)}
+    plan = plan_flush(unpaid, owed, now=160, interval=60, min_reward=0)
+    assert plan.flush == (1,) and plan.paid == (2,)  # 3 is only 10 s old
+
+
+def test_plan_flush__amount_rule_flushes_a_young_pool_over_the_threshold():
+    plan = plan_flush({3: 150, 4: 150}, {3: (10, 0), 4: (9, 1)}, now=160, interval=60, min_reward=10)
+    assert plan.flush == (3,) and plan.paid == ()
+
+
+def test_plan_flush__fee_only_ledger_is_flushed_and_list_capped_oldest_first():
+    unpaid = {p: 1_000 - p for p in range(1, 131)}
+    owed = {p: (0, 1) for p in unpaid}
+    plan = plan_flush(unpaid, owed, now=10_000, interval=60, min_reward=0)
+    assert len(plan.flush) == 100 and plan.flush[0] == 130 and 30 not in plan.flush
+
+
+def test_plan_flush__disabled_plans_nothing():
+    assert plan_flush({1: 0}, {1: (5, 0)}, now=10_000, interval=0, min_reward=1) == plan_flush(
+        {}, {}, 0, 0, 0
+    )
