@@ -9,6 +9,7 @@
     ape run stake pool-status 1 [--delegator 0x...]
     ape run stake sync-backing 1 2 | --all   (after governance changed the minimum stake per worker)
     ape run stake sweep-slashed         (pay slashed PHA to the treasury; anyone)
+    ape run stake flush-rewards 1 2 | --all  (pay pools what single job settlements left them; anyone)
 
 Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
 chains). Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes
@@ -43,6 +44,7 @@ def _session(
                 "staking": project.Staking.at(manifest.address("Staking")),
                 "token": project.PHAToken.at(manifest.address("PHAToken")),
                 "account": resolve_account(account_alias) if need_account else None,
+                "manifest": manifest,
             }
         except ValueError as error:
             raise click.ClickException(str(error)) from None
@@ -160,6 +162,35 @@ def sync_backing(
         raise click.ClickException("give POOL_IDS or --all")
     with _session(network_choice, account_alias) as w:
         _echo(actions.sync_backing(w["staking"], w["account"], None if everything else list(pool_ids)))
+
+
+@cli.command("flush-rewards")
+@_common
+@click.argument("pool_ids", type=int, nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every pool whose escrow ledger holds something.")
+@click.option("--dry-run", is_flag=True, help="Only show the ledgers.")
+def flush_rewards(
+    network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool, dry_run: bool
+) -> None:
+    """Pay pools the rewards single job settlements left in the escrow (relayers do it routinely)."""
+    from ape import project
+
+    from pha.escrow import ledger
+
+    if everything == bool(pool_ids):
+        raise click.ClickException("give POOL_IDS or --all")
+    with _session(network_choice, account_alias, need_account=not dry_run) as w:
+        try:
+            escrow = project.JobEscrow.at(w["manifest"].address("JobEscrow"))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        count = int(w["staking"].poolCount())
+        if any(p < 1 or p > count for p in pool_ids):
+            raise click.ClickException(f"no such pool: pools are 1..{count}")
+        due = ledger.unpaid(escrow, count) if everything else ledger.ledgers(escrow, list(pool_ids))
+        _echo([entry.describe() for entry in due] or ["no pool ledger holds anything"])
+        if not dry_run:
+            _echo(ledger.flush(escrow, w["account"], due))
 
 
 @cli.command("sweep-slashed")
