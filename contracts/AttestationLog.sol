@@ -62,6 +62,8 @@ contract AttestationLog is IAttestationLog, AccessControl {
 
     /// @inheritdoc IAttestationLog
     function setWriters(address registry_, address escrow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        // Zero is allowed on purpose: it disables that writer.
+        // slither-disable-next-line missing-zero-check
         _registry = registry_;
         _state.escrow = escrow_;
         emit WritersSet(registry_, escrow_);

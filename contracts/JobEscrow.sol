@@ -308,21 +308,23 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     function flushPoolRewards(uint256[] calldata poolIds) external nonReentrant returns (uint256 total) {
         uint256 n = poolIds.length;
         if (n > MAX_FLUSH_POOLS) revert JobEscrowTooManyPools(n, MAX_FLUSH_POOLS);
-        bool any = false;
+        // Every ledger is emptied and every fee accrued before the first external call.
+        uint256[] memory rewards = new uint256[](n);
+        uint256 fees = 0;
         for (uint256 i = 0; i < n; ++i) {
-            uint256 poolId = poolIds[i];
-            (uint256 reward, uint256 fee) = _takeLedger(poolId);
-            if (reward == 0 && fee == 0) continue;
-            any = true;
-            _accrue(fee, 0);
-            if (reward == 0) continue;
-            total += reward;
-            // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS
-            // and each ledger is zeroed before the call, so a repeated id pays nothing twice.
-            // slither-disable-next-line calls-loop
-            STAKING.reward(poolId, reward);
+            uint256 fee;
+            (rewards[i], fee) = _takeLedger(poolIds[i]);
+            fees += fee;
+            total += rewards[i];
         }
-        if (!any) revert JobEscrowNothingOwed();
+        if (total == 0 && fees == 0) revert JobEscrowNothingOwed();
+        _accrue(fees, 0);
+        for (uint256 i = 0; i < n; ++i) {
+            // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS,
+            // and a repeated id found its ledger empty the second time (rewards[i] == 0).
+            // slither-disable-next-line calls-loop
+            if (rewards[i] != 0) STAKING.reward(poolIds[i], rewards[i]);
+        }
     }
 
     /// @inheritdoc IJobEscrow

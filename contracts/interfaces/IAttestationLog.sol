@@ -36,7 +36,7 @@ interface IAttestationLog {
     );
 
     /// @notice Governance set the two writers.
-    event WritersSet(address registry, address escrow);
+    event WritersSet(address indexed registry, address indexed escrow);
 
     /// @notice The caller may not write to the log, or not entries of this kind.
     error AttestationLogUnauthorized(address caller);
@@ -55,7 +55,7 @@ interface IAttestationLog {
     function count() external view returns (uint256);
 
     /// @notice Sets the two writers (governance); zero disables a writer.
-    function setWriters(address registry, address escrow) external;
+    function setWriters(address registry_, address escrow_) external;
 
     /// @notice The writer of WorkerAttested entries.
     function registry() external view returns (address);
