@@ -211,9 +211,9 @@ def measure(env: BenchEnv) -> list[Row]:
             settle_one,
             "gas",
             GOALS["settle_one"],
-            note="unclaimed job, 45-byte output; 1% fee, relay fee and the pool's share accrued in "
-            "the escrow (the pool's share reaches Staking at its next flush or batch: see "
-            "escrow.flush_pool); one AttestationLog entry; slots cleared",
+            note="unclaimed job, 45-byte output; relay fee accrued to the relayer, the pool's share "
+            "and the 1% fee entered in the pool's ledger in the escrow (paid by the pool's next "
+            "batch or flush: see escrow.flush_pool); one AttestationLog entry; job slots cleared",
         ),
         Row(
             "escrow.flush_pool",
@@ -221,7 +221,8 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             None,
             note=f"flushPoolRewards([pool]) after {FLUSH_EVERY} single settlements: one Staking.reward "
-            "(token transfer under the standing allowance) pays the pool's credited share",
+            "(token transfer under the standing allowance) pays the ledger's share, its fee moves "
+            "to feesOwed",
         ),
         Row(
             f"escrow.settle_one.with_flush_share.f{FLUSH_EVERY}",
