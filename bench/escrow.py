@@ -23,7 +23,7 @@ from eth_utils import keccak
 
 from bench.common import BenchEnv, Row, gas
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
-from pha.escrow.spec import JobSpec, input_hash
+from pha.escrow.spec import ZERO_ADDRESS, JobSpec, input_hash
 from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
 from pha.quote.binding import report_data
 from pha.quote.dev import DEV_ADDRESS, simulated_tdx_quote
@@ -63,7 +63,7 @@ class World:
             p.JobEscrow, gov, self.token, self.staking, self.registry, self.log, self.treasury, 100, 1_000
         )
         self.staking.grantRole(self.staking.SLASHER_ROLE(), self.escrow, sender=gov)
-        self.log.setWriters(self.registry, self.escrow, sender=gov)
+        self.log.setWriters(self.registry, self.escrow, ZERO_ADDRESS, sender=gov)
 
         regs = [(keccak(f"bench/{i}".encode()) * 2)[:48] for i in range(4)]
         self.measurement = tdx_measurement_id(*regs)
