@@ -188,7 +188,7 @@ def _is_admin(ctx: DeployContext, contract: Any) -> bool:
     if contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
         return True
     log.warning(
-        "%s: the deployer is not governance; wire it yourself (see docs/deploy.md)",
+        "%s: the deployer is not governance; wire it yourself (see README, "Deploying to Base / OP")",
         contract.contract_type.name,
     )
     return False
@@ -260,7 +260,7 @@ def _chain_id() -> int:
 def _wire_log_writers(ctx: DeployContext) -> None:
     """The log's writers: the registry (attestations) and the escrow (results). A redeployed
     escrow replaces the current one, which stays a (former) writer so its open jobs can still be
-    settled; governance clears it once it has none (docs/deploy.md)."""
+    settled; governance clears it once it has none (README, "Deploying to Base / OP")."""
     log_contract = ctx.contracts.get("AttestationLog")
     if log_contract is None:
         return

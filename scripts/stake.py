@@ -56,6 +56,18 @@ def _session(
             raise click.ClickException(f"transaction reverted: {error}") from None
 
 
+def _escrow(world: dict[str, Any]) -> Any:
+    """The manifest's JobEscrow, or None where none is deployed."""
+    from ape import project
+
+    from pha.manifest import ManifestError
+
+    try:
+        return project.JobEscrow.at(world["manifest"].address("JobEscrow"))
+    except ManifestError:
+        return None
+
+
 def _amount(text: str) -> int:
     try:
         return parse_pha(text)
@@ -125,6 +137,13 @@ def undelegate(
         raise click.ClickException("give either an AMOUNT or --all")
     assets = None if everything else _amount(amount or "")
     with _session(network_choice, account_alias) as w:
+        # Rewards single job settlements left for the pool reach the share price first, so the
+        # position leaves with its share of them (queued stake earns nothing afterwards).
+        escrow = _escrow(w)
+        if escrow is not None and 1 <= pool_id <= int(w["staking"].poolCount()):
+            from pha.escrow import ledger
+
+            _echo(ledger.flush_if_owed(escrow, w["account"], pool_id))
         _echo(actions.undelegate(w["staking"], w["account"], pool_id, assets))
 
 
@@ -173,17 +192,15 @@ def flush_rewards(
     network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool, dry_run: bool
 ) -> None:
     """Pay pools the rewards single job settlements left in the escrow (relayers do it routinely)."""
-    from ape import project
 
     from pha.escrow import ledger
 
     if everything == bool(pool_ids):
         raise click.ClickException("give POOL_IDS or --all")
     with _session(network_choice, account_alias, need_account=not dry_run) as w:
-        try:
-            escrow = project.JobEscrow.at(w["manifest"].address("JobEscrow"))
-        except ValueError as error:
-            raise click.ClickException(str(error)) from None
+        escrow = _escrow(w)
+        if escrow is None:
+            raise click.ClickException("no JobEscrow in this network's deployment manifest")
         count = int(w["staking"].poolCount())
         if any(p < 1 or p > count for p in pool_ids):
             raise click.ClickException(f"no such pool: pools are 1..{count}")

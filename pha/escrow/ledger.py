@@ -58,3 +58,10 @@ def flush(escrow: Any, account: Any, due: list[Ledger]) -> list[str]:
                 f"{format_pha(int(event.fee))} of protocol fees now sweepable (tx {tx.txn_hash})"
             )
     return lines
+
+
+def flush_if_owed(escrow: Any, account: Any, pool_id: int) -> list[str]:
+    """Pays the pool's ledger if it holds anything (before a position leaves the pool, so it
+    leaves with its share); no lines and no transaction otherwise."""
+    due = ledgers(escrow, [pool_id])
+    return [] if due[0].empty else flush(escrow, account, due)

@@ -27,3 +27,18 @@ def test_ledgers__show_then_flush_pays_the_pool_and_says_so(
     assert line.startswith(f"pool {pool}: paid {format_pha(share)} to its stakers, {format_pha(fee)}")
     assert token.balanceOf(staking) - before == share
     assert ledger.ledgers(escrow, [pool])[0].empty
+
+
+def test_flush_if_owed__pays_only_a_holding_ledger(
+    escrow, token, staking, worker, relayer, pool, alice, post_job, result_sig
+):
+    """What `ape run stake undelegate` does first: nothing (no transaction) for an empty ledger."""
+    nonce = alice.nonce
+    assert ledger.flush_if_owed(escrow, alice, pool) == []
+    assert alice.nonce == nonce
+    job = post_job()
+    escrow.settle(*job.args, worker.address, b"x", result_sig(worker, job, b"x"), sender=relayer)
+    before = token.balanceOf(staking)
+    [line] = ledger.flush_if_owed(escrow, alice, pool)
+    assert f"pool {pool}: paid" in line
+    assert token.balanceOf(staking) - before == split(job.payment, job.spec.relay_fee)[0]
