@@ -188,7 +188,7 @@ def _is_admin(ctx: DeployContext, contract: Any) -> bool:
     if contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
         return True
     log.warning(
-        "%s: the deployer is not governance; wire it yourself (see README, "Deploying to Base / OP")",
+        "%s: the deployer is not governance; wire it yourself (see README, 'Deploying to Base / OP')",
         contract.contract_type.name,
     )
     return False
