@@ -235,3 +235,29 @@ def test_settle__ledger_older_than_max_age__paid_by_the_next_settlement(
     fourth = post_job()
     escrow.settle(*fourth.args, worker.address, b"d", result_sig(worker, fourth, b"d"), sender=relayer)
     assert escrow.poolLedgerOpenedAt(pool) == chain.blocks.head.timestamp
+
+
+def test_settle_batch__pays_only_its_own_pools_ledger(
+    escrow, token, staking, registry, worker, relayer, pool, operator, open_pool, register_worker, code,
+    post_job, result_sig, batch_sig,
+):  # fmt: skip
+    """A batch for pool A pays A's ledger; pool B's ledger is untouched (and a flush of B pays it)."""
+    from tests.escrow.conftest import batch_entries
+
+    other_pool = open_pool(operator)
+    registry.setRelayer(other_pool, relayer, True, sender=operator)
+    other = register_worker(other_pool)
+    a, b = post_job(), post_job()
+    escrow.settle(*a.args, worker.address, b"a", result_sig(worker, a, b"a"), sender=relayer)
+    escrow.settle(*b.args, other.address, b"b", result_sig(other, b, b"b"), sender=relayer)
+    share = split(b.payment, b.spec.relay_fee)[0]
+    assert escrow.poolRewardsOwed(other_pool) == share
+    items = [(post_job(), b"c"), (post_job(), b"d")]
+    escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items),
+                       sender=relayer)  # fmt: skip
+    assert escrow.poolRewardsOwed(pool) == 0
+    assert escrow.poolRewardsOwed(other_pool) == share
+    before = token.balanceOf(staking)
+    tx = escrow.flushPoolRewards([pool, other_pool], sender=relayer)
+    assert [int(e.poolId) for e in tx.decode_logs(escrow.PoolRewardsFlushed)] == [other_pool]
+    assert token.balanceOf(staking) - before == share
