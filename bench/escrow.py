@@ -23,7 +23,7 @@ from eth_utils import keccak
 
 from bench.common import BenchEnv, Row, gas
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
-from pha.escrow.spec import JobSpec, input_hash
+from pha.escrow.spec import ZERO_ADDRESS, JobSpec, input_hash
 from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
 from pha.quote.binding import report_data
 from pha.quote.dev import DEV_ADDRESS, simulated_tdx_quote
@@ -63,7 +63,7 @@ class World:
             p.JobEscrow, gov, self.token, self.staking, self.registry, self.log, self.treasury, 100, 1_000
         )
         self.staking.grantRole(self.staking.SLASHER_ROLE(), self.escrow, sender=gov)
-        self.log.setWriters(self.registry, self.escrow, sender=gov)
+        self.log.setWriters(self.registry, self.escrow, ZERO_ADDRESS, sender=gov)
 
         regs = [(keccak(f"bench/{i}".encode()) * 2)[:48] for i in range(4)]
         self.measurement = tdx_measurement_id(*regs)
@@ -211,9 +211,9 @@ def measure(env: BenchEnv) -> list[Row]:
             settle_one,
             "gas",
             GOALS["settle_one"],
-            note="unclaimed job, 45-byte output; 1% fee, relay fee and the pool's share accrued in "
-            "the escrow (the pool's share reaches Staking at its next flush or batch: see "
-            "escrow.flush_pool); one AttestationLog entry; slots cleared",
+            note="unclaimed job, 45-byte output; relay fee accrued to the relayer, the pool's share "
+            "and the 1% fee entered in the pool's ledger in the escrow (paid by the pool's next "
+            "batch or flush: see escrow.flush_pool); one AttestationLog entry; job slots cleared",
         ),
         Row(
             "escrow.flush_pool",
@@ -221,7 +221,8 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             None,
             note=f"flushPoolRewards([pool]) after {FLUSH_EVERY} single settlements: one Staking.reward "
-            "(token transfer under the standing allowance) pays the pool's credited share",
+            "(token transfer under the standing allowance) pays the ledger's share, its fee moves "
+            "to feesOwed",
         ),
         Row(
             f"escrow.settle_one.with_flush_share.f{FLUSH_EVERY}",

@@ -30,7 +30,7 @@ def measure(env: BenchEnv) -> list[Row]:
     log = gov.deploy(p.AttestationLog, gov)
     registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
     staking.setRegistry(registry, sender=gov)
-    log.setWriters(registry, ZERO_ADDRESS, sender=gov)
+    log.setWriters(registry, ZERO_ADDRESS, ZERO_ADDRESS, sender=gov)
     attesters = sorted(
         (Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16)
     )

@@ -12,9 +12,10 @@ import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
 ///      - `head` after entry i is keccak256(abi.encode(head before, i, kind, subject, worker,
 ///        measurement, dataHash, time)) and every entry's event carries the head after it, so a
 ///        rebuilt chain that disagrees with the stored head pinpoints the first bad event.
-///      Exactly two writers append: the registry (WorkerAttested entries only) and the escrow
-///      (ResultSettled entries only); governance (DEFAULT_ADMIN_ROLE) sets them. Nothing ever
-///      deletes or edits an entry.
+///      Only the writers append: the registry (WorkerAttested entries only), the escrow and, while
+///      an escrow is being replaced, the former one (ResultSettled entries only); governance
+///      (DEFAULT_ADMIN_ROLE) sets them, three distinct addresses. Nothing ever deletes or edits
+///      an entry.
 contract AttestationLog is IAttestationLog, AccessControl {
     /// @dev The entry count shares a slot with the escrow, the writer that appends on every
     ///      settlement: its append reads one slot for the writer check and the count, and
@@ -28,6 +29,8 @@ contract AttestationLog is IAttestationLog, AccessControl {
     bytes32 private _head;
     State private _state;
     address private _registry;
+    /// @dev An escrow being retired: it still appends results so its open jobs can be settled.
+    address private _formerEscrow;
 
     /// @param admin Governance: sets the writers.
     constructor(address admin) {
@@ -47,6 +50,7 @@ contract AttestationLog is IAttestationLog, AccessControl {
     /// @inheritdoc IAttestationLog
     function appendBatch(Entry[] calldata entries) external returns (uint256 firstIndex) {
         State memory state = _state;
+        if (entries.length == 0) revert AttestationLogEmptyBatch();
         firstIndex = state.count;
         bytes32 current = _head;
         uint256 n = entries.length;
@@ -61,10 +65,21 @@ contract AttestationLog is IAttestationLog, AccessControl {
     }
 
     /// @inheritdoc IAttestationLog
-    function setWriters(address registry_, address escrow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setWriters(address registry_, address escrow_, address formerEscrow_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        // Zero disables a writer; two roles in one address would let it write either kind.
+        if (
+            (registry_ != address(0) && (registry_ == escrow_ || registry_ == formerEscrow_))
+                || (escrow_ != address(0) && escrow_ == formerEscrow_)
+        ) revert AttestationLogWritersNotDistinct();
+        // slither-disable-next-line missing-zero-check
         _registry = registry_;
         _state.escrow = escrow_;
-        emit WritersSet(registry_, escrow_);
+        // slither-disable-next-line missing-zero-check
+        _formerEscrow = formerEscrow_;
+        emit WritersSet(registry_, escrow_, formerEscrow_);
     }
 
     /// @inheritdoc IAttestationLog
@@ -87,10 +102,17 @@ contract AttestationLog is IAttestationLog, AccessControl {
         return _state.escrow;
     }
 
-    /// @dev The escrow writes results, the registry attestations; anyone else nothing. The
-    ///      registry slot is read only when the caller is not the escrow.
+    /// @inheritdoc IAttestationLog
+    function formerEscrow() external view returns (address) {
+        return _formerEscrow;
+    }
+
+    /// @dev The escrow (or the former one) writes results, the registry attestations; anyone else
+    ///      nothing. The current escrow's append reads no other writer slot.
     function _checkWriter(address escrow_, Kind kind) private view {
-        bool allowed = kind == Kind.ResultSettled ? msg.sender == escrow_ : msg.sender == _registry;
+        bool allowed = kind == Kind.ResultSettled
+            ? msg.sender == escrow_ || (msg.sender == _formerEscrow && msg.sender != address(0))
+            : msg.sender == _registry;
         if (!allowed) revert AttestationLogUnauthorized(msg.sender);
     }
 

@@ -51,6 +51,12 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     uint256 public constant MAX_OUTPUT_BYTES = 8_192;
     /// @notice Most pools one `flushPoolRewards` call pays.
     uint256 public constant MAX_FLUSH_POOLS = 100;
+    /// @notice Longest a pool ledger waits: a single settlement into a ledger opened at least this
+    ///         long ago pays the ledger, its own share included, to the pool at once. This bounds
+    ///         what a pool's stakers can have pending (at most this window's single settlements),
+    ///         and so what a delegator joining just before a payout, or a commission increase
+    ///         taking effect before it, can reach.
+    uint256 public constant MAX_LEDGER_AGE = 1 hours;
 
     bytes32 public constant RESULT_TYPEHASH =
         keccak256("Result(uint256 jobId,bytes32 inputHash,bytes32 outputHash,address worker)");
@@ -84,15 +90,16 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev What single settlements left for one pool: its share (`reward`, for Staking.reward)
-    ///      and the protocol fee they earned (`fee`, moved to `feesOwed` when the ledger is paid).
-    ///      One slot, so a single settlement writes one slot for both (2.9k gas, where a
-    ///      Staking.reward with its token transfer costs about 40k and a separate fee write
-    ///      2.9k more). `flushes` keeps the slot non-zero once paid, so the next entry is a
-    ///      non-zero-to-non-zero write. uint112 holds any PHA amount (capped supply < 2^90).
+    ///      and the protocol fee they earned (`fee`, moved to `feesOwed` when the ledger is paid),
+    ///      and when the first of them entered (`openedAt`, kept after a payout: it keeps the slot
+    ///      non-zero, so the next entry is a non-zero-to-non-zero write). One slot, so a single
+    ///      settlement writes one slot for all (2.9k gas, where a Staking.reward with its token
+    ///      transfer costs about 40k and a separate fee write 2.9k more). uint112 holds any PHA
+    ///      amount (capped supply < 2^90); uint32 seconds last until 2106.
     struct PoolLedger {
         uint112 reward;
         uint112 fee;
-        uint32 flushes;
+        uint32 openedAt;
     }
 
     /// @dev Totals of one settlement call.
@@ -132,7 +139,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     /// @param staking Staking: pools are rewarded through it and slashed through it (grant this
     ///        contract SLASHER_ROLE there).
     /// @param registry The worker registry asked about eligibility.
-    /// @param log The attestation log (grant this contract WRITER_ROLE there).
+    /// @param log The attestation log (governance makes this contract its escrow writer there).
     /// @param treasury_ Receiver of protocol fees.
     constructor(
         address admin,
@@ -266,10 +273,11 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
         delete _jobs[jobId];
         emit JobSettled(jobId, worker, output);
-        _enterInLedger(worker, poolId, payment, spec.relayFee);
+        uint256 payNow = _enterInLedger(worker, poolId, payment, spec.relayFee);
         // The log's return value (the entry's index) is not needed here; the entry is in its event.
         // slither-disable-next-line unused-return
         LOG.append(_logEntry(jobId, worker, spec.measurementId, outputHash));
+        if (payNow != 0) STAKING.reward(poolId, payNow);
     }
 
     /// @inheritdoc IJobEscrow
@@ -308,21 +316,23 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     function flushPoolRewards(uint256[] calldata poolIds) external nonReentrant returns (uint256 total) {
         uint256 n = poolIds.length;
         if (n > MAX_FLUSH_POOLS) revert JobEscrowTooManyPools(n, MAX_FLUSH_POOLS);
-        bool any = false;
+        // Every ledger is emptied and every fee accrued before the first external call.
+        uint256[] memory rewards = new uint256[](n);
+        uint256 fees = 0;
         for (uint256 i = 0; i < n; ++i) {
-            uint256 poolId = poolIds[i];
-            (uint256 reward, uint256 fee) = _takeLedger(poolId);
-            if (reward == 0 && fee == 0) continue;
-            any = true;
-            _accrue(fee, 0);
-            if (reward == 0) continue;
-            total += reward;
-            // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS
-            // and each ledger is zeroed before the call, so a repeated id pays nothing twice.
-            // slither-disable-next-line calls-loop
-            STAKING.reward(poolId, reward);
+            uint256 fee;
+            (rewards[i], fee) = _takeLedger(poolIds[i]);
+            fees += fee;
+            total += rewards[i];
         }
-        if (!any) revert JobEscrowNothingOwed();
+        if (total == 0 && fees == 0) revert JobEscrowNothingOwed();
+        _accrue(fees, 0);
+        for (uint256 i = 0; i < n; ++i) {
+            // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS,
+            // and a repeated id found its ledger empty the second time (rewards[i] == 0).
+            // slither-disable-next-line calls-loop
+            if (rewards[i] != 0) STAKING.reward(poolIds[i], rewards[i]);
+        }
     }
 
     /// @inheritdoc IJobEscrow
@@ -425,6 +435,12 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     /// @inheritdoc IJobEscrow
     function poolFeesOwed(uint256 poolId) external view returns (uint256) {
         return _poolLedgers[poolId].fee;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function poolLedgerOpenedAt(uint256 poolId) external view returns (uint256) {
+        PoolLedger memory ledger = _poolLedgers[poolId];
+        return ledger.reward == 0 && ledger.fee == 0 ? 0 : ledger.openedAt;
     }
 
     /// @inheritdoc IJobEscrow
@@ -582,15 +598,31 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev Splits a single settlement's payment: the relay fee accrues to the caller; the pool's
-    ///      share and the protocol fee wait in the pool's ledger for its next batch or flush.
-    function _enterInLedger(address worker, uint256 poolId, uint256 payment, uint256 relayFee) private {
+    ///      share and the protocol fee enter the pool's ledger. A ledger opened MAX_LEDGER_AGE ago
+    ///      or earlier is paid instead, this settlement's share and fee included: returns the
+    ///      reward the caller then pays through Staking.reward (zero when nothing is paid now).
+    function _enterInLedger(address worker, uint256 poolId, uint256 payment, uint256 relayFee)
+        private
+        returns (uint256 payNow)
+    {
         uint256 fee = (payment - relayFee) * _config.feeBps / 10_000;
         uint256 poolAmount = payment - relayFee - fee;
-        _accrue(0, relayFee);
-        // Both are below the capped PHA supply (< 2^90): the casts cannot truncate.
-        PoolLedger storage ledger = _poolLedgers[poolId];
-        (ledger.reward, ledger.fee) = (ledger.reward + uint112(poolAmount), ledger.fee + uint112(fee));
         emit SettlementPaid(worker, poolId, msg.sender, 1, poolAmount, relayFee, fee);
+        PoolLedger memory ledger = _poolLedgers[poolId];
+        // Sums below the capped PHA supply (< 2^90): the uint112 casts cannot truncate.
+        uint256 reward = ledger.reward + poolAmount;
+        fee += ledger.fee;
+        if (ledger.reward == 0 && ledger.fee == 0) {
+            ledger.openedAt = uint32(block.timestamp);
+        } else if (block.timestamp >= uint256(ledger.openedAt) + MAX_LEDGER_AGE) {
+            _poolLedgers[poolId] = PoolLedger({reward: 0, fee: 0, openedAt: ledger.openedAt});
+            emit PoolRewardsFlushed(poolId, reward, fee);
+            _accrue(fee, relayFee);
+            return reward;
+        }
+        _poolLedgers[poolId] = PoolLedger({reward: uint112(reward), fee: uint112(fee), openedAt: ledger.openedAt});
+        _accrue(0, relayFee);
+        return 0;
     }
 
     /// @dev Empties the pool's ledger and returns what it held; the caller accrues the fee and
@@ -600,12 +632,7 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         PoolLedger storage ledger = _poolLedgers[poolId];
         (reward, fee) = (ledger.reward, ledger.fee);
         if (reward == 0 && fee == 0) return (0, 0);
-        uint32 flushes;
-        unchecked {
-            // Only keeps the slot non-zero; a wrap after 2^32 flushes costs one dearer write.
-            flushes = ledger.flushes + 1;
-        }
-        _poolLedgers[poolId] = PoolLedger({reward: 0, fee: 0, flushes: flushes});
+        (ledger.reward, ledger.fee) = (0, 0);
         emit PoolRewardsFlushed(poolId, reward, fee);
     }
 

@@ -93,7 +93,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
 
     /// @param admin Governance (allows measurements and verifiers, sets parameters).
     /// @param staking The staking contract (pool operators and backing).
-    /// @param attestationLog The log this registry appends attestations to (needs WRITER_ROLE).
+    /// @param attestationLog The log this registry appends attestations to (governance makes this contract its registry writer there).
     /// @param validity Initial attestation validity in seconds.
     /// @param verdictAge Initial maximum age of a verifier's verdict in seconds.
     constructor(address admin, IStaking staking, IAttestationLog attestationLog, uint256 validity, uint256 verdictAge) {

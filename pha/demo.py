@@ -35,6 +35,7 @@ from pha.attestation_log import fetch_entries, verify_chain
 from pha.cli import current_manifest_path
 from pha.deploy import DeployConfig, deploy_stack
 from pha.envelope import build_input, decrypt_output, encrypt_input, generate_keypair, private_bytes
+from pha.escrow import ledger
 from pha.escrow.spec import JobSpec, input_hash
 from pha.registry.policy import Policy
 
@@ -308,11 +309,20 @@ def summary(w: World, job_ids: list[int], encrypted: dict[int, Any], settled: di
     pool_amount = sum(int(e.poolAmount) for e in paid)
     relay_amount = sum(int(e.relayAmount) for e in paid)
     fee_amount = sum(int(e.feeAmount) for e in paid)
-    commission = int(staking.poolInfo(w.pool_id).commissionOwed) if hasattr(staking, "poolInfo") else 0
+    # Single settlements leave the pool's share and fee in the escrow's pool ledger; batches and
+    # the relayer's flushes pay it. Whatever is still there is paid now, as anyone may.
+    [left] = ledger.ledgers(escrow, [w.pool_id])
+    if left.empty:
+        click.echo("pool ledger: empty (batches and the relayer's flushes paid it)")
+    else:
+        click.echo(f"pool ledger: {left.describe()}; flushing")
+        for line in ledger.flush(escrow, w.gov, [left]):
+            click.echo(f"  {line}")
+    commission = int(staking.poolInfo(w.pool_id).commissionOwed)
     click.echo("\nwho got paid (PHA)")
     click.echo(
-        f"  pool {w.pool_id} reward       {pool_amount / PHA:>10.4f}  (operator commission owed "
-        f"{commission / PHA:.4f}, the rest raises the share price)"
+        f"  pool {w.pool_id} reward       {pool_amount / PHA:>10.4f}  through Staking.reward (operator "
+        f"commission owed {commission / PHA:.4f}, the rest raises the share price)"
     )
     click.echo(
         f"  relayer fees        {relay_amount / PHA:>10.4f}  credited to {w.relayer.address} "

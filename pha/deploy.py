@@ -188,7 +188,7 @@ def _is_admin(ctx: DeployContext, contract: Any) -> bool:
     if contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
         return True
     log.warning(
-        "%s: the deployer is not governance; wire it yourself (see docs/deploy.md)",
+        "%s: the deployer is not governance; wire it yourself (see README, 'Deploying to Base / OP')",
         contract.contract_type.name,
     )
     return False
@@ -258,19 +258,29 @@ def _chain_id() -> int:
 
 
 def _wire_log_writers(ctx: DeployContext) -> None:
-    """The log's two writers: the registry (attestations) and the escrow (results)."""
+    """The log's writers: the registry (attestations) and the escrow (results). A redeployed
+    escrow replaces the current one, which stays a (former) writer so its open jobs can still be
+    settled; governance clears it once it has none (README, "Deploying to Base / OP")."""
     log_contract = ctx.contracts.get("AttestationLog")
     if log_contract is None:
         return
-    wanted = [ctx.contracts.get(name) for name in ("WorkerRegistry", "JobEscrow")]
-    current = [log_contract.registry(), log_contract.escrow()]
-    addresses = [c.address if c is not None else now for c, now in zip(wanted, current, strict=True)]
-    if [a.lower() for a in addresses] == [a.lower() for a in current]:
+    registry, escrow = ctx.contracts.get("WorkerRegistry"), ctx.contracts.get("JobEscrow")
+    current = (str(log_contract.registry()), str(log_contract.escrow()), str(log_contract.formerEscrow()))
+    wanted_registry = registry.address if registry is not None else current[0]
+    wanted_escrow = escrow.address if escrow is not None else current[1]
+    if (wanted_registry.lower(), wanted_escrow.lower()) == (current[0].lower(), current[1].lower()):
         return
+    replaced = int(current[1], 16) != 0 and current[1].lower() != wanted_escrow.lower()
+    former = current[1] if replaced else current[2]
     if not _is_admin(ctx, log_contract):
         return
-    log_contract.setWriters(*addresses, sender=ctx.deployer)
-    log.info("AttestationLog: writers set to registry %s, escrow %s", *addresses)
+    log_contract.setWriters(wanted_registry, wanted_escrow, former, sender=ctx.deployer)
+    log.info(
+        "AttestationLog: writers set to registry %s, escrow %s (former escrow %s)",
+        wanted_registry,
+        wanted_escrow,
+        former,
+    )
 
 
 def _wire_verifiers(ctx: DeployContext) -> None:

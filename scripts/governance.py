@@ -7,7 +7,8 @@
     ape run governance revoke-measurement --measurement-id 0x...
     ape run governance tolerate-advisory --measurement-id 0x... INTEL-SA-00615 [--off]
     ape run governance set-verifier 0xVerifier [--off]
-    ape run governance sweep-fees [--dry-run]     (protocol fees accrued in JobEscrow -> treasury)
+    ape run governance sweep-fees [--dry-run]     (protocol fees accrued in JobEscrow -> treasury;
+                                                   pays pool ledgers first, their fees included)
 
 A policy applies at once to every worker registered with the measurement; revoking makes them
 all ineligible in one transaction.
@@ -172,17 +173,31 @@ def set_verifier(network_choice: str, account_alias: str | None, verifier: str, 
 @account_option
 @click.option("--dry-run", is_flag=True, help="Only show what is owed to the treasury.")
 def sweep_fees(network_choice: str, account_alias: str | None, dry_run: bool) -> None:
-    """Pay the escrow's accrued protocol fees to the treasury (anyone may; the treasury usually does)."""
+    """Pay the escrow's accrued protocol fees to the treasury (anyone may; the treasury usually does).
+
+    Fees of single settlements wait in their pool's ledger: the ledgers holding any are paid
+    first (one flushPoolRewards per 100 pools), so the sweep takes them too."""
     from ape.exceptions import ContractLogicError
 
     from pha.cli import describe_revert
+    from pha.escrow import ledger
 
-    with script_session(network_choice, account_alias, ("JobEscrow",), need_account=not dry_run) as w:
+    with script_session(
+        network_choice, account_alias, ("JobEscrow", "Staking"), need_account=not dry_run
+    ) as w:
         escrow = w["JobEscrow"]
         treasury = escrow.treasury()
-        click.echo(f"protocol fees owed: {format_pha(int(escrow.feesOwed()))} (treasury {treasury})")
+        due = [entry for entry in ledger.unpaid(escrow, int(w["Staking"].poolCount())) if entry.fee]
+        pending = sum(entry.fee for entry in due)
+        click.echo(
+            f"protocol fees owed: {format_pha(int(escrow.feesOwed()))} (treasury {treasury}), "
+            f"{format_pha(pending)} more in {len(due)} pool ledger(s)"
+        )
         if dry_run:
             return
+        if due:
+            for line in ledger.flush(escrow, w["account"], due):
+                click.echo(line)
         try:
             tx = escrow.sweepProtocolFees(sender=w["account"])
         except ContractLogicError as error:

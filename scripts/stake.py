@@ -9,6 +9,7 @@
     ape run stake pool-status 1 [--delegator 0x...]
     ape run stake sync-backing 1 2 | --all   (after governance changed the minimum stake per worker)
     ape run stake sweep-slashed         (pay slashed PHA to the treasury; anyone)
+    ape run stake flush-rewards 1 2 | --all  (pay pools what single job settlements left them; anyone)
 
 Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
 chains). Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes
@@ -43,6 +44,7 @@ def _session(
                 "staking": project.Staking.at(manifest.address("Staking")),
                 "token": project.PHAToken.at(manifest.address("PHAToken")),
                 "account": resolve_account(account_alias) if need_account else None,
+                "manifest": manifest,
             }
         except ValueError as error:
             raise click.ClickException(str(error)) from None
@@ -52,6 +54,18 @@ def _session(
             raise click.ClickException(str(error)) from None
         except ContractLogicError as error:
             raise click.ClickException(f"transaction reverted: {error}") from None
+
+
+def _escrow(world: dict[str, Any]) -> Any:
+    """The manifest's JobEscrow, or None where none is deployed."""
+    from ape import project
+
+    from pha.manifest import ManifestError
+
+    try:
+        return project.JobEscrow.at(world["manifest"].address("JobEscrow"))
+    except ManifestError:
+        return None
 
 
 def _amount(text: str) -> int:
@@ -123,6 +137,13 @@ def undelegate(
         raise click.ClickException("give either an AMOUNT or --all")
     assets = None if everything else _amount(amount or "")
     with _session(network_choice, account_alias) as w:
+        # Rewards single job settlements left for the pool reach the share price first, so the
+        # position leaves with its share of them (queued stake earns nothing afterwards).
+        escrow = _escrow(w)
+        if escrow is not None and 1 <= pool_id <= int(w["staking"].poolCount()):
+            from pha.escrow import ledger
+
+            _echo(ledger.flush_if_owed(escrow, w["account"], pool_id))
         _echo(actions.undelegate(w["staking"], w["account"], pool_id, assets))
 
 
@@ -160,6 +181,33 @@ def sync_backing(
         raise click.ClickException("give POOL_IDS or --all")
     with _session(network_choice, account_alias) as w:
         _echo(actions.sync_backing(w["staking"], w["account"], None if everything else list(pool_ids)))
+
+
+@cli.command("flush-rewards")
+@_common
+@click.argument("pool_ids", type=int, nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every pool whose escrow ledger holds something.")
+@click.option("--dry-run", is_flag=True, help="Only show the ledgers.")
+def flush_rewards(
+    network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool, dry_run: bool
+) -> None:
+    """Pay pools the rewards single job settlements left in the escrow (relayers do it routinely)."""
+
+    from pha.escrow import ledger
+
+    if everything == bool(pool_ids):
+        raise click.ClickException("give POOL_IDS or --all")
+    with _session(network_choice, account_alias, need_account=not dry_run) as w:
+        escrow = _escrow(w)
+        if escrow is None:
+            raise click.ClickException("no JobEscrow in this network's deployment manifest")
+        count = int(w["staking"].poolCount())
+        if any(p < 1 or p > count for p in pool_ids):
+            raise click.ClickException(f"no such pool: pools are 1..{count}")
+        due = ledger.unpaid(escrow, count) if everything else ledger.ledgers(escrow, list(pool_ids))
+        _echo([entry.describe() for entry in due] or ["no pool ledger holds anything"])
+        if not dry_run:
+            _echo(ledger.flush(escrow, w["account"], due))
 
 
 @cli.command("sweep-slashed")

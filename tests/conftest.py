@@ -101,7 +101,7 @@ def attestation_log(project, gov):
 @pytest.fixture(scope="session")
 def registry(project, gov, staking, attestation_log):
     contract = gov.deploy(project.WorkerRegistry, gov, staking, attestation_log, 7 * DAY, DAY)
-    attestation_log.setWriters(contract, ZERO_ADDRESS, sender=gov)
+    attestation_log.setWriters(contract, ZERO_ADDRESS, ZERO_ADDRESS, sender=gov)
     staking.setRegistry(contract, sender=gov)
     return contract
 

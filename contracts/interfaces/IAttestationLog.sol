@@ -35,11 +35,17 @@ interface IAttestationLog {
         bytes32 head
     );
 
-    /// @notice Governance set the two writers.
-    event WritersSet(address registry, address escrow);
+    /// @notice Governance set the writers.
+    event WritersSet(address indexed registry, address indexed escrow, address indexed formerEscrow);
 
     /// @notice The caller may not write to the log, or not entries of this kind.
     error AttestationLogUnauthorized(address caller);
+
+    /// @notice One address was given two writer roles.
+    error AttestationLogWritersNotDistinct();
+
+    /// @notice appendBatch was given no entries.
+    error AttestationLogEmptyBatch();
 
     /// @notice Appends one entry; only writers: the registry (WorkerAttested entries) and the
     ///         escrow (ResultSettled entries).
@@ -54,12 +60,17 @@ interface IAttestationLog {
     /// @notice The number of entries appended so far.
     function count() external view returns (uint256);
 
-    /// @notice Sets the two writers (governance); zero disables a writer.
-    function setWriters(address registry, address escrow) external;
+    /// @notice Sets the writers (governance): the registry, the escrow, and an escrow being
+    ///         replaced that may still settle its open jobs (zero once it has none). Zero
+    ///         disables a writer; non-zero addresses must be distinct.
+    function setWriters(address registry_, address escrow_, address formerEscrow_) external;
 
     /// @notice The writer of WorkerAttested entries.
     function registry() external view returns (address);
 
     /// @notice The writer of ResultSettled entries.
     function escrow() external view returns (address);
+
+    /// @notice An escrow being replaced: it may still write ResultSettled entries.
+    function formerEscrow() external view returns (address);
 }

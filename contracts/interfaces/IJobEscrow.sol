@@ -102,10 +102,13 @@ interface IJobEscrow {
     /// @notice One per settled job; the output is carried here only (its hash is in the AttestationLog).
     ///         outputHash = keccak256(output).
     event JobSettled(uint256 indexed jobId, address indexed worker, bytes output);
-    /// @notice One per settlement call: the pool's share (poolAmount), the relay fee accrued to
-    ///         `relayer` (see withdrawRelayerFees) and the protocol fee (see sweepProtocolFees). A
-    ///         batch pays the share at once and accrues the fee; a single settlement enters both
-    ///         in the pool's ledger, paid by the pool's next batch or flush (see flushPoolRewards).
+    /// @notice One per settlement call: the split of its own jobs: the pool's share (poolAmount),
+    ///         the relay fee accrued to `relayer` (see withdrawRelayerFees) and the protocol fee
+    ///         (see sweepProtocolFees). A batch pays its share at once and accrues its fee; a
+    ///         single settlement enters both in the pool's ledger. Ledger payouts (by a batch, a
+    ///         flush, or a single settlement into a ledger older than MAX_LEDGER_AGE) are reported
+    ///         by PoolRewardsFlushed, so pool rewards = Σ batch SettlementPaid.poolAmount +
+    ///         Σ PoolRewardsFlushed.reward (= Staking's Rewarded events from the escrow).
     event SettlementPaid(address indexed worker, uint256 indexed poolId, address indexed relayer, uint256 jobs, uint256 poolAmount, uint256 relayAmount, uint256 feeAmount);
     event SettlementSkipped(uint256 indexed jobId, SkipReason reason);
     event JobCancelled(uint256 indexed jobId, address indexed client, uint256 refund);
@@ -229,6 +232,10 @@ interface IJobEscrow {
 
     /// @notice Protocol fees of the pool's single settlements not yet moved to `feesOwed` (in its ledger).
     function poolFeesOwed(uint256 poolId) external view returns (uint256);
+
+    /// @notice When the pool's ledger received its first unpaid entry (zero when it is empty).
+    ///         A single settlement MAX_LEDGER_AGE after that pays the ledger at once.
+    function poolLedgerOpenedAt(uint256 poolId) external view returns (uint256);
 
     /// @notice Relay fees `relayer` has withdrawn so far (cumulative).
     function relayerWithdrawn(address relayer) external view returns (uint256);

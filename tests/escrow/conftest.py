@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pha.escrow.spec import JobSpec, input_hash
+from pha.escrow.spec import ZERO_ADDRESS, JobSpec, input_hash
 from pha.escrow.typed_data import Domain, ResultEntry, output_hash, sign_batch, sign_result
 
 PHA = 10**18
@@ -41,7 +41,7 @@ def escrow(project, gov, token, staking, registry, attestation_log, treasury):
         project.JobEscrow, gov, token, staking, registry, attestation_log, treasury, FEE_BPS, SLASH_BPS
     )
     staking.grantRole(staking.SLASHER_ROLE(), contract, sender=gov)
-    attestation_log.setWriters(registry, contract, sender=gov)
+    attestation_log.setWriters(registry, contract, ZERO_ADDRESS, sender=gov)
     return contract
 
 

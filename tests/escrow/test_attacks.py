@@ -370,7 +370,7 @@ def probe_escrow(project, gov, token, treasury, client, fund):
     probe = gov.deploy(project.EscrowReentrancyProbe)
     own_log = gov.deploy(project.AttestationLog, gov)
     contract = gov.deploy(project.JobEscrow, gov, token, probe, probe, own_log, treasury, 100, 1_000)
-    own_log.setWriters(probe, contract, sender=gov)
+    own_log.setWriters(probe, contract, "0x" + "00" * 20, sender=gov)
     probe.setEscrow(contract, sender=gov)
     token.approve(contract, 2**256 - 1, sender=client)
     return contract, probe

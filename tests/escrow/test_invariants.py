@@ -56,6 +56,7 @@ SIGS = {
     "flushPoolRewards": "flushPoolRewards(uint256[])",
     "poolRewardsOwed": "poolRewardsOwed(uint256)",
     "poolFeesOwed": "poolFeesOwed(uint256)",
+    "poolLedgerOpenedAt": "poolLedgerOpenedAt(uint256)",
     "feesOwed": "feesOwed()",
     "relayerOwed": "relayerOwed(address)",
     "jobOf": "jobOf(uint256)",
@@ -181,6 +182,7 @@ def world(
         "domain": domain,
         "fee_bps": int(escrow.protocolFeeBps()),
         "slash_bps": int(escrow.slashBps()),
+        "max_ledger_age": int(escrow.MAX_LEDGER_AGE()),
         "start_block": attestation_log.creation_metadata.receipt.block_number,
     }
 
@@ -202,6 +204,8 @@ class EscrowMachine(RuleBasedStateMachine):
         balances, owed = self._read_totals()
         self.fees_owed, self.relay_owed, self.ledger_reward, self.ledger_fee = owed
         self.pool_paid = 0
+        opened = self.rpc.calls([(self.escrow, calldata("poolLedgerOpenedAt", self.world["pool"]))])[0]
+        self.ledger_opened = _uint(opened)
         self.base = dict(zip((*self.balance_keys, "escrow"), balances, strict=True))
         self.base["owed"] = sum(owed)
         self.next_id = _uint(self.rpc.calls([(self.escrow, calldata("nextJobId"))])[0])
@@ -324,9 +328,15 @@ class EscrowMachine(RuleBasedStateMachine):
             job.ended = True
             self.ends += 1
             share, fee = self._split(job)
+            self.relay_owed += job.spec.relay_fee
+            at = self.now  # the settlement's block time
+            empty = self.ledger_reward + self.ledger_fee == 0
+            if empty:
+                self.ledger_opened = at
             self.ledger_reward += share
             self.ledger_fee += fee
-            self.relay_owed += job.spec.relay_fee
+            if not empty and at >= self.ledger_opened + self.world["max_ledger_age"]:
+                self._pay_ledger()  # a ledger too old is paid by the next single settlement
 
     @precondition(lambda self: self.jobs)
     @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4), who=st.integers(0, 1))

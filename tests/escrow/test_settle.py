@@ -205,3 +205,59 @@ def test_staking_allowance__unlimited_and_not_spent(
 ):
     _settled(escrow, worker, relayer, post_job, result_sig, n=1)
     assert token.allowance(escrow, staking) == 2**256 - 1
+
+
+def test_settle__ledger_older_than_max_age__paid_by_the_next_settlement(
+    escrow, token, staking, worker, relayer, pool, post_job, result_sig, chain
+):
+    """Nothing waits in a ledger beyond MAX_LEDGER_AGE once the pool settles again: what a
+    delegator joining just before a payout can reach is one window's single settlements."""
+    first = post_job(duration=3 * 3_600)
+    escrow.settle(*first.args, worker.address, b"a", result_sig(worker, first, b"a"), sender=relayer)
+    opened = escrow.poolLedgerOpenedAt(pool)
+    assert opened == chain.blocks.head.timestamp
+    age = escrow.MAX_LEDGER_AGE()
+    second = post_job(duration=3 * 3_600)
+    chain.mine(timestamp=opened + age - 10)
+    escrow.settle(*second.args, worker.address, b"b", result_sig(worker, second, b"b"), sender=relayer)
+    assert escrow.poolLedgerOpenedAt(pool) == opened  # still young: it waits
+    third = post_job(duration=3 * 3_600)
+    chain.pending_timestamp = opened + age
+    before, fees = token.balanceOf(staking), escrow.feesOwed()
+    tx = escrow.settle(*third.args, worker.address, b"c", result_sig(worker, third, b"c"), sender=relayer)
+    shares = [split(j.payment, j.spec.relay_fee) for j in (first, second, third)]
+    assert token.balanceOf(staking) - before == sum(s[0] for s in shares)  # all three, one reward
+    assert escrow.feesOwed() - fees == sum(s[2] for s in shares)
+    assert escrow.poolRewardsOwed(pool) == escrow.poolFeesOwed(pool) == escrow.poolLedgerOpenedAt(pool) == 0
+    flushed = tx.decode_logs(escrow.PoolRewardsFlushed)[0]
+    assert flushed.reward == sum(s[0] for s in shares)
+    # The next settlement opens a fresh ledger.
+    fourth = post_job()
+    escrow.settle(*fourth.args, worker.address, b"d", result_sig(worker, fourth, b"d"), sender=relayer)
+    assert escrow.poolLedgerOpenedAt(pool) == chain.blocks.head.timestamp
+
+
+def test_settle_batch__pays_only_its_own_pools_ledger(
+    escrow, token, staking, registry, worker, relayer, pool, operator, open_pool, register_worker, code,
+    post_job, result_sig, batch_sig,
+):  # fmt: skip
+    """A batch for pool A pays A's ledger; pool B's ledger is untouched (and a flush of B pays it)."""
+    from tests.escrow.conftest import batch_entries
+
+    other_pool = open_pool(operator)
+    registry.setRelayer(other_pool, relayer, True, sender=operator)
+    other = register_worker(other_pool)
+    a, b = post_job(), post_job()
+    escrow.settle(*a.args, worker.address, b"a", result_sig(worker, a, b"a"), sender=relayer)
+    escrow.settle(*b.args, other.address, b"b", result_sig(other, b, b"b"), sender=relayer)
+    share = split(b.payment, b.spec.relay_fee)[0]
+    assert escrow.poolRewardsOwed(other_pool) == share
+    items = [(post_job(), b"c"), (post_job(), b"d")]
+    escrow.settleBatch(worker.address, code.measurement_id, batch_entries(items), batch_sig(worker, items),
+                       sender=relayer)  # fmt: skip
+    assert escrow.poolRewardsOwed(pool) == 0
+    assert escrow.poolRewardsOwed(other_pool) == share
+    before = token.balanceOf(staking)
+    tx = escrow.flushPoolRewards([pool, other_pool], sender=relayer)
+    assert [int(e.poolId) for e in tx.decode_logs(escrow.PoolRewardsFlushed)] == [other_pool]
+    assert token.balanceOf(staking) - before == share

@@ -160,7 +160,10 @@ def test_fees__without_key__one_line_error(mined, tmp_path, monkeypatch):
 
 def devnet_manifest(net, folder) -> dict[str, str]:
     """A manifest for the devnet's contracts, so `ape run` scripts attach to them; returns the env."""
-    names = {"JobEscrow": "escrow", "WorkerRegistry": "registry", "DevQuoteVerifier": "verifier"}
+    names = {
+        "JobEscrow": "escrow", "WorkerRegistry": "registry", "DevQuoteVerifier": "verifier",
+        "Staking": "staking",
+    }  # fmt: skip
     contracts = {
         name: {"address": net.c[key].address, "tx_hash": "0x", "block": net.deploy_block, "code_hash": "",
                "bytecode_hash": ""}
@@ -193,8 +196,14 @@ def test_operator_renew_script__renews_from_the_worker_url(mined, tmp_path):
 
 def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owed(mined, tmp_path):
     net = mined
-    owed = int(net.escrow.functions.feesOwed().call())
-    assert owed > 0  # protocol fees of the jobs settled above
+    pools = range(1, int(net.c["staking"].functions.poolCount().call()) + 1)
+
+    def ledger_fees() -> list[int]:
+        return [int(net.escrow.functions.poolFeesOwed(p).call()) for p in pools]
+
+    in_ledger = sum(ledger_fees())
+    owed = int(net.escrow.functions.feesOwed().call()) + in_ledger
+    assert owed > 0  # protocol fees of the jobs settled above (single settlements': in the pool's ledger)
     treasury = net.escrow.functions.treasury().call()
     token = net.c["token"]
     before = int(token.functions.balanceOf(treasury).call())
@@ -205,6 +214,8 @@ def test_governance_sweep_fees__pays_the_treasury_then_one_line_when_nothing_owe
     paid = int(token.functions.balanceOf(treasury).call()) - before
     left = int(net.escrow.functions.feesOwed().call())
     assert paid > 0 and paid + left == owed and left <= 1  # the escrow may keep 1 wei (gas anchor)
+    assert sum(ledger_fees()) == 0  # the ledgers were paid first
+    assert ("protocol fees now sweepable" in swept.stdout) == (in_ledger > 0)
     assert f"swept {format_pha(paid)} to {treasury}" in swept.stdout
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode != 0 and "Traceback" not in again.stdout + again.stderr

@@ -187,6 +187,16 @@ def test_cli__undelegate_without_amount_or_all__one_line_nonzero():
     assert "Traceback" not in result.output
 
 
+def test_cli__flush_rewards_without_pools_or_all__one_line_nonzero():
+    from scripts.stake import cli
+
+    for args in (["flush-rewards"], ["flush-rewards", "1", "--all"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code != 0
+        assert "give POOL_IDS or --all" in result.output
+        assert "Traceback" not in result.output
+
+
 def test_cli__bad_amount__one_line_nonzero():
     from scripts.stake import cli
 
