@@ -32,7 +32,8 @@ EVENTS = (
     "PoolRewardsFlushed",
 )
 """Job events (they carry `jobId`) and the pool-ledger events (`job_id` 0): a settlement's payment
-(a single one enters the pool's ledger) and a ledger paid (by a batch or a flush)."""
+by the watcher's relayer (a single one enters the pool's ledger; other relayers' are not
+returned) and a ledger paid (by a batch, a flush or an old ledger's next single settlement)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Event:
     tx_hash: str
     args: dict[str, Any]
     timestamp: int = 0
-    """The block's timestamp: read only for SettlementPaid events of `Watcher.relayer` (0 otherwise)."""
+    """The block's timestamp: set for SettlementPaid (only ours are returned), 0 for the others."""
 
 
 @dataclass
@@ -62,6 +63,15 @@ def _hex(value: bytes | str) -> str:
     return HexBytes(value).to_0x_hex()
 
 
+def _block_time(w3: Web3, entry: Any) -> int:
+    """The log's block timestamp: its `blockTimestamp` field where the node gives one (anvil, reth,
+    recent geth), else the block header's."""
+    ts = entry.get("blockTimestamp")
+    if ts is not None:
+        return int(ts, 16) if isinstance(ts, str) else int(ts)
+    return int(w3.eth.get_block(int(entry["blockNumber"]))["timestamp"])
+
+
 class Watcher:
     def __init__(
         self,
@@ -74,7 +84,7 @@ class Watcher:
         relayer: str | None = None,
     ):
         self.rpc = rpc
-        self.relayer = relayer
+        self._relayer_topic = None if relayer is None else HexBytes(bytes(12) + HexBytes(relayer))
         self.store = store
         self.escrow = Web3.to_checksum_address(escrow)
         self.confirmations = confirmations
@@ -136,14 +146,16 @@ class Watcher:
             name = self.by_topic.get(_hex(entry["topics"][0]))
             if name is None:
                 continue
-            decoded = self.contract.events[name]().process_log(entry)
-            args = dict(decoded["args"])
             block = int(entry["blockNumber"])
             timestamp = 0
-            if name == "SettlementPaid" and args["relayer"] == self.relayer:
-                if block not in times:  # our settlements only: one header per block that has some
-                    times[block] = int(w3.eth.get_block(block)["timestamp"])
+            if name == "SettlementPaid":  # ours only (topic 3: the relayer), with its block's time
+                if self._relayer_topic is None or HexBytes(entry["topics"][3]) != self._relayer_topic:
+                    continue
+                if block not in times:
+                    times[block] = _block_time(w3, entry)
                 timestamp = times[block]
+            decoded = self.contract.events[name]().process_log(entry)
+            args = dict(decoded["args"])
             events.append(
                 Event(
                     name=name,
