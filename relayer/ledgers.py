@@ -17,14 +17,13 @@ from eth_abi import decode
 from eth_account import Account
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi, encode_call, eth_calls
 from relayer.decide import MAX_FLUSH_POOLS
+from relayer.oneshot import send_once, signed
 from relayer.settings import RelayerSettings
-
-RECEIPT_TIMEOUT = 120
 
 
 class LedgerError(Exception):
@@ -100,30 +99,10 @@ def flush_ledgers(settings: RelayerSettings, pools: list[int]) -> Flushed:
         if not due:
             raise LedgerError(f"nothing owed in pool(s) {', '.join(map(str, pools))}")
         contract = w3.eth.contract(address=to_checksum_address(escrow), abi=abi("IJobEscrow"))
-        tx = contract.functions.flushPoolRewards(due).build_transaction(
-            {
-                "from": account.address,
-                "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-                "chainId": w3.eth.chain_id,
-            }
-        )
-        return bytes(account.sign_transaction(tx).raw_transaction)
+        return signed(w3, account, contract.functions.flushPoolRewards(due))
 
-    try:
-        raw = rpc.call(sign)
-        tx_hash = rpc.call(lambda w3: w3.eth.send_raw_transaction(raw))
-        receipt = rpc.call(lambda w3: w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT))
-    except RpcUnavailable as error:
-        raise LedgerError(str(error)) from None
-    except ContractLogicError as error:
-        raise LedgerError(f"the escrow refuses the flush: {error}") from None
-    except TimeExhausted:
-        raise LedgerError(
-            f"no receipt for {Web3.to_hex(tx_hash)} after {RECEIPT_TIMEOUT} s: check it later"
-        ) from None
-    if receipt["status"] != 1:
-        raise LedgerError(f"flush {Web3.to_hex(tx_hash)} reverted")
+    receipt, tx_hash = send_once(rpc, sign, LedgerError, "flush")
     contract = Web3().eth.contract(address=to_checksum_address(escrow), abi=abi("IJobEscrow"))
     events = contract.events.PoolRewardsFlushed().process_receipt(receipt, errors=DISCARD)
     paid = {int(e["args"]["poolId"]): (int(e["args"]["reward"]), int(e["args"]["fee"])) for e in events}
-    return Flushed(tx_hash=Web3.to_hex(tx_hash), paid=paid)
+    return Flushed(tx_hash=tx_hash, paid=paid)

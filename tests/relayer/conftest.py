@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +41,19 @@ def net(node):
     devnet.pool = devnet.open_pool([r.address for r in devnet.relayers])
     yield devnet
     devnet.stop_workers()
+
+
+@pytest.fixture(scope="module")
+def mined(net):
+    """The module's devnet, mining a block every second."""
+    net.interval_mining(1)
+    return net
+
+
+@pytest.fixture(scope="module")
+def honest(mined):
+    """An honest worker (in-process, real HTTP) registered in the module's pool."""
+    return mined.start_worker(mined.pool)
 
 
 def measurement_of(url: str) -> bytes:
@@ -218,3 +234,35 @@ class BadWorker:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+def relayer_config(
+    net: Devnet, tmp: Path, worker: str, start: int, name: str = "relayer", **overrides: Any
+) -> Path:
+    """A `pha-relayer run` config file for the devnet (one worker, one confirmation, fast polls,
+    database `<name>.db`), with `overrides`; returns its path (`<name>.json`)."""
+    cfg = {
+        "rpc_urls": [net.url], "escrow": net.escrow.address, "registry": net.registry.address,
+        "workers": [worker], "db_path": str(tmp / f"{name}.db"), "start_block": start, "metrics_port": None,
+        "confirmations": 1, "poll_interval": 0.3, "min_time_left_s": 2, "log_level": "WARNING", **overrides,
+    }  # fmt: skip
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def spawn_relayer(config: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
+    """`pha-relayer run --config` as its own process (as deployed), output appended to `log`."""
+    exe = Path(sys.executable).parent / "pha-relayer"
+    env = dict(os.environ, PHA_RELAYER_PRIVATE_KEY=key)
+    with log.open("ab") as out:
+        return subprocess.Popen([str(exe), "run", "--config", str(config)], env=env, stdout=out, stderr=out)
+
+
+def stop_relayer(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a clean stop), then SIGKILL if it has not stopped within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

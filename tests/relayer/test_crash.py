@@ -4,19 +4,22 @@ exactly once (settled, or expired with a refund) and no duplicate transaction la
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from relayer.store import Store
-from tests.relayer.conftest import ended, measurement_of, wait_until
+from tests.relayer.conftest import (
+    ended,
+    measurement_of,
+    relayer_config,
+    spawn_relayer,
+    stop_relayer,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -25,54 +28,28 @@ JOBS = 200
 SEED = int(os.environ.get("PHA_CRASH_SEED", "9"))
 
 
-@pytest.fixture(scope="module")
-def honest(net):
-    net.interval_mining(1)
-    return net.start_worker(net.pool)
-
-
-def _config(net, tmp: Path, worker: str, start: int) -> Path:
-    cfg = {
-        "rpc_urls": [net.url],
-        "escrow": net.escrow.address,
-        "registry": net.registry.address,
-        "workers": [worker],
-        "db_path": str(tmp / "crash.db"),
-        "start_block": start,
-        "metrics_port": None,
-        "confirmations": 1,
-        "poll_interval": 0.3,
-        "batch_size": 20,
-        "batch_wait": 0.5,
-        "worker_timeout": 5.0,
-        "min_time_left_s": 2,
-        "stuck_after_s": 6,
-        "log_level": "WARNING",
-    }
-    path = tmp / "relayer.json"
-    path.write_text(json.dumps(cfg))
-    return path
-
-
-def _spawn(config: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "pha-relayer"
-    env = dict(os.environ, PHA_RELAYER_PRIVATE_KEY=key)
-    with log.open("ab") as out:
-        return subprocess.Popen([str(exe), "run", "--config", str(config)], env=env, stdout=out, stderr=out)
-
-
 def test_relayer_process_sigkilled_20_times__every_job_ends_once_no_duplicate_tx(net, honest, tmp_path):
     rng = random.Random(SEED)
     start = net.w3.eth.block_number
     address = net.relayer.address
     nonce0 = net.w3.eth.get_transaction_count(address)
-    config = _config(net, tmp_path, honest.url, start)
+    config = relayer_config(
+        net,
+        tmp_path,
+        honest.url,
+        start,
+        name="crash",
+        batch_size=20,
+        batch_wait=0.5,
+        worker_timeout=5.0,
+        stuck_after_s=6,
+    )
     log = tmp_path / "relayer.log"
     m = measurement_of(honest.url)
     key = net.relayer.key.hex()
     ids: list[int] = []
     kills = 0
-    proc = _spawn(config, key, log)
+    proc = spawn_relayer(config, key, log)
     try:
         while kills < KILLS:
             if len(ids) < JOBS:  # jobs keep arriving between kills; a few are short-lived (expiry path)
@@ -82,18 +59,14 @@ def test_relayer_process_sigkilled_20_times__every_job_ends_once_no_duplicate_tx
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             kills += 1
-            proc = _spawn(config, key, log)
+            proc = spawn_relayer(config, key, log)
         wait_until(lambda: ended(net, ids), 150, "every job ended")
         store = Store(config.parent / "crash.db")
         wait_until(
             lambda: not [i for i in store.all_intents() if i.status in ("signed", "sent")], 40, "txs followed"
         )
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_relayer(proc)
     ends = net.ends(start)
     settled, expired = ends["JobSettled"], ends["JobExpired"]
     assert all(len(settled.get(i, [])) + len(expired.get(i, [])) == 1 for i in ids)

@@ -20,17 +20,6 @@ from tests.relayer.conftest import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def mined(net):
-    net.interval_mining(1)
-    return net
-
-
-@pytest.fixture(scope="module")
-def honest(mined):
-    return mined.start_worker(mined.pool)
-
-
 def _relayer_txs(net, store: Store, start_nonce: int) -> list:
     """Receipts of every transaction the relayer key landed since `start_nonce` (from the db's intents)."""
     receipts = []

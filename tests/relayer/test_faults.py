@@ -4,12 +4,8 @@ evm_revert), a stuck transaction."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,15 +14,18 @@ from web3.logs import DISCARD
 
 from pha.escrow.spec import JobSpec
 from relayer.store import Store
-from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
+from tests.relayer.conftest import (
+    RelayerThread,
+    ended,
+    make_settings,
+    measurement_of,
+    relayer_config,
+    spawn_relayer,
+    stop_relayer,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def honest(net):
-    net.interval_mining(1)
-    return net.start_worker(net.pool)
 
 
 def _free_port() -> int:
@@ -39,22 +38,12 @@ def _relayer_process(net, tmp: Path, worker: str, index: int, start: int, batch_
     """`pha-relayer run` with relayer key `index` (its own process: no GIL shared with the others
     or the worker, as in production); returns (process, metrics port, database path)."""
     port = _free_port()
-    db = tmp / f"relayer{index}.db"
-    config = tmp / f"relayer{index}.json"
-    config.write_text(
-        json.dumps(
-            {
-                "rpc_urls": [net.url], "escrow": net.escrow.address, "registry": net.registry.address,
-                "workers": [worker], "db_path": str(db), "start_block": start, "metrics_port": port,
-                "confirmations": 1, "poll_interval": 0.3, "batch_size": batch_size, "batch_wait": 1.0,
-                "worker_timeout": 5.0, "min_time_left_s": 2, "log_level": "WARNING",
-            }
-        )
+    config = relayer_config(
+        net, tmp, worker, start, name=f"relayer{index}", metrics_port=port, batch_size=batch_size,
+        batch_wait=1.0, worker_timeout=5.0,
     )  # fmt: skip
-    env = dict(os.environ, PHA_RELAYER_PRIVATE_KEY=net.relayers[index].key.hex())
-    exe = Path(sys.executable).parent / "pha-relayer"
-    with (tmp / f"relayer{index}.log").open("ab") as out:
-        proc = subprocess.Popen([str(exe), "run", "--config", str(config)], env=env, stdout=out, stderr=out)
+    proc = spawn_relayer(config, net.relayers[index].key.hex(), tmp / f"relayer{index}.log")
+    db = tmp / f"relayer{index}.db"
     return proc, port, db
 
 
@@ -90,12 +79,9 @@ def test_three_relayers_partial_overlaps__each_job_settled_once_at_most_one_race
         scraped = [httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text for _, port, _ in procs]
     finally:
         for proc, _, _ in procs:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # all at once, then wait for each
         for proc, _, _ in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_relayer(proc)
     settled = net.ends(start)["JobSettled"]
     assert all(len(settled[i]) == 1 for i in ids)
     dropped = sum(_metric(t, "pha_relayer_batch_entries_dropped") for t in scraped)

@@ -9,10 +9,7 @@ Staking contract's token balance."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +19,18 @@ from click.testing import CliRunner
 from pha.staking.amounts import format_pha
 from relayer.cli import main
 from relayer.store import Store
-from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
+from tests.relayer.conftest import (
+    RelayerThread,
+    ended,
+    make_settings,
+    measurement_of,
+    relayer_config,
+    spawn_relayer,
+    stop_relayer,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def mined(net):
-    net.interval_mining(1)
-    return net
-
-
-@pytest.fixture(scope="module")
-def honest(mined):
-    return mined.start_worker(mined.pool)
 
 
 def owed(net, pool: int) -> tuple[int, int]:
@@ -159,42 +154,17 @@ def test_batch_settlement__pays_the_ledger_and_no_flush_is_sent(mined, honest, t
     assert len(flushed(net, start)) == 1
 
 
-def _config(net, tmp: Path, worker: str, start: int, **kw: Any) -> Path:
-    cfg = {
-        "rpc_urls": [net.url],
-        "escrow": net.escrow.address,
-        "registry": net.registry.address,
-        "workers": [worker],
-        "db_path": str(tmp / "relayer0.db"),
-        "start_block": start,
-        "metrics_port": None,
-        "confirmations": 1,
-        "poll_interval": 0.3,
-        "min_time_left_s": 2,
-        "log_level": "WARNING",
-        **kw,
-    }
-    path = tmp / "relayer.json"
-    path.write_text(json.dumps(cfg))
-    return path
-
-
-def _spawn(config: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "pha-relayer"
-    env = dict(os.environ, PHA_RELAYER_PRIVATE_KEY=key)
-    with log.open("ab") as out:
-        return subprocess.Popen([str(exe), "run", "--config", str(config)], env=env, stdout=out, stderr=out)
-
-
 def test_relayer_sigkilled_with_an_unpaid_ledger__pays_it_after_restart(mined, honest, tmp_path):
     net = mined
     clean(net)
     start = net.w3.eth.block_number
     interval = 6
-    config = _config(net, tmp_path, honest.url, start, batch_size=1, flush_interval_s=interval)
+    config = relayer_config(
+        net, tmp_path, honest.url, start, name="relayer0", batch_size=1, flush_interval_s=interval
+    )
     log = tmp_path / "relayer.log"
     key = net.relayer.key.hex()
-    proc = _spawn(config, key, log)
+    proc = spawn_relayer(config, key, log)
     try:
         [job] = net.post_jobs(1, measurement_of(honest.url))
         wait_until((tmp_path / "relayer0.db").exists, 20, "the relayer's database")
@@ -206,15 +176,11 @@ def test_relayer_sigkilled_with_an_unpaid_ledger__pays_it_after_restart(mined, h
         [single] = our_single_shares(net, start)
         share = int(single["args"]["poolAmount"])
         assert owed(net, net.pool)[0] == share > 0 and flushed(net, start) == []
-        proc = _spawn(config, key, log)
+        proc = spawn_relayer(config, key, log)
         wait_until(lambda: owed(net, net.pool) == (0, 0), 30, "ledger paid after the restart")
         wait_until(lambda: store.unpaid_pools() == {}, 10, "mark cleared")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_relayer(proc)
     [paid] = flushed(net, start)
     flush_intents = {i.tx_hash: i for i in store.all_intents() if i.purpose == "flush_pools"}
     assert paid["transactionHash"].to_0x_hex() in flush_intents and paid["args"]["reward"] == share
@@ -227,7 +193,7 @@ def test_cli_flush__shows_the_ledger_then_pays_it_once(mined, honest, tmp_path, 
     clean(net)
     share, db = single_settled_and_marked(net, honest, tmp_path)
     reward, fee = owed(net, net.pool)
-    config = _config(net, tmp_path, honest.url, net.deploy_block, db_path=str(db))
+    config = relayer_config(net, tmp_path, honest.url, net.deploy_block, db_path=str(db))
     monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", net.relayers[1].key.hex())  # any key may flush
     runner = CliRunner()
 

@@ -38,12 +38,6 @@ def _keep_logging():
     root.handlers[:], root.level = handlers, level
 
 
-@pytest.fixture(scope="module")
-def mined(net):
-    net.interval_mining(1)
-    return net
-
-
 def travel(net, seconds: int) -> None:
     net.w3.provider.make_request("evm_increaseTime", [seconds])
     net.w3.provider.make_request("evm_mine", [])
