@@ -64,6 +64,7 @@ class World:
         )
         self.staking.grantRole(self.staking.SLASHER_ROLE(), self.escrow, sender=gov)
         self.log.setWriters(self.registry, self.escrow, ZERO_ADDRESS, sender=gov)
+        self.staking.setRewardLedgers(self.escrow, ZERO_ADDRESS, sender=gov)
 
         regs = [(keccak(f"bench/{i}".encode()) * 2)[:48] for i in range(4)]
         self.measurement = tdx_measurement_id(*regs)
@@ -134,6 +135,46 @@ def _post_many(world: World, n: int) -> list[tuple[int, JobSpec]]:
     return [world.post()[:2] for _ in range(n)]
 
 
+def _staking_with_ledgers(w: World) -> list[Row]:
+    """Staking's delegate / undelegate in a pool with a registered worker: Staking asks the
+    escrow for the pool's ledger first (one call per ledger holder; the former holder unset)."""
+    w.payout()
+    newcomer = w.env.accounts[6]
+    w.token.minterMint(newcomer, 2_000 * PHA, sender=w.gov)
+    w.token.approve(w.staking, 2_000 * PHA, sender=newcomer)
+    delegate = gas(w.staking.invoke_transaction("delegate", w.pool, 500 * PHA, sender=newcomer))
+    held = int(w.staking.sharesOf(w.pool, newcomer))
+    undelegate = gas(w.staking.undelegate(w.pool, held // 2, sender=newcomer))
+    for _ in range(FLUSH_EVERY):
+        w.settle(*w.post()[:2])
+    taking = gas(w.staking.invoke_transaction("delegate", w.pool, 500 * PHA, sender=newcomer))
+    note = "pool with a registered worker, escrow set as the reward-ledger holder"
+    return [
+        Row(
+            "staking.delegate.with_workers",
+            delegate,
+            "gas",
+            110_000,
+            note=f"as staking.delegate (new delegator, approval spent to 0), {note}; its ledger empty",
+        ),
+        Row(
+            "staking.undelegate.with_workers",
+            undelegate,
+            "gas",
+            110_000,
+            note=f"as staking.undelegate (first request, queue non-empty), {note}; its ledger empty",
+        ),
+        Row(
+            "staking.delegate.takes_ledger",
+            taking,
+            "gas",
+            None,
+            note=f"existing delegator adds to its position, {note}; {FLUSH_EVERY} single settlements "
+            "waiting: Staking takes the ledger (reward booked, PHA pulled from the escrow) first",
+        ),
+    ]
+
+
 def measure(env: BenchEnv) -> list[Row]:
     w = World(env)
     w.settle(*w.post()[:2])  # warm-up: treasury, relayer, staking, log head all non-zero
@@ -183,7 +224,9 @@ def measure(env: BenchEnv) -> list[Row]:
 
     per_job = batch[50]
     jobs_per_s = BLOCK_GAS / per_job / BLOCK_SECONDS
+    ledger_rows = _staking_with_ledgers(w)
     return [
+        *ledger_rows,
         Row(
             "escrow.post",
             post,

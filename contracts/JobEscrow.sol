@@ -11,9 +11,11 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
 import {IJobEscrow} from "./interfaces/IJobEscrow.sol";
+import {IPoolRewardLedger} from "./interfaces/IPoolRewardLedger.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
+import {RewardEpoch} from "./libraries/RewardEpoch.sol";
 
 /// @title JobEscrow
 /// @notice Escrows PHA for jobs that must run in an attested enclave and pays for enclave-signed
@@ -34,7 +36,7 @@ import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 ///        cancel / expiry.
 ///      No call ever reaches client code: PHA is the only token and it has no transfer hooks; the
 ///      only external contracts called are the immutable token, staking, registry and log.
-contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
+contract JobEscrow is IJobEscrow, IPoolRewardLedger, AccessControl, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ================================================================ state
@@ -51,12 +53,13 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     uint256 public constant MAX_OUTPUT_BYTES = 8_192;
     /// @notice Most pools one `flushPoolRewards` call pays.
     uint256 public constant MAX_FLUSH_POOLS = 100;
-    /// @notice Longest a pool ledger waits: a single settlement into a ledger opened at least this
-    ///         long ago pays the ledger, its own share included, to the pool at once. This bounds
-    ///         what a pool's stakers can have pending (at most this window's single settlements),
-    ///         and so what a delegator joining just before a payout, or a commission increase
-    ///         taking effect before it, can reach.
-    uint256 public constant MAX_LEDGER_AGE = 1 hours;
+    /// @notice A pool ledger holds the single settlements of one reward epoch (RewardEpoch, one
+    ///         hour): a single settlement in a later epoch pays the ledger, its own share
+    ///         included, to the pool at once. So every entry of a ledger was earned under the
+    ///         commission in force at its opening (increases take effect on the epoch grid), and
+    ///         Staking takes the ledger (`takePoolLedger`) before any change to the pool's shares,
+    ///         slash or commission: what waits belongs to the stakers of the time it was earned.
+    uint256 public constant REWARD_EPOCH = RewardEpoch.LENGTH;
 
     bytes32 public constant RESULT_TYPEHASH =
         keccak256("Result(uint256 jobId,bytes32 inputHash,bytes32 outputHash,address worker)");
@@ -66,8 +69,8 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     IQuoteVerifier.TcbStatus private constant NO_TCB_FLOOR = IQuoteVerifier.TcbStatus.Revoked;
 
     IERC20 public immutable TOKEN;
-    IStaking public immutable STAKING;
-    IWorkerRegistry public immutable REGISTRY;
+    IStaking public immutable override STAKING;
+    IWorkerRegistry public immutable override REGISTRY;
     IAttestationLog public immutable LOG;
 
     /// @dev One slot, read and written by post (job counter) and by settlement (fee rate, fees
@@ -108,6 +111,14 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         uint256 poolAmount;
         uint256 relayAmount;
         uint256 feeAmount;
+    }
+
+    /// @dev What a single settlement pays the pool now: its own share (`amount`, earned now) and
+    ///      the ledger's (`ledger`, earned at `ledgerEarnedAt`); all zero when it only enters the ledger.
+    struct Payout {
+        uint256 amount;
+        uint256 ledger;
+        uint256 ledgerEarnedAt;
     }
 
     /// @dev What every entry of a batch settlement is checked against.
@@ -273,11 +284,13 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
 
         delete _jobs[jobId];
         emit JobSettled(jobId, worker, output);
-        uint256 payNow = _enterInLedger(worker, poolId, payment, spec.relayFee);
+        Payout memory payout = _enterInLedger(worker, poolId, payment, spec.relayFee);
         // The log's return value (the entry's index) is not needed here; the entry is in its event.
         // slither-disable-next-line unused-return
         LOG.append(_logEntry(jobId, worker, spec.measurementId, outputHash));
-        if (payNow != 0) STAKING.reward(poolId, payNow);
+        if (payout.amount + payout.ledger != 0) {
+            STAKING.rewardWithLedger(poolId, payout.amount, payout.ledger, payout.ledgerEarnedAt);
+        }
     }
 
     /// @inheritdoc IJobEscrow
@@ -303,13 +316,14 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         emit SettlementPaid(worker, poolId, msg.sender, totals.jobs, totals.poolAmount, totals.relayAmount, totals.feeAmount);
         // The batch pays the pool's ledger too: one reward for the batch and every single
         // settlement since the pool was last paid.
-        (uint256 ledgerReward, uint256 ledgerFee) = _takeLedger(poolId);
+        (uint256 ledgerReward, uint256 ledgerFee, uint256 ledgerOpenedAt) = _takeLedger(poolId);
         _accrue(totals.feeAmount + ledgerFee, totals.relayAmount);
         // The log's return value (the first entry's index) is not needed; the entries are in its events.
         // slither-disable-next-line unused-return
         LOG.appendBatch(logEntries);
-        uint256 toPool = totals.poolAmount + ledgerReward;
-        if (toPool != 0) STAKING.reward(poolId, toPool);
+        if (totals.poolAmount + ledgerReward != 0) {
+            STAKING.rewardWithLedger(poolId, totals.poolAmount, ledgerReward, ledgerOpenedAt);
+        }
     }
 
     /// @inheritdoc IJobEscrow
@@ -318,10 +332,11 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
         if (n > MAX_FLUSH_POOLS) revert JobEscrowTooManyPools(n, MAX_FLUSH_POOLS);
         // Every ledger is emptied and every fee accrued before the first external call.
         uint256[] memory rewards = new uint256[](n);
+        uint256[] memory openedAt = new uint256[](n);
         uint256 fees = 0;
         for (uint256 i = 0; i < n; ++i) {
             uint256 fee;
-            (rewards[i], fee) = _takeLedger(poolIds[i]);
+            (rewards[i], fee, openedAt[i]) = _takeLedger(poolIds[i]);
             fees += fee;
             total += rewards[i];
         }
@@ -331,8 +346,19 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
             // One reward per listed pool with a share owed; the list is bounded by MAX_FLUSH_POOLS,
             // and a repeated id found its ledger empty the second time (rewards[i] == 0).
             // slither-disable-next-line calls-loop
-            if (rewards[i] != 0) STAKING.reward(poolIds[i], rewards[i]);
+            if (rewards[i] != 0) STAKING.rewardWithLedger(poolIds[i], 0, rewards[i], openedAt[i]);
         }
+    }
+
+    /// @inheritdoc IPoolRewardLedger
+    /// @dev Not nonReentrant: Staking calls it from within the escrow's own calls into Staking
+    ///      (an expiry's slash takes the ledger first). It only empties the ledger and books its fee;
+    ///      Staking then pulls the reward under the standing allowance.
+    function takePoolLedger(uint256 poolId) external returns (uint256 reward, uint256 earnedAt) {
+        if (msg.sender != address(STAKING)) revert JobEscrowNotStaking(msg.sender);
+        uint256 fee;
+        (reward, fee, earnedAt) = _takeLedger(poolId);
+        if (fee != 0) _accrue(fee, 0);
     }
 
     /// @inheritdoc IJobEscrow
@@ -598,40 +624,43 @@ contract JobEscrow is IJobEscrow, AccessControl, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev Splits a single settlement's payment: the relay fee accrues to the caller; the pool's
-    ///      share and the protocol fee enter the pool's ledger. A ledger opened MAX_LEDGER_AGE ago
-    ///      or earlier is paid instead, this settlement's share and fee included: returns the
-    ///      reward the caller then pays through Staking.reward (zero when nothing is paid now).
+    ///      share and the protocol fee enter the pool's ledger. A ledger opened in an earlier reward
+    ///      epoch is paid instead, with this settlement's share and fee: returns this settlement's
+    ///      share and the ledger's for the caller to pay through Staking.rewardWithLedger (all
+    ///      zero when nothing is paid now).
     function _enterInLedger(address worker, uint256 poolId, uint256 payment, uint256 relayFee)
         private
-        returns (uint256 payNow)
+        returns (Payout memory payout)
     {
         uint256 fee = (payment - relayFee) * _config.feeBps / 10_000;
         uint256 poolAmount = payment - relayFee - fee;
         emit SettlementPaid(worker, poolId, msg.sender, 1, poolAmount, relayFee, fee);
         PoolLedger memory ledger = _poolLedgers[poolId];
-        // Sums below the capped PHA supply (< 2^90): the uint112 casts cannot truncate.
-        uint256 reward = ledger.reward + poolAmount;
-        fee += ledger.fee;
         if (ledger.reward == 0 && ledger.fee == 0) {
             ledger.openedAt = uint32(block.timestamp);
-        } else if (block.timestamp >= uint256(ledger.openedAt) + MAX_LEDGER_AGE) {
+        } else if (RewardEpoch.index(block.timestamp) != RewardEpoch.index(ledger.openedAt)) {
+            // The ledger's epoch is over: pay it (earned then) and this settlement (earned now).
             _poolLedgers[poolId] = PoolLedger({reward: 0, fee: 0, openedAt: ledger.openedAt});
-            emit PoolRewardsFlushed(poolId, reward, fee);
-            _accrue(fee, relayFee);
-            return reward;
+            // Reported as one payout of the ledger with this settlement in it (as a batch's share is
+            // in SettlementPaid), so pool rewards = batch shares + PoolRewardsFlushed rewards.
+            emit PoolRewardsFlushed(poolId, ledger.reward + poolAmount, ledger.fee + fee);
+            _accrue(fee + ledger.fee, relayFee);
+            return Payout({amount: poolAmount, ledger: ledger.reward, ledgerEarnedAt: ledger.openedAt});
         }
-        _poolLedgers[poolId] = PoolLedger({reward: uint112(reward), fee: uint112(fee), openedAt: ledger.openedAt});
+        // Sums below the capped PHA supply (< 2^90): the uint112 casts cannot truncate.
+        _poolLedgers[poolId] = PoolLedger({
+            reward: uint112(ledger.reward + poolAmount), fee: uint112(ledger.fee + fee), openedAt: ledger.openedAt
+        });
         _accrue(0, relayFee);
-        return 0;
     }
 
-    /// @dev Empties the pool's ledger and returns what it held; the caller accrues the fee and
-    ///      pays the reward through Staking.reward (which pulls it under the allowance set in the
-    ///      constructor). Writes nothing when the ledger is empty.
-    function _takeLedger(uint256 poolId) private returns (uint256 reward, uint256 fee) {
+    /// @dev Empties the pool's ledger and returns what it held and when it opened; the caller
+    ///      accrues the fee and has the reward paid through Staking (which pulls it under the
+    ///      allowance set in the constructor). Writes nothing when the ledger is empty.
+    function _takeLedger(uint256 poolId) private returns (uint256 reward, uint256 fee, uint256 openedAt) {
         PoolLedger storage ledger = _poolLedgers[poolId];
-        (reward, fee) = (ledger.reward, ledger.fee);
-        if (reward == 0 && fee == 0) return (0, 0);
+        (reward, fee, openedAt) = (ledger.reward, ledger.fee, ledger.openedAt);
+        if (reward == 0 && fee == 0) return (0, 0, 0);
         (ledger.reward, ledger.fee) = (0, 0);
         emit PoolRewardsFlushed(poolId, reward, fee);
     }

@@ -8,7 +8,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IPoolBackingObserver} from "./interfaces/IPoolBackingObserver.sol";
+import {IPoolRewardLedger} from "./interfaces/IPoolRewardLedger.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {RewardEpoch} from "./libraries/RewardEpoch.sol";
 import {ShareMath} from "./libraries/ShareMath.sol";
 
 /// @title Staking
@@ -25,6 +27,15 @@ import {ShareMath} from "./libraries/ShareMath.sol";
 ///         queuedAssets / queuedShares never fall except by a slash.
 ///      3. queuedShares > 0 implies queuedAssets > 0 (a slash never takes a whole class).
 ///      4. No loop depends on the number of delegators or requests.
+///      5. A reward belongs to the active shares that existed when it was earned, at the
+///         commission in force then. Rewards waiting in a pool ledger of the escrow are taken
+///         (`_takeLedgers`) before every change of a pool's active shares (delegate,
+///         undelegate), of its assets by a slash, of its commission by the operator, and when its
+///         last worker leaves (a pool without workers earns nothing new); their commission is the
+///         rate in force at the ledger's opening (`_rateAt`: commission increases take effect on
+///         the RewardEpoch grid and a ledger holds one epoch).
+///      6. A delegation pays at most what its shares are worth plus one wei: only their cost,
+///         rounded up, is taken.
 ///      Governance is the DEFAULT_ADMIN_ROLE holder; it also holds SLASHER_ROLE from the start
 ///      and grants it to the job escrow.
 contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
@@ -53,6 +64,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     uint256 public constant MIN_STAKE_PER_WORKER_FLOOR = 1 ether;
     uint256 public constant MIN_STAKE_PER_WORKER_CEILING = 10_000_000 ether;
 
+    /// @notice The reward-epoch grid scheduled commission increases start on (RewardEpoch).
+    uint256 public constant REWARD_EPOCH = RewardEpoch.LENGTH;
+
     uint256 private constant BPS = 10_000;
     /// @dev 1 PHA worth of shares at a fresh pool's price (sharePrice's unit).
     uint256 private constant PRICE_UNIT_SHARES = 1e18 * ShareMath.VIRTUAL_SHARES;
@@ -62,12 +76,15 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     /// @dev Storage of one pool. Slot 0 is all that `reward` writes.
     struct Pool {
-        // slot 0
+        // slot 0. The commission schedule is never rewritten by time: the rate in force at time t
+        // is pendingCommissionBps from commissionEffectiveAt on (when non-zero), commissionBps
+        // before (`_rateAt`), so a reward earned before a matured increase and paid later still
+        // pays the old rate.
         uint96 activeAssets;
         uint96 commissionOwed;
         uint16 commissionBps;
         uint16 pendingCommissionBps;
-        uint32 commissionEffectiveAt; // 0: no pending increase
+        uint32 commissionEffectiveAt; // 0: no scheduled increase
         // slot 1
         address operator; // zero: no such pool
         uint96 queuedAssets;
@@ -111,6 +128,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     SlashFund private _slashFund;
     /// @dev The worker registry: counts workers here and is told when a pool's backing flag flips.
     IPoolBackingObserver private _registry;
+    /// @dev Holders of pool ledgers (the escrow, and a former escrow during a replacement).
+    IPoolRewardLedger private _ledger;
+    IPoolRewardLedger private _formerLedger;
 
     mapping(uint256 poolId => Pool) private _pools;
     mapping(uint256 poolId => mapping(address delegator => Delegator)) private _delegators;
@@ -157,23 +177,31 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         emit PoolOpened(poolId, msg.sender, commissionBps);
     }
 
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
     /// @inheritdoc IStaking
-    function setCommission(uint256 poolId, uint16 commissionBps) external {
+    function setCommission(uint256 poolId, uint16 commissionBps) external nonReentrant {
         Pool storage p = _operatorPool(poolId);
         if (commissionBps > MAX_COMMISSION_BPS) revert StakingCommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
-        uint16 current = _settleCommission(p, poolId);
+        // Rewards waiting in ledgers were earned under the schedule being replaced.
+        _takeLedgers(p, poolId);
+        uint16 current = _rateAt(p, block.timestamp);
+        p.commissionBps = current;
         if (commissionBps <= current) {
             p.commissionBps = commissionBps;
             p.pendingCommissionBps = 0;
             p.commissionEffectiveAt = 0;
             emit CommissionChanged(poolId, current, commissionBps);
         } else {
-            uint64 effectiveAt = uint64(block.timestamp) + _params.commissionNotice;
+            // On the reward-epoch grid, so that no pool ledger (one epoch each) straddles it.
+            uint256 effectiveAt = RewardEpoch.ceil(block.timestamp + _params.commissionNotice);
             p.pendingCommissionBps = commissionBps;
             p.commissionEffectiveAt = _u32(effectiveAt);
-            emit CommissionChangeScheduled(poolId, current, commissionBps, effectiveAt);
+            emit CommissionChangeScheduled(poolId, current, commissionBps, uint64(effectiveAt));
         }
     }
+    // slither-disable-end reentrancy-benign,reentrancy-events
 
     /// @inheritdoc IStaking
     function claimCommission(uint256 poolId, address to) external nonReentrant returns (uint256 amount) {
@@ -208,10 +236,14 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
     // slither-disable-end reentrancy-benign
 
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
     /// @inheritdoc IStaking
-    function undelegate(uint256 poolId, uint256 shares) external returns (uint256 requestId) {
+    function undelegate(uint256 poolId, uint256 shares) external nonReentrant returns (uint256 requestId) {
         if (shares == 0) revert StakingZeroAmount();
         Pool storage p = _existingPool(poolId);
+        _takeLedgers(p, poolId); // the leaver's share of waiting rewards leaves with it
         Delegator storage d = _delegators[poolId][msg.sender];
         uint256 held = d.shares;
         if (shares > held) revert StakingInsufficientShares(poolId, msg.sender, held, shares);
@@ -251,6 +283,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         _requests[poolId][msg.sender][requestId] = WithdrawalRequest({queuedShares: uint128(q), unlockAt: _u32(unlockAt)});
         emit Undelegated(poolId, msg.sender, requestId, shares, assets, q, unlockAt);
     }
+    // slither-disable-end reentrancy-benign,reentrancy-events
 
     /// @inheritdoc IStaking
     function withdraw(uint256 poolId, uint256 requestId) external nonReentrant returns (uint256 assets) {
@@ -281,17 +314,27 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     function reward(uint256 poolId, uint256 amount) external nonReentrant {
         if (amount == 0) revert StakingZeroAmount();
         Pool storage p = _existingPool(poolId);
-        uint256 bps = _settleCommission(p, poolId);
-        // Rule for a pool without active shares: the whole reward is the operator's (it ran
-        // the workers); it is neither lost nor left for the next delegator to take.
-        uint256 commission = p.totalShares == 0 ? amount : amount * bps / BPS;
-        p.activeAssets = _u96(uint256(p.activeAssets) + (amount - commission));
-        p.commissionOwed = _u96(uint256(p.commissionOwed) + commission);
-        if (p.underBacked) _syncBacking(p, poolId); // backing rose: it may cover the workers again
+        _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
         PHA.safeTransferFrom(msg.sender, address(this), amount);
-        emit Rewarded(poolId, msg.sender, amount, commission);
     }
 
+    /// @inheritdoc IStaking
+    function rewardWithLedger(uint256 poolId, uint256 amount, uint256 ledgerAmount, uint256 ledgerEarnedAt)
+        external
+        nonReentrant
+    {
+        uint256 total = amount + ledgerAmount;
+        if (total == 0) revert StakingZeroAmount();
+        if (ledgerEarnedAt > block.timestamp) revert StakingEarnedInFuture(ledgerEarnedAt, block.timestamp);
+        Pool storage p = _existingPool(poolId);
+        if (ledgerAmount != 0) _credit(p, poolId, msg.sender, ledgerAmount, _rateAt(p, ledgerEarnedAt));
+        if (amount != 0) _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
+        PHA.safeTransferFrom(msg.sender, address(this), total);
+    }
+
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
     /// @inheritdoc IStaking
     function slash(uint256 poolId, uint256 amount, bytes32 evidence)
         external
@@ -300,6 +343,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         returns (uint256 slashed)
     {
         Pool storage p = _existingPool(poolId);
+        _takeLedgers(p, poolId); // rewards earned before the slash are slashed with the stake
         uint256 activeAssets = p.activeAssets;
         uint256 queuedAssets = p.queuedAssets;
         uint256 total = activeAssets + queuedAssets;
@@ -328,6 +372,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         }
         emit Slashed(poolId, msg.sender, evidence, amount, fromActive, fromQueued);
     }
+    // slither-disable-end reentrancy-benign,reentrancy-events
 
     /// @inheritdoc IStaking
     function sweepSlashed() external nonReentrant returns (uint256 amount) {
@@ -389,6 +434,16 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         emit RegistrySet(address(registry_));
     }
 
+    /// @inheritdoc IStaking
+    function setRewardLedgers(address current, address former) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (current != address(0) && current == former) revert StakingLedgerMismatch(former);
+        _checkLedger(IPoolRewardLedger(current));
+        _checkLedger(IPoolRewardLedger(former));
+        _ledger = IPoolRewardLedger(current);
+        _formerLedger = IPoolRewardLedger(former);
+        emit RewardLedgersSet(current, former);
+    }
+
     // ================================================================ restricted: registry
 
     /// @inheritdoc IStaking
@@ -402,9 +457,12 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function workerRemoved(uint256 poolId) external returns (bool underBacked) {
+    function workerRemoved(uint256 poolId) external nonReentrant returns (bool underBacked) {
         _onlyRegistry();
         Pool storage p = _existingPool(poolId);
+        // The last worker leaving: nothing new can enter the pool's ledgers, so take them now
+        // (the shares then change without looking at the ledgers, see _takeLedgers).
+        if (p.workers == 1) _takeLedgers(p, poolId);
         // The registry removes only workers it added: the count is at least one.
         p.workers -= 1;
         (underBacked,) = _evaluate(p, poolId);
@@ -442,13 +500,10 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     function poolInfo(uint256 poolId) external view returns (PoolInfo memory info) {
         Pool storage p = _existingPool(poolId);
         info.operator = p.operator;
-        info.commissionBps = p.commissionBps;
-        info.pendingCommissionBps = p.pendingCommissionBps;
-        info.commissionEffectiveAt = p.commissionEffectiveAt;
-        if (info.commissionEffectiveAt != 0 && block.timestamp >= info.commissionEffectiveAt) {
-            info.commissionBps = info.pendingCommissionBps;
-            info.pendingCommissionBps = 0;
-            info.commissionEffectiveAt = 0;
+        info.commissionBps = _rateAt(p, block.timestamp);
+        if (p.commissionEffectiveAt > block.timestamp) {
+            info.pendingCommissionBps = p.pendingCommissionBps;
+            info.commissionEffectiveAt = p.commissionEffectiveAt;
         }
         info.activeAssets = p.activeAssets;
         info.totalShares = p.totalShares;
@@ -543,6 +598,16 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
+    function rewardLedgers() external view returns (address current, address former) {
+        return (address(_ledger), address(_formerLedger));
+    }
+
+    /// @inheritdoc IStaking
+    function commissionAt(uint256 poolId, uint256 t) external view returns (uint256) {
+        return _rateAt(_existingPool(poolId), t);
+    }
+
+    /// @inheritdoc IStaking
     function workersOf(uint256 poolId) external view returns (uint256) {
         return _pools[poolId].workers;
     }
@@ -559,13 +624,19 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     // ================================================================ internal
 
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
     function _delegate(uint256 poolId, uint256 assets) private returns (uint256 shares) {
         if (assets < MIN_DELEGATION) revert StakingBelowMinimum(assets, MIN_DELEGATION);
         Pool storage p = _existingPool(poolId);
+        _takeLedgers(p, poolId); // the newcomer buys at the price with waiting rewards in it
         uint256 activeAssets = p.activeAssets;
         uint256 totalShares = p.totalShares;
         shares = ShareMath.toShares(assets, activeAssets, totalShares);
         if (shares == 0) revert StakingZeroShares(poolId, assets);
+        // What the shares cost, rounded up: at most `assets`, and the price never falls.
+        assets = ShareMath.toAssetsUp(shares, activeAssets, totalShares);
         p.activeAssets = _u96(activeAssets + assets);
         p.totalShares = _u112(totalShares + shares);
         Delegator storage d = _delegators[poolId][msg.sender];
@@ -575,19 +646,64 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         PHA.safeTransferFrom(msg.sender, address(this), assets);
         emit Delegated(poolId, msg.sender, assets, shares);
     }
+    // slither-disable-end reentrancy-benign,reentrancy-events
 
-    /// @dev Applies a matured commission increase and returns the commission in force.
-    function _settleCommission(Pool storage p, uint256 poolId) private returns (uint16 bps) {
-        bps = p.commissionBps;
+    /// @dev The commission in force for a reward earned at `t` (t at or after the last change).
+    function _rateAt(Pool storage p, uint256 t) private view returns (uint16) {
         uint256 effectiveAt = p.commissionEffectiveAt;
-        if (effectiveAt != 0 && block.timestamp >= effectiveAt) {
-            uint16 pending = p.pendingCommissionBps;
-            p.commissionBps = pending;
-            p.pendingCommissionBps = 0;
-            p.commissionEffectiveAt = 0;
-            emit CommissionChanged(poolId, bps, pending);
-            bps = pending;
-        }
+        return effectiveAt != 0 && t >= effectiveAt ? p.pendingCommissionBps : p.commissionBps;
+    }
+
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
+    /// @dev Books `amount` PHA paid by `payer` (the caller moves the tokens) into the pool at `bps` commission.
+    function _credit(Pool storage p, uint256 poolId, address payer, uint256 amount, uint256 bps) private {
+        // Rule for a pool without active shares: the whole reward is the operator's (it ran
+        // the workers); it is neither lost nor left for the next delegator to take.
+        uint256 commission = p.totalShares == 0 ? amount : amount * bps / BPS;
+        p.activeAssets = _u96(uint256(p.activeAssets) + (amount - commission));
+        p.commissionOwed = _u96(uint256(p.commissionOwed) + commission);
+        if (p.underBacked) _syncBacking(p, poolId); // backing rose: it may cover the workers again
+        emit Rewarded(poolId, payer, amount, commission);
+    }
+    // slither-disable-end reentrancy-benign,reentrancy-events
+
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
+    /// @dev Pays in every pool ledger waiting for the pool (see invariant 5). Only a pool with
+    ///      workers can have one: settlements need a registered worker of the pool, and the
+    ///      last worker's removal takes the ledgers. Callers are nonReentrant; the holders are
+    ///      core contracts set by governance, called at most twice.
+    function _takeLedgers(Pool storage p, uint256 poolId) private {
+        if (p.workers == 0) return;
+        _takeLedger(p, poolId, _ledger);
+        _takeLedger(p, poolId, _formerLedger);
+    }
+    // slither-disable-end reentrancy-benign,reentrancy-events
+
+    // Calls here go to the pool-ledger holders and the registry, core contracts set by
+    // governance, under this contract's nonReentrant guard (the entry points hold it).
+    // slither-disable-start reentrancy-benign,reentrancy-events
+    function _takeLedger(Pool storage p, uint256 poolId, IPoolRewardLedger holder) private {
+        if (address(holder) == address(0)) return;
+        (uint256 amount, uint256 earnedAt) = holder.takePoolLedger(poolId);
+        if (amount == 0) return;
+        _credit(p, poolId, address(holder), amount, _rateAt(p, earnedAt));
+        // `holder` is a ledger holder set by governance (never caller input); it approved this
+        // contract and reported `amount` as the pool's share it holds.
+        // slither-disable-next-line arbitrary-send-erc20
+        PHA.safeTransferFrom(address(holder), address(this), amount);
+    }
+    // slither-disable-end reentrancy-benign,reentrancy-events
+
+    function _checkLedger(IPoolRewardLedger holder) private view {
+        if (address(holder) == address(0)) return;
+        if (
+            address(_registry) == address(0) || address(holder.STAKING()) != address(this)
+                || address(holder.REGISTRY()) != address(_registry)
+        ) revert StakingLedgerMismatch(address(holder));
     }
 
     /// @dev Re-evaluates and records the pool's backing flag: under = backing < minStakePerWorker

@@ -17,6 +17,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
+from pha.escrow.spec import ZERO_ADDRESS
 from pha.manifest import DeployedContract, Manifest, ManifestError, load_manifest, save_manifest
 from pha.paths import ROOT
 
@@ -237,6 +238,26 @@ def _wire_staking_registry(ctx: DeployContext) -> None:
     log.info("Staking: registry set to %s", registry.address)
 
 
+def _wire_staking_ledgers(ctx: DeployContext) -> None:
+    """Staking takes the escrow's pool ledgers before any change to a pool's shares, slash or
+    commission. A redeployed escrow replaces the current one, which stays the former ledger
+    holder (its open jobs may still fill its ledgers) until governance clears it."""
+    staking, escrow = ctx.contracts.get("Staking"), ctx.contracts.get("JobEscrow")
+    if staking is None or escrow is None or int(staking.registry(), 16) == 0:
+        return
+    current, former = (str(a) for a in staking.rewardLedgers())
+    if current.lower() == escrow.address.lower():
+        return
+    former = current if int(current, 16) != 0 else former
+    if former.lower() == escrow.address.lower():
+        former = ZERO_ADDRESS
+    if not _is_admin(ctx, staking):
+        log.warning("Staking: governance must call setRewardLedgers(%s, %s)", escrow.address, former)
+        return
+    staking.setRewardLedgers(escrow.address, former, sender=ctx.deployer)
+    log.info("Staking: reward ledgers set to escrow %s (former %s)", escrow.address, former)
+
+
 def _wire_dev_verifier_opt_in(ctx: DeployContext) -> None:
     """On a non-local chain the development verifier works only if governance opts in (evented)."""
     verifier = ctx.contracts.get("DevQuoteVerifier")
@@ -300,6 +321,7 @@ WIRING: list[Callable[[DeployContext], None]] = [
     _wire_migrator_minter,
     _wire_staking_slashers,
     _wire_staking_registry,
+    _wire_staking_ledgers,
     _wire_log_writers,
     _wire_verifiers,
     _wire_dev_verifier_opt_in,

@@ -94,6 +94,8 @@ interface IJobEscrow {
     error JobEscrowNothingOwed();
     /// @notice A flush names more pools than MAX_FLUSH_POOLS.
     error JobEscrowTooManyPools(uint256 count, uint256 maximum);
+    /// @notice Only Staking takes a pool ledger directly.
+    error JobEscrowNotStaking(address caller);
 
     // ------------------------------------------------------------------ events
 
@@ -106,7 +108,7 @@ interface IJobEscrow {
     ///         the relay fee accrued to `relayer` (see withdrawRelayerFees) and the protocol fee
     ///         (see sweepProtocolFees). A batch pays its share at once and accrues its fee; a
     ///         single settlement enters both in the pool's ledger. Ledger payouts (by a batch, a
-    ///         flush, or a single settlement into a ledger older than MAX_LEDGER_AGE) are reported
+    ///         flush, a single settlement in a later reward epoch, or Staking taking it) are reported
     ///         by PoolRewardsFlushed, so pool rewards = Σ batch SettlementPaid.poolAmount +
     ///         Σ PoolRewardsFlushed.reward (= Staking's Rewarded events from the escrow).
     event SettlementPaid(address indexed worker, uint256 indexed poolId, address indexed relayer, uint256 jobs, uint256 poolAmount, uint256 relayAmount, uint256 feeAmount);
@@ -234,7 +236,8 @@ interface IJobEscrow {
     function poolFeesOwed(uint256 poolId) external view returns (uint256);
 
     /// @notice When the pool's ledger received its first unpaid entry (zero when it is empty).
-    ///         A single settlement MAX_LEDGER_AGE after that pays the ledger at once.
+    ///         A single settlement in a later reward epoch (REWARD_EPOCH grid) pays the ledger at once;
+    ///         Staking takes it before any change to the pool's shares, slash or commission.
     function poolLedgerOpenedAt(uint256 poolId) external view returns (uint256);
 
     /// @notice Relay fees `relayer` has withdrawn so far (cumulative).

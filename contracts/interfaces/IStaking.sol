@@ -73,14 +73,22 @@ interface IStaking {
     error StakingRegistryMismatch(address registry);
     /// @notice Too many pools in one syncBackings call.
     error StakingBatchTooLarge(uint256 length, uint256 maximum);
+    /// @notice A reward ledger given to setRewardLedgers pays another Staking, earns for another
+    ///         registry, or is listed twice (or the registry is not set yet).
+    error StakingLedgerMismatch(address ledger);
+    /// @notice A reward's earning time lies in the future.
+    error StakingEarnedInFuture(uint256 earnedAt, uint256 now_);
 
     // ------------------------------------------------------------------ events
 
     /// @notice A pool was opened.
     event PoolOpened(uint256 indexed poolId, address indexed operator, uint16 commissionBps);
-    /// @notice A commission increase was scheduled; it applies from `effectiveAt`.
+    /// @notice A commission increase was scheduled; it applies to rewards earned from
+    ///         `effectiveAt` (the start of a reward epoch: RewardEpoch, one hour).
     event CommissionChangeScheduled(uint256 indexed poolId, uint16 currentBps, uint16 newBps, uint64 effectiveAt);
-    /// @notice The commission in force changed (a decrease at once, or a matured increase applied).
+    /// @notice The operator changed the commission: a decrease (or no change) in force at once, or
+    ///         a scheduled increase cancelled in favour of `newBps` (see CommissionChangeScheduled
+    ///         for increases, which take effect by time).
     event CommissionChanged(uint256 indexed poolId, uint16 oldBps, uint16 newBps);
     /// @notice PHA was delegated for shares.
     event Delegated(uint256 indexed poolId, address indexed delegator, uint256 assets, uint256 shares);
@@ -113,6 +121,10 @@ interface IStaking {
     ///         minStakePerWorker * workers. The registry learns it by a call (stake movements,
     ///         syncBacking) or from workerAdded / workerRemoved's return value.
     event PoolBackingChanged(uint256 indexed poolId, bool underBacked, uint256 backing, uint256 required);
+    /// @notice Governance set the contracts whose pool ledgers Staking takes before a change (the
+    ///         job escrow, and a former escrow while its ledgers may still fill).
+    // slither-disable-next-line unindexed-event-address
+    event RewardLedgersSet(address current, address former);
     /// @notice Governance set the worker registry.
     // slither-disable-next-line unindexed-event-address
     event RegistrySet(address registry);
@@ -149,8 +161,12 @@ interface IStaking {
 
     // ------------------------------------------------------------------ delegators
 
-    /// @notice Delegates `assets` PHA (pulled with transferFrom) for pool shares.
-    /// @return shares The shares minted (rounded down).
+    /// @notice Delegates up to `assets` PHA for pool shares: mints the shares `assets` buy (rounded
+    ///         down) and pulls only what they cost (rounded up, at most `assets`), so the
+    ///         delegator loses at most a wei to rounding whatever the share price. Any pool
+    ///         ledger waiting for the pool is paid in first (the delegator buys at the price
+    ///         that includes it). The `Delegated` event carries the PHA taken.
+    /// @return shares The shares minted.
     function delegate(uint256 poolId, uint256 assets) external returns (uint256 shares);
 
     /// @notice Like `delegate`, approving with an ERC-2612 permit signed by the caller first.
@@ -170,10 +186,17 @@ interface IStaking {
 
     // ------------------------------------------------------------------ rewards and slashing
 
-    /// @notice Pays `amount` PHA (pulled from the caller) into the pool: commission to the
-    ///         operator, the rest raises the share price. With no active shares the whole
-    ///         amount is commission. Anyone may call it. O(1).
+    /// @notice Pays `amount` PHA (pulled from the caller) into the pool, earned now: commission to
+    ///         the operator at the rate in force now, the rest raises the share price. With no
+    ///         active shares the whole amount is commission. Anyone may call it. O(1).
     function reward(uint256 poolId, uint256 amount) external;
+
+    /// @notice `reward` of `amount` earned now plus `ledgerAmount` earned at `ledgerEarnedAt` (a
+    ///         pool ledger's opening time: every entry of it was earned in that reward epoch),
+    ///         each charged the commission in force when it was earned; one transfer of the sum.
+    ///         Anyone may call it (the caller pays). O(1).
+    function rewardWithLedger(uint256 poolId, uint256 amount, uint256 ledgerAmount, uint256 ledgerEarnedAt)
+        external;
 
     /// @notice Slashes `min(amount, maxSlashBps * backing)` from the pool, pro rata from active
     ///         and queued stake; the PHA is owed to the treasury (pulled by `sweepSlashed`, so a
@@ -225,6 +248,12 @@ interface IStaking {
 
     /// @notice Sets the worker registry, once. Governance only.
     function setRegistry(IPoolBackingObserver registry_) external;
+
+    /// @notice Sets the contracts whose pool ledgers Staking takes before any change to who a
+    ///         pool's rewards belong to or what commission they pay (zero: none). Each must pay this
+    ///         Staking and earn for its registry (set first). Governance only. When replacing the
+    ///         escrow, keep the old one as `former` until its last job has ended.
+    function setRewardLedgers(address current, address former) external;
 
     // ------------------------------------------------------------------ views
 
@@ -284,6 +313,13 @@ interface IStaking {
 
     /// @notice The worker registry (zero until set).
     function registry() external view returns (address);
+
+    /// @notice The pool-ledger holders Staking takes from before a change (zero: none).
+    function rewardLedgers() external view returns (address current, address former);
+
+    /// @notice The commission rate in force for rewards earned at time `t` (from the last
+    ///         commission change on).
+    function commissionAt(uint256 poolId, uint256 t) external view returns (uint256);
 
     /// @notice Workers the registry has registered into the pool.
     function workersOf(uint256 poolId) external view returns (uint256);

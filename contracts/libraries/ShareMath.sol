@@ -28,6 +28,12 @@ library ShareMath {
         return Math.mulDiv(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES);
     }
 
+    /// @notice What `shares` cost in a pool with `totalAssets` and `totalShares` (round up): a
+    ///         delegation pays this for the shares `toShares` gave it, never more than it offered.
+    function toAssetsUp(uint256 shares, uint256 totalAssets, uint256 totalShares) internal pure returns (uint256) {
+        return Math.mulDiv(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES, Math.Rounding.Ceil);
+    }
+
     /// @notice Queue shares for `assets` entering a queue holding `queuedAssets` for
     ///         `queuedShares` (round down). An empty queue mints at the initial rate.
     /// @dev No virtual offset is needed: the queue's rate only falls by slashes and the

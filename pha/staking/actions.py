@@ -96,7 +96,13 @@ def delegate(
             token.approve(staking.address, assets, sender=account)
         tx = staking.invoke_transaction("delegate", pool_id, assets, sender=account)
     event = tx.decode_logs(staking.Delegated)[0]
-    return [f"delegated {format_pha(assets)} to pool {pool_id} for {int(event.shares):,} shares"]
+    taken = int(event.assets)  # what the shares cost, rounded up: at most the amount offered
+    lines = [f"delegated {format_pha(taken)} to pool {pool_id} for {int(event.shares):,} shares"]
+    if taken != assets:
+        lines.append(
+            f"  {assets - taken} wei of the {format_pha(assets)} offered buy no whole share: not taken"
+        )
+    return lines
 
 
 def sign_permit(

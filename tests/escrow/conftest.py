@@ -42,6 +42,7 @@ def escrow(project, gov, token, staking, registry, attestation_log, treasury):
     )
     staking.grantRole(staking.SLASHER_ROLE(), contract, sender=gov)
     attestation_log.setWriters(registry, contract, ZERO_ADDRESS, sender=gov)
+    staking.setRewardLedgers(contract, ZERO_ADDRESS, sender=gov)
     return contract
 
 

@@ -182,7 +182,7 @@ def world(
         "domain": domain,
         "fee_bps": int(escrow.protocolFeeBps()),
         "slash_bps": int(escrow.slashBps()),
-        "max_ledger_age": int(escrow.MAX_LEDGER_AGE()),
+        "epoch": int(escrow.REWARD_EPOCH()),
         "start_block": attestation_log.creation_metadata.receipt.block_number,
     }
 
@@ -335,8 +335,9 @@ class EscrowMachine(RuleBasedStateMachine):
                 self.ledger_opened = at
             self.ledger_reward += share
             self.ledger_fee += fee
-            if not empty and at >= self.ledger_opened + self.world["max_ledger_age"]:
-                self._pay_ledger()  # a ledger too old is paid by the next single settlement
+            epoch = self.world["epoch"]
+            if not empty and at // epoch != self.ledger_opened // epoch:
+                self._pay_ledger()  # a ledger of an earlier epoch is paid by the next single settlement
 
     @precondition(lambda self: self.jobs)
     @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4), who=st.integers(0, 1))

@@ -94,8 +94,12 @@ def test_settle_batch__also_pays_the_pools_ledger_in_one_reward(
     batch_share = sum(split(j.payment, j.spec.relay_fee)[0] for j, _ in items)
     batch_fee = sum(split(j.payment, j.spec.relay_fee)[2] for j, _ in items)
     assert token.balanceOf(staking) - before == batch_share + share
+    # One Staking call and one transfer; the ledger and the batch are booked apart (each at the
+    # commission of the epoch it was earned in).
+    transfers = [t for t in tx.decode_logs(token.Transfer) if t.to == staking.address]
+    assert [int(t.value) for t in transfers] == [batch_share + share]
     rewarded = tx.decode_logs(staking.Rewarded)
-    assert [int(r.amount) for r in rewarded] == [batch_share + share]  # one Staking.reward
+    assert [int(r.amount) for r in rewarded] == [share, batch_share]
     assert escrow.poolRewardsOwed(pool) == escrow.poolFeesOwed(pool) == 0
     assert escrow.feesOwed() == batch_fee + fee
     paid = tx.decode_logs(escrow.SettlementPaid)[0]
@@ -207,30 +211,34 @@ def test_staking_allowance__unlimited_and_not_spent(
     assert token.allowance(escrow, staking) == 2**256 - 1
 
 
-def test_settle__ledger_older_than_max_age__paid_by_the_next_settlement(
+def test_settle__ledger_of_an_earlier_epoch__paid_by_the_next_settlement(
     escrow, token, staking, worker, relayer, pool, post_job, result_sig, chain
 ):
-    """Nothing waits in a ledger beyond MAX_LEDGER_AGE once the pool settles again: what a
-    delegator joining just before a payout can reach is one window's single settlements."""
+    """A ledger holds one reward epoch's single settlements: the first settlement of a later
+    epoch pays it, with its own share, in one reward (and each part at its own epoch's rate)."""
+    epoch = escrow.REWARD_EPOCH()
     first = post_job(duration=3 * 3_600)
+    start = (chain.pending_timestamp // epoch + 1) * epoch  # an epoch's first second
+    chain.pending_timestamp = start
     escrow.settle(*first.args, worker.address, b"a", result_sig(worker, first, b"a"), sender=relayer)
     opened = escrow.poolLedgerOpenedAt(pool)
-    assert opened == chain.blocks.head.timestamp
-    age = escrow.MAX_LEDGER_AGE()
+    assert opened == chain.blocks.head.timestamp == start
     second = post_job(duration=3 * 3_600)
-    chain.mine(timestamp=opened + age - 10)
+    chain.pending_timestamp = start + epoch - 1  # the epoch's last second
     escrow.settle(*second.args, worker.address, b"b", result_sig(worker, second, b"b"), sender=relayer)
-    assert escrow.poolLedgerOpenedAt(pool) == opened  # still young: it waits
+    assert escrow.poolLedgerOpenedAt(pool) == opened  # same epoch: it waits
     third = post_job(duration=3 * 3_600)
-    chain.pending_timestamp = opened + age
+    chain.pending_timestamp = start + epoch  # the next epoch, one second later
     before, fees = token.balanceOf(staking), escrow.feesOwed()
     tx = escrow.settle(*third.args, worker.address, b"c", result_sig(worker, third, b"c"), sender=relayer)
     shares = [split(j.payment, j.spec.relay_fee) for j in (first, second, third)]
-    assert token.balanceOf(staking) - before == sum(s[0] for s in shares)  # all three, one reward
+    assert token.balanceOf(staking) - before == sum(s[0] for s in shares)  # all three, one transfer
     assert escrow.feesOwed() - fees == sum(s[2] for s in shares)
     assert escrow.poolRewardsOwed(pool) == escrow.poolFeesOwed(pool) == escrow.poolLedgerOpenedAt(pool) == 0
     flushed = tx.decode_logs(escrow.PoolRewardsFlushed)[0]
     assert flushed.reward == sum(s[0] for s in shares)
+    rewarded = [log.amount for log in tx.decode_logs(staking.Rewarded)]
+    assert rewarded == [shares[0][0] + shares[1][0], shares[2][0]]  # the ledger, then the new share
     # The next settlement opens a fresh ledger.
     fourth = post_job()
     escrow.settle(*fourth.args, worker.address, b"d", result_sig(worker, fourth, b"d"), sender=relayer)

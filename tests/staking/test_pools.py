@@ -49,9 +49,14 @@ def test_set_commission__increase__waits_for_the_notice_period(staking, pool_id,
     tx = staking.setCommission(pool_id, 3_000, sender=operator)
     event = only_event(tx, staking.CommissionChangeScheduled)
     assert (event.currentBps, event.newBps) == (1_000, 3_000)
-    assert event.effectiveAt == tx.timestamp + 7 * DAY
+    # on the one-hour reward-epoch grid: the first epoch start at or after the notice
+    assert event.effectiveAt == -(-(tx.timestamp + 7 * DAY) // 3_600) * 3_600
+    assert event.effectiveAt % staking.REWARD_EPOCH() == 0
     info = staking.poolInfo(pool_id)
     assert info.commissionBps == 1_000 and info.pendingCommissionBps == 3_000
+    chain.pending_timestamp = event.effectiveAt - 1
+    chain.mine()
+    assert staking.poolInfo(pool_id).commissionBps == 1_000  # one second before: not yet
     chain.pending_timestamp = event.effectiveAt
     chain.mine()
     assert staking.poolInfo(pool_id).commissionBps == 3_000
@@ -69,12 +74,12 @@ def test_set_commission__decrease_while_increase_pending__cancels_the_increase(
     assert info.commissionBps == 800 and info.pendingCommissionBps == 0
 
 
-def test_set_commission__after_matured_increase__applies_it_first(staking, pool_id, operator, chain):
-    staking.setCommission(pool_id, 3_000, sender=operator)
-    chain.pending_timestamp += 7 * DAY
+def test_set_commission__after_matured_increase__starts_from_it(staking, pool_id, operator, chain):
+    scheduled = staking.setCommission(pool_id, 3_000, sender=operator)
+    chain.pending_timestamp = only_event(scheduled, staking.CommissionChangeScheduled).effectiveAt
     tx = staking.setCommission(pool_id, 2_000, sender=operator)
     changes = tx.decode_logs(staking.CommissionChanged)
-    assert [(c.oldBps, c.newBps) for c in changes] == [(1_000, 3_000), (3_000, 2_000)]
+    assert [(c.oldBps, c.newBps) for c in changes] == [(3_000, 2_000)]
     assert staking.poolInfo(pool_id).commissionBps == 2_000
 
 

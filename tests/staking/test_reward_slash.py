@@ -55,15 +55,19 @@ def test_reward__by_anyone__is_accepted(staking, pool_id, alice, carol, stake, p
     assert staking.poolInfo(pool_id).activeAssets == PHA + PHA * 9 // 10
 
 
-def test_reward__matured_commission_increase__applies_and_is_emitted(
+def test_reward__matured_commission_increase__applies_by_time(
     staking, pool_id, operator, alice, stake, pay_reward, chain
 ):
     stake(alice, PHA)
-    staking.setCommission(pool_id, 5_000, sender=operator)
-    chain.pending_timestamp += 7 * 86_400
+    scheduled = staking.setCommission(pool_id, 5_000, sender=operator)
+    effective_at = only_event(scheduled, staking.CommissionChangeScheduled).effectiveAt
+    chain.pending_timestamp = effective_at - 1
+    assert only_event(pay_reward(10 * PHA), staking.Rewarded).commission == PHA  # the old 10%
+    chain.pending_timestamp = effective_at
     tx = pay_reward(10 * PHA)
     assert only_event(tx, staking.Rewarded).commission == 5 * PHA
-    assert only_event(tx, staking.CommissionChanged).newBps == 5_000
+    assert not tx.decode_logs(staking.CommissionChanged)  # nothing rewritten: the schedule says it
+    assert staking.commissionAt(pool_id, effective_at - 1) == 1_000
 
 
 def test_slash__takes_pro_rata_from_active_and_queued_to_treasury(
