@@ -141,12 +141,13 @@ def _staking_with_ledgers(w: World) -> list[Row]:
     w.payout()
     newcomer = w.env.accounts[6]
     w.token.minterMint(newcomer, 2_000 * PHA, sender=w.gov)
-    w.token.approve(w.staking, 2_000 * PHA, sender=newcomer)
+    w.token.approve(w.staking, 500 * PHA, sender=newcomer)  # exact, as staking.delegate's
     delegate = gas(w.staking.invoke_transaction("delegate", w.pool, 500 * PHA, sender=newcomer))
     held = int(w.staking.sharesOf(w.pool, newcomer))
     undelegate = gas(w.staking.undelegate(w.pool, held // 2, sender=newcomer))
     for _ in range(FLUSH_EVERY):
         w.settle(*w.post()[:2])
+    w.token.approve(w.staking, 500 * PHA, sender=newcomer)
     taking = gas(w.staking.invoke_transaction("delegate", w.pool, 500 * PHA, sender=newcomer))
     note = "pool with a registered worker, escrow set as the reward-ledger holder"
     return [

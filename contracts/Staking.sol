@@ -128,8 +128,15 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     SlashFund private _slashFund;
     /// @dev The worker registry: counts workers here and is told when a pool's backing flag flips.
     IPoolBackingObserver private _registry;
-    /// @dev Holders of pool ledgers (the escrow, and a former escrow during a replacement).
-    IPoolRewardLedger private _ledger;
+    /// @dev Holders of pool ledgers: the escrow, and a former escrow during a replacement. The
+    ///      current one and whether there is a former share a slot, so that the common case
+    ///      (no replacement under way) reads one slot.
+    struct Ledgers {
+        IPoolRewardLedger current;
+        bool hasFormer;
+    }
+
+    Ledgers private _ledgers;
     IPoolRewardLedger private _formerLedger;
 
     mapping(uint256 poolId => Pool) private _pools;
@@ -312,10 +319,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function reward(uint256 poolId, uint256 amount) external nonReentrant {
-        if (amount == 0) revert StakingZeroAmount();
-        Pool storage p = _existingPool(poolId);
-        _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
-        PHA.safeTransferFrom(msg.sender, address(this), amount);
+        _reward(poolId, amount, 0, 0);
     }
 
     /// @inheritdoc IStaking
@@ -323,13 +327,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        uint256 total = amount + ledgerAmount;
-        if (total == 0) revert StakingZeroAmount();
         if (ledgerEarnedAt > block.timestamp) revert StakingEarnedInFuture(ledgerEarnedAt, block.timestamp);
-        Pool storage p = _existingPool(poolId);
-        if (ledgerAmount != 0) _credit(p, poolId, msg.sender, ledgerAmount, _rateAt(p, ledgerEarnedAt));
-        if (amount != 0) _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
-        PHA.safeTransferFrom(msg.sender, address(this), total);
+        _reward(poolId, amount, ledgerAmount, ledgerEarnedAt);
     }
 
     // Calls here go to the pool-ledger holders and the registry, core contracts set by
@@ -338,10 +337,13 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IStaking
     function slash(uint256 poolId, uint256 amount, bytes32 evidence)
         external
-        onlyRole(SLASHER_ROLE)
         nonReentrant
         returns (uint256 slashed)
     {
+        // The current ledger holder (the job escrow) slashes for missed deadlines; anyone else
+        // needs SLASHER_ROLE. The holder's slot is read for the ledgers anyway, so the escrow's
+        // slash pays no role lookup.
+        if (msg.sender != address(_ledgers.current)) _checkRole(SLASHER_ROLE);
         Pool storage p = _existingPool(poolId);
         _takeLedgers(p, poolId); // rewards earned before the slash are slashed with the stake
         uint256 activeAssets = p.activeAssets;
@@ -439,7 +441,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (current != address(0) && current == former) revert StakingLedgerMismatch(former);
         _checkLedger(IPoolRewardLedger(current));
         _checkLedger(IPoolRewardLedger(former));
-        _ledger = IPoolRewardLedger(current);
+        _ledgers = Ledgers({current: IPoolRewardLedger(current), hasFormer: former != address(0)});
         _formerLedger = IPoolRewardLedger(former);
         emit RewardLedgersSet(current, former);
     }
@@ -457,7 +459,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function workerRemoved(uint256 poolId) external nonReentrant returns (bool underBacked) {
+    function workerRemoved(uint256 poolId) external returns (bool underBacked) {
         _onlyRegistry();
         Pool storage p = _existingPool(poolId);
         // The last worker leaving: nothing new can enter the pool's ledgers, so take them now
@@ -599,7 +601,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function rewardLedgers() external view returns (address current, address former) {
-        return (address(_ledger), address(_formerLedger));
+        return (address(_ledgers.current), address(_formerLedger));
     }
 
     /// @inheritdoc IStaking
@@ -648,6 +650,16 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
 
+    /// @dev `amount` earned now and `ledgerAmount` earned at `ledgerEarnedAt`, pulled from the caller.
+    function _reward(uint256 poolId, uint256 amount, uint256 ledgerAmount, uint256 ledgerEarnedAt) private {
+        uint256 total = amount + ledgerAmount;
+        if (total == 0) revert StakingZeroAmount();
+        Pool storage p = _existingPool(poolId);
+        if (ledgerAmount != 0) _credit(p, poolId, msg.sender, ledgerAmount, _rateAt(p, ledgerEarnedAt));
+        if (amount != 0) _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
+        PHA.safeTransferFrom(msg.sender, address(this), total);
+    }
+
     /// @dev The commission in force for a reward earned at `t` (t at or after the last change).
     function _rateAt(Pool storage p, uint256 t) private view returns (uint16) {
         uint256 effectiveAt = p.commissionEffectiveAt;
@@ -678,8 +690,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     ///      core contracts set by governance, called at most twice.
     function _takeLedgers(Pool storage p, uint256 poolId) private {
         if (p.workers == 0) return;
-        _takeLedger(p, poolId, _ledger);
-        _takeLedger(p, poolId, _formerLedger);
+        Ledgers memory ledgers = _ledgers;
+        _takeLedger(p, poolId, ledgers.current);
+        if (ledgers.hasFormer) _takeLedger(p, poolId, _formerLedger);
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
 

@@ -200,7 +200,8 @@ interface IStaking {
 
     /// @notice Slashes `min(amount, maxSlashBps * backing)` from the pool, pro rata from active
     ///         and queued stake; the PHA is owed to the treasury (pulled by `sweepSlashed`, so a
-    ///         slash moves no tokens). Only SLASHER_ROLE.
+    ///         slash moves no tokens). Only SLASHER_ROLE holders and the current reward-ledger
+    ///         holder (the job escrow, for missed deadlines; see setRewardLedgers).
     /// @param evidence Hash of the evidence (the fault's record), emitted.
     /// @return slashed The PHA actually taken.
     function slash(uint256 poolId, uint256 amount, bytes32 evidence) external returns (uint256 slashed);
