@@ -116,8 +116,9 @@ def test_dev_verifier__deployed_on_devnet__refused_on_every_public_chain_id_at_u
 @pytest.mark.parametrize("chain_id", sorted(LOCAL_CHAIN_IDS))
 def test_dev_verifier__local_chain_ids__deploy_and_verify(project, devnet_chain, chain_id):
     w3 = devnet_chain
-    set_chain_id(w3, chain_id)
     dev = deploy(w3, project.DevQuoteVerifier, w3.eth.accounts[0], DEV_ADDRESS, 3600)
+    set_chain_id(w3, chain_id)  # (anvil signs for its start id only: deploy first, then switch)
+    assert dev.functions.enabledOnThisChain().call() is True
     raw = simulated_tdx_quote(mr_td=b"\x02" * 48, report_data=bytes(64), **REGS)
     assert dev.functions.verify(raw, b"").call()[2] == parse_quote(raw).measurement_id
 
@@ -127,10 +128,10 @@ def test_committee__debug_td__refused_on_public_chains_reported_on_devnet(
     project, devnet_chain, tdx_raw, chain_id
 ):
     w3 = devnet_chain
-    set_chain_id(w3, chain_id)
     key = keccak(b"pha test attester base")
     signer = Account.from_key(key).address
     committee = deploy(w3, project.CommitteeQuoteVerifier, w3.eth.accounts[0], [signer], 1, 86400)
+    set_chain_id(w3, chain_id)  # calls only from here (anvil signs for its start id only)
     now = w3.eth.get_block("latest").timestamp
     good = tdx_raw[:632]
     debug = bytearray(good)
