@@ -2,7 +2,7 @@
 
 The 100k run is what a user runs, command by command (`ape run migrate synth`, `build`,
 `ape run deploy`, `migrate deploy`, `synth-bindings`, `push`, then `audit`), each a fresh process
-sampled with psutil, against an anvil started here (`pha.anvil`, chain id 8453 as
+sampled with psutil, against an anvil started here (`pha.anvil`, the devnet chain id 20350 as
 `base:devnet:<url>`, automine, high gas limit). The synthetic export is deterministic and never
 committed. PHA_BENCH_MIGRATION_ACCOUNTS=N runs it with N accounts instead (0 skips it).
 """
@@ -26,6 +26,7 @@ import psutil
 
 from bench.common import BenchEnv, Row
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.migration.bindings import BindingSet, read_bindings, verify_bindings
 from pha.migration.chain import MigratorClient
@@ -182,7 +183,7 @@ def _run_100k(accounts: int) -> list[Row]:
     load_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="pha-migration-100k-") as tmp,
-        Anvil(chain_id=8453, gas_limit=E2E_GAS_LIMIT) as node,
+        Anvil(chain_id=DEVNET_CHAIN_ID, gas_limit=E2E_GAS_LIMIT) as node,
     ):
         work = Path(tmp)
         env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(work)}

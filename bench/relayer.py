@@ -1,4 +1,4 @@
-"""Relayer throughput and latency on a project-started anvil (chain id 8453, 1-second blocks),
+"""Relayer throughput and latency on a project-started anvil (the devnet chain id 20350, 1-second blocks),
 tests/devnet.py world, workers as their own `pha-worker serve` processes over loopback HTTP (echo
 handler; PHA_BENCH_WORKERS=thread runs them in the bench's process), the relayer in the bench's
 process, batching on (B=100, T=1 s), 2 confirmations.
@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.common import BenchEnv, Row
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from relayer.service import Relayer
 from relayer.settings import load_settings
 from tests.devnet import Devnet
@@ -67,7 +68,7 @@ def _quiet() -> None:
 
 def _world(workers: int) -> tuple[Anvil, Devnet, list[str], bytes]:
     _quiet()
-    node = Anvil(chain_id=8453, gas_limit=60_000_000).start()
+    node = Anvil(chain_id=DEVNET_CHAIN_ID, gas_limit=60_000_000).start()
     net = Devnet(node.url).deploy()
     pool = net.open_pool([net.relayer.address])
     if WORKER_PROCESSES:

@@ -12,9 +12,10 @@ import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
 
 /// @title DevQuoteVerifier
 /// @notice Development verifier: accepts simulated quotes (same binary layout as real ones) signed
-///         by a development key. Works on chain ids 31337 and 1337 only, unless governance opts the
-///         current chain in (event `DevQuoteVerifierNonLocalOptIn`). The opt-in names the chain id,
-///         so a fork under another chain id is not opted in.
+///         by a development key whose private key is public (in the repository). Works on the
+///         local chain ids only (31337, 1337 and the project devnet 20350: `_isLocalChain`), and
+///         there is no opt-in: it cannot be deployed on any other chain id, and `verify` checks the
+///         chain id again on every call, so a fork or a chain-id change cannot enable it either.
 /// @dev `verify` is `view`. Verdict: UpToDate, no advisories, valid for `VALIDITY` seconds.
 contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step {
     // ------------------------------------------------------------------ state
@@ -38,15 +39,14 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
     /// @notice Address of the development key.
     address public devSigner;
 
-    /// @notice The non-local chain id governance opted in (0: none).
-    uint256 public optedInChainId;
-
     // ------------------------------------------------------------------ constructor
 
     /// @param governance Owner.
     /// @param signer The development key's address.
     /// @param validity Seconds a verdict stays valid.
     constructor(address governance, address signer, uint64 validity) Ownable(governance) {
+        // Forgeable evidence has no place on a chain anyone else uses: refuse to exist there.
+        if (!_isLocalChain()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
         if (signer == address(0) || validity == 0) revert DevQuoteVerifierBadParameter();
         VALIDITY = validity;
         devSigner = signer;
@@ -58,7 +58,7 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
     /// @inheritdoc IQuoteVerifier
     /// @dev `evidence` is ignored: the signature is inside the quote.
     function verify(bytes calldata quote, bytes calldata) external view returns (VerifiedQuote memory) {
-        if (!_enabled()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
+        if (!_isLocalChain()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
         QuoteParser.Quote memory q = QuoteParser.parse(quote);
         if (!q.hasSignatureData || q.signatureDataLength != 65 || bytes16(quote[12:28]) != SIMULATED_QE_VENDOR_ID) {
             revert DevQuoteVerifierNotSimulated();
@@ -81,12 +81,6 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
     // ------------------------------------------------------------------ restricted
 
     /// @inheritdoc IDevQuoteVerifier
-    function setNonLocalOptIn(bool enabled) external onlyOwner {
-        optedInChainId = enabled ? block.chainid : 0;
-        emit DevQuoteVerifierNonLocalOptIn(block.chainid, enabled);
-    }
-
-    /// @inheritdoc IDevQuoteVerifier
     function setDevSigner(address signer) external onlyOwner {
         if (signer == address(0)) revert DevQuoteVerifierBadParameter();
         emit DevSignerChanged(devSigner, signer);
@@ -97,12 +91,6 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
 
     /// @inheritdoc IDevQuoteVerifier
     function enabledOnThisChain() external view returns (bool) {
-        return _enabled();
-    }
-
-    // ------------------------------------------------------------------ internal
-
-    function _enabled() internal view returns (bool) {
-        return _isLocalChain() || optedInChainId == block.chainid;
+        return _isLocalChain();
     }
 }

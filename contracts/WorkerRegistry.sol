@@ -25,6 +25,17 @@ import {WorkerBinding} from "./libraries/WorkerBinding.sol";
 ///      - a worker (signing address) belongs to exactly one pool; only that pool's operator
 ///        (Staking.operatorOf) registers, renews, deregisters it or authorises relayers.
 ///      - stake never depends on worker state: this contract never moves tokens.
+///      - evidence time per key only moves forward (issue 17, item 3): every worker key has an
+///        evidence floor, `evidenceFloor(key)` = the newest verdict time the registry accepted for
+///        the key (an admission, or the evidence that invalidated it), kept while the key is
+///        registered in its record and, once the record is gone (deregistration, key rotation),
+///        in `_evidenceFloor`, which nothing deletes. Every admission of a key (register, renew,
+///        rotation into it) needs a verdict strictly newer than the key's floor and, on rotation,
+///        than the old key's: so an invalidated key never comes back on evidence that is not
+///        strictly newer than its invalidation, whatever the pool, the order or the block.
+///      - only the verifier that admitted a worker (its short index is in the record), or one
+///        governance ranked at least as strict (`setVerifierRank`, rank > 0), can invalidate it
+///        (item 4): a verifier accepting forgeable evidence cannot invalidate another's workers.
 /// @dev Verifiers are external contracts (allow-listed by governance); the paths that call them
 ///      are nonReentrant so that even a faulty verifier cannot re-enter registration.
 contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransient {
@@ -37,6 +48,12 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     uint256 public constant MAX_VERDICT_AGE = 7 days;
     /// @notice Quotes listing more advisories than this are refused (bounds the policy loop).
     uint256 public constant MAX_ADVISORIES = 32;
+    /// @notice How far in the future a verdict's `verifiedAt` may be (attesters' clock drift; the
+    ///         committee verifier allows the same). Bounds how far a verdict can raise a key's
+    ///         evidence floor beyond now.
+    uint256 public constant MAX_CLOCK_SKEW = 5 minutes;
+    /// @notice Verifiers get a short index (from 1) so that the admitting one fits the worker slot.
+    uint256 public constant MAX_VERIFIERS = type(uint8).max;
 
     // ------------------------------------------------------------------ state
 
@@ -54,7 +71,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         bytes16 attributesValue;
     }
 
-    /// @dev A worker in one slot (248 bits): eligibility costs one cold read of it.
+    /// @dev A worker in one slot (256 bits): eligibility costs one cold read of it. `verifiedAt`
+    ///      is the time of the newest verdict accepted for the worker: its admission's, or after an
+    ///      invalidation the invalidating verdict's (the key's evidence floor while registered).
+    ///      `verifierIndex` names the verifier that admitted it (the only one, with those ranked at
+    ///      least as strict, that may invalidate it).
     struct Worker {
         uint32 measurementIndex;
         uint64 poolId;
@@ -63,13 +84,25 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         IQuoteVerifier.TcbStatus tcbStatus;
         bool registered;
         bool invalidated;
+        uint8 verifierIndex;
     }
 
-    /// @dev What a quote's report_data must bind (keeps the admission path's stack small).
+    /// @dev A verifier's allow-list entry in one slot: allowed, its short index (from 1, assigned
+    ///      when first allowed, never reused) and its strictness rank (0: invalidates only the
+    ///      workers it admitted itself).
+    struct VerifierEntry {
+        bool allowed;
+        uint8 index;
+        uint8 rank;
+    }
+
+    /// @dev What a quote's report_data must bind, and the key's evidence floor the verdict must be
+    ///      strictly newer than (keeps the admission path's stack small).
     struct Binding {
         address worker;
         bytes32 encryptionKey;
         uint256 poolId;
+        uint64 floor;
     }
 
     IStaking public immutable STAKING;
@@ -78,7 +111,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     uint256 public attestationValidity;
     uint256 public maxVerdictAge;
 
-    mapping(address verifier => bool) private _verifiers;
+    mapping(address verifier => VerifierEntry) private _verifiers;
+    /// @dev index → verifier; index 0 is never used.
+    address[] private _verifierAddresses;
     mapping(bytes32 measurementId => Measurement) private _measurements;
     /// @dev index → measurement id; index 0 is never used (a worker's 0 means "none").
     bytes32[] private _measurementIds;
@@ -88,6 +123,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     ///      Staking when it flips: eligibility reads it here instead of calling Staking.
     mapping(uint256 poolId => bool) private _underBacked;
     mapping(uint256 poolId => mapping(address relayer => bool)) private _relayers;
+    /// @dev A key's evidence floor once its record is gone (deregistered or rotated away from):
+    ///      never deleted, only raised. While the key is registered its record's `verifiedAt`
+    ///      (≥ this) is the floor. Kept outside the record so no `delete _workers[key]` loses it.
+    mapping(address worker => uint64) private _evidenceFloor;
 
     // ------------------------------------------------------------------ constructor
 
@@ -104,6 +143,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         ATTESTATION_LOG = attestationLog;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _measurementIds.push(bytes32(0));
+        _verifierAddresses.push(address(0));
         _setAttestationValidity(validity);
         _setMaxVerdictAge(verdictAge);
     }
@@ -122,8 +162,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         _onlyOperator(poolId);
         if (worker == address(0)) revert RegistryZeroAddress();
         if (_workers[worker].registered) revert RegistryWorkerExists(worker);
+        // A deregistered key keeps its floor: it comes back only on strictly newer evidence.
         (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
-            _attest(Binding(worker, encryptionKey, poolId), verifier, quote, evidence);
+            _attest(Binding(worker, encryptionKey, poolId, _evidenceFloor[worker]), verifier, quote, evidence);
         emit WorkerRegistered(worker, poolId, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
         (uint256 count, bool underBacked) = STAKING.workerAdded(poolId);
         if (underBacked) revert RegistryPoolUnderBacked(poolId, count);
@@ -143,16 +184,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         bytes calldata quote,
         bytes calldata evidence
     ) external nonReentrant {
-        Worker storage current = _workers[worker];
-        if (!current.registered) revert RegistryUnknownWorker(worker);
-        uint256 poolId = current.poolId;
-        _onlyOperator(poolId);
-        if (newWorker == address(0)) revert RegistryZeroAddress();
-        if (newWorker != worker && _workers[newWorker].registered) revert RegistryWorkerExists(newWorker);
-
-        if (newWorker != worker) delete _workers[worker];
         (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
-            _attest(Binding(newWorker, encryptionKey, poolId), verifier, quote, evidence);
+            _attest(_renewal(worker, newWorker, encryptionKey), verifier, quote, evidence);
         emit WorkerRenewed(newWorker, worker, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
     }
 
@@ -162,6 +195,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (!w.registered) revert RegistryUnknownWorker(worker);
         uint256 poolId = w.poolId;
         _onlyOperator(poolId);
+        // The record goes; the key's evidence floor stays (a re-registration anywhere needs newer).
+        _raiseFloor(worker, w.verifiedAt);
         delete _workers[worker];
         emit WorkerDeregistered(worker, poolId);
         // Written after the call to the immutable Staking, which calls nothing back from
@@ -202,7 +237,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     ) external nonReentrant {
         Worker storage w = _workers[worker];
         if (!w.registered || w.invalidated) revert RegistryUnknownWorker(worker);
-        IQuoteVerifier.VerifiedQuote memory q = _verified(verifier, quote, evidence);
+        // Only the admitting verifier, or one governance ranked at least as strict, may speak
+        // against the worker: never a verifier whose evidence is forgeable for it.
+        _checkInvalidator(verifier, w.verifierIndex);
+        (IQuoteVerifier.VerifiedQuote memory q,) = _verified(verifier, quote, evidence);
         // The quote must come from this worker's enclave: only it can bind its signing key.
         _checkBinding(q, WorkerBinding.binding(block.chainid, address(this), worker, encryptionKey, w.poolId));
         if (q.verifiedAt <= w.verifiedAt) revert RegistryEvidenceNotNewer(q.verifiedAt, w.verifiedAt);
@@ -212,6 +250,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         }
         w.invalidated = true;
         w.tcbStatus = q.tcbStatus;
+        // The invalidating verdict becomes the key's evidence floor: nothing older or as old can
+        // renew it, and deregistration or rotation carries it into _evidenceFloor.
+        w.verifiedAt = q.verifiedAt;
         emit WorkerInvalidated(worker, msg.sender, q.tcbStatus, q.quoteHash);
     }
 
@@ -220,8 +261,22 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IWorkerRegistry
     function setVerifier(address verifier, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (verifier == address(0)) revert RegistryZeroAddress();
-        _verifiers[verifier] = allowed;
+        VerifierEntry storage v = _verifiers[verifier];
+        if (allowed && v.index == 0) {
+            uint256 index = _verifierAddresses.length;
+            if (index > MAX_VERIFIERS) revert RegistryTooManyVerifiers(MAX_VERIFIERS);
+            v.index = uint8(index);
+            _verifierAddresses.push(verifier);
+        }
+        v.allowed = allowed;
         emit VerifierSet(verifier, allowed);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setVerifierRank(address verifier, uint8 rank) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (verifier == address(0)) revert RegistryZeroAddress();
+        _verifiers[verifier].rank = rank;
+        emit VerifierRankSet(verifier, rank);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -356,7 +411,24 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
 
     /// @inheritdoc IWorkerRegistry
     function isVerifier(address verifier) external view returns (bool) {
-        return _verifiers[verifier];
+        return _verifiers[verifier].allowed;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function verifierRank(address verifier) external view returns (uint8) {
+        return _verifiers[verifier].rank;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function workerVerifier(address worker) external view returns (address) {
+        return _verifierAddresses[_workers[worker].verifierIndex];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function evidenceFloor(address worker) external view returns (uint64) {
+        uint64 kept = _evidenceFloor[worker];
+        Worker storage w = _workers[worker];
+        return w.registered && w.verifiedAt > kept ? w.verifiedAt : kept;
     }
 
     // ------------------------------------------------------------------ internal
@@ -365,15 +437,59 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (STAKING.operatorOf(poolId) != msg.sender) revert RegistryNotPoolOperator(poolId, msg.sender);
     }
 
-    /// @dev Verify a quote through an allow-listed verifier and check the verdict is usable now.
+    /// @dev A renewal's checks and key rotation, before the verdict: returns what the quote must
+    ///      bind and the floor its verdict must be strictly newer than.
+    function _renewal(address worker, address newWorker, bytes32 encryptionKey) private returns (Binding memory) {
+        Worker storage current = _workers[worker];
+        if (!current.registered) revert RegistryUnknownWorker(worker);
+        uint256 poolId = current.poolId;
+        _onlyOperator(poolId);
+        if (newWorker == address(0)) revert RegistryZeroAddress();
+        // The key's floor while registered is its record's verifiedAt (the newest verdict accepted
+        // for it, the invalidating one included): a renewal must be strictly newer.
+        uint64 floor = current.verifiedAt;
+        if (newWorker != worker) {
+            if (_workers[newWorker].registered) revert RegistryWorkerExists(newWorker);
+            // The new key inherits the old key's floor (and keeps its own, if it had one); the
+            // old key keeps its floor after its record is deleted.
+            uint64 newKeyFloor = _evidenceFloor[newWorker];
+            if (newKeyFloor > floor) floor = newKeyFloor;
+            _raiseFloor(worker, current.verifiedAt);
+            delete _workers[worker];
+        }
+        return Binding(newWorker, encryptionKey, poolId, floor);
+    }
+
+    /// @dev Verify a quote through an allow-listed verifier and check the verdict is usable now
+    ///      (unexpired, not stale, not dated beyond the clock skew). Returns the verifier's index.
     function _verified(address verifier, bytes calldata quote, bytes calldata evidence)
         private
-        returns (IQuoteVerifier.VerifiedQuote memory q)
+        returns (IQuoteVerifier.VerifiedQuote memory q, uint8 index)
     {
-        if (!_verifiers[verifier]) revert RegistryVerifierNotAllowed(verifier);
+        VerifierEntry storage v = _verifiers[verifier];
+        if (!v.allowed) revert RegistryVerifierNotAllowed(verifier);
+        index = v.index;
         q = IQuoteVerifier(verifier).verify(quote, evidence);
         if (block.timestamp >= q.expiresAt) revert RegistryVerdictExpired(q.expiresAt);
         if (q.verifiedAt + maxVerdictAge < block.timestamp) revert RegistryVerdictStale(q.verifiedAt, maxVerdictAge);
+        if (q.verifiedAt > block.timestamp + MAX_CLOCK_SKEW) {
+            revert RegistryVerdictFromFuture(q.verifiedAt, MAX_CLOCK_SKEW);
+        }
+    }
+
+    /// @dev Invalidation through `verifier` of a worker admitted by the verifier at `admittedBy`:
+    ///      the same verifier, or an allowed one ranked (> 0) at least as high. Allowance itself
+    ///      is checked by `_verified`.
+    function _checkInvalidator(address verifier, uint8 admittedBy) private view {
+        address admitter = _verifierAddresses[admittedBy];
+        if (verifier == admitter) return;
+        uint8 rank = _verifiers[verifier].rank;
+        if (rank == 0 || rank < _verifiers[admitter].rank) revert RegistryInvalidatorNotAccepted(verifier, admitter);
+    }
+
+    /// @dev Raise a key's kept evidence floor to `t` (never lowers it).
+    function _raiseFloor(address worker, uint64 t) private {
+        if (t > _evidenceFloor[worker]) _evidenceFloor[worker] = t;
     }
 
     /// @dev Everything registration and renewal require of a quote (verified, bound to this
@@ -386,9 +502,12 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         private
         returns (IQuoteVerifier.VerifiedQuote memory q, uint64 until)
     {
-        q = _verified(verifier, quote, evidence);
+        uint8 verifierIndex;
+        (q, verifierIndex) = _verified(verifier, quote, evidence);
         bytes32 bound = WorkerBinding.binding(block.chainid, address(this), b.worker, b.encryptionKey, b.poolId);
         _checkBinding(q, bound);
+        // Evidence time per key never goes backwards, nor stays: strictly newer than the floor.
+        if (q.verifiedAt <= b.floor) revert RegistryEvidenceNotNewer(q.verifiedAt, b.floor);
         until = _admissionEnd(q);
         _workers[b.worker] = Worker({
             measurementIndex: _measurements[q.measurementId].index,
@@ -397,7 +516,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             verifiedAt: q.verifiedAt,
             tcbStatus: q.tcbStatus,
             registered: true,
-            invalidated: false
+            invalidated: false,
+            verifierIndex: verifierIndex
         });
         // The entry's index is not needed here: the event carries it.
         // slither-disable-next-line unused-return

@@ -2,7 +2,7 @@
 
 Used by tests, scripts, the bench and the demo, so nothing needs to be running beforehand::
 
-    with Anvil(chain_id=8453, block_time=2, optimism=True) as node:
+    with Anvil(chain_id=DEVNET_CHAIN_ID, block_time=2, optimism=True) as node:  # pha.chains
         print(node.url)
 
 The binary is the one npm installed (`@foundry-rs/anvil`), found inside the project.

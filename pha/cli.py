@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from pha.chains import LOCAL_CHAIN_IDS
 from pha.manifest import Manifest, ManifestError, load_manifest, manifest_path
 
-LOCAL_CHAIN_IDS = frozenset({31337, 1337})
 LOCAL_NETWORKS = frozenset({"local", "devnet"})
 
 
@@ -24,7 +24,7 @@ def is_local_network() -> bool:
 
 
 def is_devnet() -> bool:
-    """True on a project-started chain that mimics a real L2 (the `devnet` networks, e.g. chain id 8453)."""
+    """True on the project devnet (`base:devnet`, chain id `pha.chains.DEVNET_CHAIN_ID`)."""
     from ape import chain
 
     return chain.provider.network.name == "devnet"

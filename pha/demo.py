@@ -1,6 +1,6 @@
 """The steps of the end-to-end demo (`ape run demo`, scripts/demo.py).
 
-1. starts a Base-like anvil (chain id 8453, OP-stack mode) on a free loopback port;
+1. starts a Base-like anvil (the devnet chain id 20350, OP-stack mode) on a free loopback port;
 2. deploys the stack (token, staking, log, registry, development verifier, escrow) with roles wired;
 3. funds the actors, opens a pool and delegates to it;
 4. starts an enclave worker (`pha-worker`, simulated TEE: the clearly labelled simulator) as a process,
@@ -32,6 +32,7 @@ import click
 
 from pha.anvil import Anvil, free_port
 from pha.attestation_log import fetch_entries, verify_chain
+from pha.chains import DEVNET_CHAIN_ID
 from pha.cli import current_manifest_path
 from pha.deploy import DeployConfig, deploy_stack
 from pha.envelope import build_input, decrypt_output, encrypt_input, generate_keypair, private_bytes
@@ -116,7 +117,7 @@ def deploy(node: Anvil) -> tuple[World, Path]:
     test = accounts.test_accounts
     gov = test[0]
     path = current_manifest_path()
-    config = DeployConfig(admin=str(gov.address), dev_verifier=True, dev_verifier_opt_in=True)
+    config = DeployConfig(admin=str(gov.address), dev_verifier=True)
     manifest, ctx, _ = deploy_stack(gov, config, path, fresh=True)
     click.echo(f"deployed {len(manifest.contracts)} contracts; manifest: {path}")
     return World(ctx.contracts, gov, test[4], test[5], test[1]), path
@@ -145,7 +146,7 @@ def start_worker(w: World, node: Anvil, workdir: Path, stack: ExitStack) -> None
         "--port",
         str(port),
         "--chain-id",
-        "8453",
+        str(DEVNET_CHAIN_ID),
         "--registry",
         str(w.contracts["WorkerRegistry"].address),
         "--pool-id",
@@ -191,7 +192,7 @@ def start_relayer(w: World, node: Anvil, manifest_path: Path, workdir: Path, sta
         "batch_size": 20,
         "batch_wait": 1.0,
         "poll_interval": 0.25,
-        "chain_id": 8453,
+        "chain_id": DEVNET_CHAIN_ID,
         "db_path": str(workdir / "relayer.sqlite"),
         "metrics_port": metrics_port,
     }

@@ -51,9 +51,9 @@ class DeployConfig:
     treasury: str | None = None
     """Receives protocol fees and slashed stake; defaults to `admin`."""
     dev_verifier: bool = False
-    """Deploy the development quote verifier (simulated quotes). Local chains only, unless opted in."""
-    dev_verifier_opt_in: bool = False
-    """Let the development verifier work on a non-local chain id (a Base-like devnet)."""
+    """Deploy the development quote verifier (simulated quotes). Local chain ids only
+    (`pha.chains.LOCAL_CHAIN_IDS`, the devnet's included): its constructor reverts elsewhere and
+    there is no opt-in."""
     attesters: list[str] = field(default_factory=list)
     """Committee attesters; the committee verifier is deployed only when some are given."""
     threshold: int = 1
@@ -258,26 +258,6 @@ def _wire_staking_ledgers(ctx: DeployContext) -> None:
     log.info("Staking: reward ledgers set to escrow %s (former %s)", escrow.address, former)
 
 
-def _wire_dev_verifier_opt_in(ctx: DeployContext) -> None:
-    """On a non-local chain the development verifier works only if governance opts in (evented)."""
-    verifier = ctx.contracts.get("DevQuoteVerifier")
-    if verifier is None or not ctx.config.dev_verifier_opt_in or verifier.enabledOnThisChain():
-        return
-    if verifier.owner() != ctx.deployer.address:
-        log.warning("DevQuoteVerifier: the deployer is not its owner; opt in yourself")
-        return
-    verifier.setNonLocalOptIn(True, sender=ctx.deployer)
-    log.warning(
-        "DevQuoteVerifier: opted in on non-local chain %d: simulated quotes are accepted", _chain_id()
-    )
-
-
-def _chain_id() -> int:
-    from ape import chain
-
-    return int(chain.provider.chain_id)
-
-
 def _wire_log_writers(ctx: DeployContext) -> None:
     """The log's writers: the registry (attestations) and the escrow (results). A redeployed
     escrow replaces the current one, which stays a (former) writer so its open jobs can still be
@@ -324,7 +304,6 @@ WIRING: list[Callable[[DeployContext], None]] = [
     _wire_staking_ledgers,
     _wire_log_writers,
     _wire_verifiers,
-    _wire_dev_verifier_opt_in,
 ]
 
 

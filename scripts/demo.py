@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from pha.cli import connected
 from pha.demo import (
     deploy,
@@ -45,8 +46,11 @@ def cli(jobs: int, block_time: float, timeout: float) -> None:
     started = time.monotonic()
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="pha-demo-") as tmp:
         workdir = Path(tmp)
-        node = stack.enter_context(Anvil(chain_id=8453, block_time=block_time, optimism=True))
-        click.echo(f"chain: anvil, chain id 8453 (OP-stack mode), {block_time:g} s blocks, at {node.url}")
+        node = stack.enter_context(Anvil(chain_id=DEVNET_CHAIN_ID, block_time=block_time, optimism=True))
+        click.echo(
+            f"chain: anvil, devnet chain id {DEVNET_CHAIN_ID} (OP-stack mode), "
+            f"{block_time:g} s blocks, at {node.url}"
+        )
         stack.enter_context(connected(f"base:devnet:{node.url}"))
         world, manifest_path = deploy(node)
         fund_and_stake(world)

@@ -15,7 +15,6 @@ from pha.cli import (
     account_option,
     connected,
     current_manifest_path,
-    is_devnet,
     is_local_network,
     network_option,
     resolve_account,
@@ -59,7 +58,6 @@ def cli(
                 remote_token=remote_token,
                 treasury=treasury,
                 dev_verifier=is_local_network() if dev_verifier is None else dev_verifier,
-                dev_verifier_opt_in=is_devnet(),
                 attesters=list(attesters),
                 threshold=threshold,
             )

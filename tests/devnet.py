@@ -5,7 +5,7 @@ verifiers), so there is one definition of the deployment; pools, relayer keys, w
 this process or as `pha-worker serve` processes; simulated quotes through DevQuoteVerifier) and
 a funded client that posts jobs.
 
-    with Anvil(chain_id=8453) as node:
+    with Anvil(chain_id=DEVNET_CHAIN_ID) as node:  # pha.chains
         net = Devnet(node.url).deploy()
         pool = net.open_pool(relayers=[net.relayer.address])
         worker = net.start_worker(pool)
@@ -49,6 +49,7 @@ NAMES = {
     "WorkerRegistry": "registry",
     "JobEscrow": "escrow",
     "DevQuoteVerifier": "verifier",
+    "CommitteeQuoteVerifier": "committee",
 }
 """pha.deploy step names -> the short keys of `Devnet.c`."""
 
@@ -102,14 +103,20 @@ class Devnet:
 
     # ------------------------------------------------------------------ the stack
 
-    def deploy(self) -> Devnet:
+    def deploy(self, dev_verifier: bool = True, attesters: Sequence[str] = (), threshold: int = 1) -> Devnet:
         """The stack as `pha.deploy` defines it (its STEPS' constructor arguments, its WIRING), with
-        web3 on this anvil instead of Ape's network; then a client funded and approved."""
+        web3 on this anvil instead of Ape's network; then a client funded and approved. The
+        development verifier exists only on local chain ids (the devnet's included): on a public
+        chain id pass `dev_verifier=False` and committee `attesters`."""
         from pha.deploy import STEPS, WIRING, DeployConfig, DeployContext, SkipStep
 
         g = self.gov
         config = DeployConfig(
-            admin=g.address, treasury=self.treasury.address, dev_verifier=True, dev_verifier_opt_in=True
+            admin=g.address,
+            treasury=self.treasury.address,
+            dev_verifier=dev_verifier,
+            attesters=list(attesters),
+            threshold=threshold,
         )
         ctx = DeployContext(config=config, deployer=g)
         for step in STEPS:
@@ -122,9 +129,6 @@ class Devnet:
             contract = self._deploy(step.name, *args)
             self.c[NAMES.get(step.name, step.name)] = contract
             ctx.contracts[step.name] = _ApeLike(self, step.name, contract)
-        verifier = self.c["verifier"]
-        if not verifier.functions.enabledOnThisChain().call():  # a Base-like chain id: opt in first
-            self.send(verifier.functions.setNonLocalOptIn(True), g)  # (the wiring's log asks Ape's chain)
         for wire in WIRING:
             wire(ctx)
         token = self.c["token"]

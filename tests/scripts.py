@@ -12,6 +12,7 @@ from pathlib import Path
 from web3 import Web3
 
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from pha.paths import ROOT
 
 APE = str(Path(sys.executable).with_name("ape"))
@@ -57,7 +58,7 @@ class Devnet:
 
 @contextmanager
 def deployed_devnet(tmp_path: Path) -> Iterator[Devnet]:
-    with Anvil(chain_id=8453, optimism=True) as node:
+    with Anvil(chain_id=DEVNET_CHAIN_ID, optimism=True) as node:
         net = f"base:devnet:{node.url}"
         env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(tmp_path)}
         ok(ape_run("deploy", "--network", net, env=env))

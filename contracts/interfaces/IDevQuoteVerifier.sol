@@ -6,12 +6,13 @@ import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 /// @title IDevQuoteVerifier
 /// @notice Accepts simulated quotes (real SGX v3 / TDX v4 / v5 binary layout, QE vendor id
 ///         "PHA-SIMULATED-QE", signature data = one 65-byte secp256k1 signature by the development
-///         key) on local chains only, unless governance explicitly opts this chain in.
+///         key) on local chains only (31337, 1337, the project devnet 20350). There is no opt-in:
+///         deployment reverts on any other chain id and so does every `verify` there.
 /// @dev The dev key signs EIP-712 `SimulatedQuote(bytes32 quoteHash)` in the domain
 ///      {name: "PHA Simulated Quote", version: "1"} (no chain id or contract: like a hardware
 ///      quote, a simulated quote is not tied to a chain; its report_data binding is).
 interface IDevQuoteVerifier is IQuoteVerifier {
-    /// @notice This chain is not local and governance has not opted it in.
+    /// @notice This chain is not local (deployment and verification refused).
     error DevQuoteVerifierChainNotAllowed(uint256 chainId);
     /// @notice The quote is not a simulated quote (QE vendor id) or has no 65-byte dev signature.
     error DevQuoteVerifierNotSimulated();
@@ -20,17 +21,11 @@ interface IDevQuoteVerifier is IQuoteVerifier {
     /// @notice Zero address or zero validity.
     error DevQuoteVerifierBadParameter();
 
-    /// @notice Governance opted this (non-local) chain in or out. Simulated quotes carry no
-    ///         hardware guarantee: anything registered through them is trusted on governance's word.
-    event DevQuoteVerifierNonLocalOptIn(uint256 indexed chainId, bool enabled);
     /// @notice The development signer changed.
     // Indexing would move the address from data to topics and change how every consumer decodes
     // the event; governance events are rare and read by scanning the contract's logs anyway.
     // slither-disable-next-line unindexed-event-address
     event DevSignerChanged(address previous, address signer);
-
-    /// @notice Opt this chain in (or out) although it is not local (governance).
-    function setNonLocalOptIn(bool enabled) external;
 
     /// @notice Replace the development key's address (governance).
     function setDevSigner(address signer) external;

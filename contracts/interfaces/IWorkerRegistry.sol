@@ -89,11 +89,21 @@ interface IWorkerRegistry is IPoolBackingObserver {
     /// @notice Only Staking reports pool backing changes.
     error RegistryNotStaking(address caller);
     error RegistryWorkerStillValid(address worker);
-    error RegistryEvidenceNotNewer(uint64 evidenceVerifiedAt, uint64 registeredVerifiedAt);
+    /// @notice The verdict is not strictly newer than the key's evidence floor (the newest verdict
+    ///         accepted for it: admission, renewal or invalidation; kept across deregistration).
+    error RegistryEvidenceNotNewer(uint64 evidenceVerifiedAt, uint64 floor);
+    /// @notice The verdict's verifiedAt is more than MAX_CLOCK_SKEW ahead of the chain's clock.
+    error RegistryVerdictFromFuture(uint64 verifiedAt, uint256 maxSkew);
+    /// @notice Invalidation through a verifier that neither admitted the worker nor is ranked at
+    ///         least as strict as the one that did.
+    error RegistryInvalidatorNotAccepted(address verifier, address admittedBy);
+    /// @notice No short index left for another verifier.
+    error RegistryTooManyVerifiers(uint256 maximum);
 
     // ------------------------------------------------------------------ events
 
     event VerifierSet(address indexed verifier, bool allowed);
+    event VerifierRankSet(address indexed verifier, uint8 rank);
     event MeasurementAllowed(bytes32 indexed measurementId, Policy policy, BuildInfo build);
     event MeasurementPolicySet(bytes32 indexed measurementId, Policy policy);
     event MeasurementRevoked(bytes32 indexed measurementId);
@@ -128,6 +138,12 @@ interface IWorkerRegistry is IPoolBackingObserver {
 
     /// @notice Allow or disallow a quote verifier.
     function setVerifier(address verifier, bool allowed) external;
+
+    /// @notice Rank a verifier's strictness for invalidation: a worker admitted by verifier A can be
+    ///         invalidated through A, or through an allowed verifier B with rank(B) > 0 and
+    ///         rank(B) >= rank(A). Rank 0 (the default) invalidates only its own admissions. Never
+    ///         rank a verifier whose evidence is forgeable (DevQuoteVerifier) above 0.
+    function setVerifierRank(address verifier, uint8 rank) external;
 
     /// @notice Allow a measurement with its policy and build metadata (also re-allows a revoked one).
     function allowMeasurement(bytes32 measurementId, Policy calldata policy, BuildInfo calldata build) external;
@@ -181,7 +197,8 @@ interface IWorkerRegistry is IPoolBackingObserver {
     // ------------------------------------------------------------------ anyone
 
     /// @notice Make a worker ineligible with fresh verifier evidence that its platform now falls
-    ///         below its measurement's policy. Reverts if the worker would still be valid.
+    ///         below its measurement's policy. Reverts if the worker would still be valid. Only
+    ///         through the verifier that admitted it, or one ranked at least as strict.
     /// @param encryptionKey The worker's registered encryption key (recomputes its binding).
     function invalidateWorker(
         address worker,
@@ -224,4 +241,14 @@ interface IWorkerRegistry is IPoolBackingObserver {
     function workerCount(uint256 poolId) external view returns (uint256);
 
     function isVerifier(address verifier) external view returns (bool);
+
+    function verifierRank(address verifier) external view returns (uint8);
+
+    /// @notice The verifier that admitted (or last renewed) the worker; zero if none.
+    function workerVerifier(address worker) external view returns (address);
+
+    /// @notice The key's evidence floor: the newest verdict time accepted for it (admission,
+    ///         renewal or invalidation), kept across deregistration and rotation. Any admission of
+    ///         the key needs a verdict strictly newer than this.
+    function evidenceFloor(address worker) external view returns (uint64);
 }

@@ -1,4 +1,4 @@
-"""`ape run migrate` as an operator runs it, on a Base-like anvil (chain id 8453, `--optimism`,
+"""`ape run migrate` as an operator runs it, on a Base-like anvil (the devnet chain id 20350, `--optimism`,
 1-second blocks): build -> deploy -> push --dry-run -> push, killed with SIGKILL after its first
 batch landed -> push again -> status -> reconcile -> audit; and bad input as one-line errors.
 
@@ -21,6 +21,7 @@ import sr25519
 from eth_utils import keccak, to_checksum_address
 
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from pha.migration import SCALE
 from pha.migration.bindings import binding_message
 from pha.migration.keys import to_ss58
@@ -87,7 +88,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) ->
 @pytest.fixture(scope="module")
 def operator(tmp_path_factory):
     work = tmp_path_factory.mktemp("migrate-script")
-    with Anvil(chain_id=8453, optimism=True) as node:
+    with Anvil(chain_id=DEVNET_CHAIN_ID, optimism=True) as node:
         op = Operator(node, work)
         # The stack deploys on automine (fast); the migration itself runs on 1-second blocks.
         op.ok("deploy")
@@ -115,7 +116,7 @@ def test_migrate_script__build_deploy_push_killed_and_rerun__minted_once_and_bal
     supply_before = op.call(token, "totalSupply()")
 
     bindings = write_bindings(
-        work / "bindings.jsonl", ACCOUNTS, 8453, migrator, seed=5, bound_fraction=BOUND_FRACTION
+        work / "bindings.jsonl", ACCOUNTS, DEVNET_CHAIN_ID, migrator, seed=5, bound_fraction=BOUND_FRACTION
     )
     bound = int(ACCOUNTS * BOUND_FRACTION)
     push = ["migrate", "push", "--snapshot", str(snapshot_path), "--bindings", str(bindings)]
@@ -221,7 +222,9 @@ def test_migrate_script__build_deploy_push_killed_and_rerun__minted_once_and_bal
     # bad input: a bindings file for another chain; a built snapshot cut short
     other = other_chain_binding(work, migrator)
     result = op.run("migrate", "push", "--snapshot", str(snapshot_path), "--bindings", str(other))
-    assert_one_line_error(result, "none of the 1 bindings in other-chain.jsonl verifies for chain 8453")
+    assert_one_line_error(
+        result, f"none of the 1 bindings in other-chain.jsonl verifies for chain {DEVNET_CHAIN_ID}"
+    )
     assert "bad sr25519 signature" in result.stderr
     cut = work / "cut-snapshot.json"
     cut.write_text(snapshot_path.read_text()[:-200])
@@ -247,7 +250,7 @@ def test_migrate_script__export_with_a_broken_line__one_line_error(tmp_path):
 
 
 def other_chain_binding(work: Path, migrator: str) -> Path:
-    """One binding for an unbound account, signed correctly but for chain 1 instead of 8453."""
+    """One binding for an unbound account, signed correctly but for chain 1 instead of the devnet chain id."""
     public, secret = keypair(5, ACCOUNTS - 1)
     to = recipient(5, ACCOUNTS - 1)
     signature = sr25519.sign((public, secret), binding_message(public, to, 1, migrator))

@@ -220,6 +220,7 @@ def test_old_key_after_rotation__ineligible_and_cannot_renew(
 ):
     old = register_worker(pool)
     new = old.rotated()
+    chain.pending_timestamp += 60  # a renewal needs a strictly newer verdict (the dev verifier stamps now)
     registry.renewWorker(
         old.address,
         new.address,

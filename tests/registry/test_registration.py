@@ -82,6 +82,7 @@ def test_renew__rotation__old_key_stops_counting_at_once(
     old = register_worker(pool)
     new = old.rotated()
     quote = new.quote(chain.chain_id, registry.address, pool)
+    chain.pending_timestamp += 60  # a renewal needs a strictly newer verdict (the dev verifier stamps now)
     registry.renewWorker(
         old.address, new.address, new.encryption_key, dev_verifier, quote, b"", sender=operator
     )

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pha.chains import DEVNET_CHAIN_ID
 from pha.registry.actions import http_json
 from tests.scripts import deployed_devnet, mint, ok, one_line_error
 from worker.server import BackgroundWorker
@@ -14,7 +15,7 @@ PHA = 10**18
 def test_governance_and_operator_scripts__register_status_revoke(tmp_path, project):
     with deployed_devnet(tmp_path) as devnet:
         addresses, w3, run = devnet.addresses, devnet.w3, devnet.run
-        assert "DevQuoteVerifier" in addresses  # devnets get the development verifier, opted in
+        assert "DevQuoteVerifier" in addresses  # the devnet (its own chain id) gets the development verifier
 
         operator = w3.eth.accounts[4]
         abi = [item.model_dump(mode="json", by_alias=True) for item in project.PHAToken.contract_type.abi]
@@ -23,7 +24,7 @@ def test_governance_and_operator_scripts__register_status_revoke(tmp_path, proje
         ok(run("stake", "delegate", "1", "5000", account="test:4"))
 
         settings = WorkerSettings(
-            chain_id=8453,
+            chain_id=DEVNET_CHAIN_ID,
             registry=addresses["WorkerRegistry"],
             pool_id=1,
             escrow="0x" + "11" * 20,

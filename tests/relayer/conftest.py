@@ -24,6 +24,7 @@ import pytest
 from aiohttp import web
 
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from relayer.service import Relayer
 from relayer.settings import RelayerSettings, load_settings
 from tests.devnet import Devnet
@@ -31,7 +32,7 @@ from tests.devnet import Devnet
 
 @pytest.fixture(scope="module")
 def node():
-    with Anvil(chain_id=8453) as anvil:
+    with Anvil(chain_id=DEVNET_CHAIN_ID) as anvil:
         yield anvil
 
 

@@ -1,4 +1,4 @@
-"""The relayer against a real chain (anvil, 1-second blocks, chain id 8453) and real in-process
+"""The relayer against a real chain (anvil, 1-second blocks, the devnet chain id 20350) and real in-process
 workers: posted jobs end settled (single and batched), bad workers get nothing submitted, jobs
 nobody can run are expired with a refund, and a restart resumes from SQLite without a second
 transaction for the same work."""

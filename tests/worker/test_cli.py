@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from pha.chains import DEVNET_CHAIN_ID
 from tests.worker.conftest import ESCROW, REGISTRY
 
 PHA_WORKER = str(Path(sys.executable).with_name("pha-worker"))
@@ -42,7 +43,7 @@ def wait_for_port(process, lines):
 
 def test_serve__configured_from_environment__serves_then_stops_cleanly_on_sigterm():
     env = {
-        "PHA_WORKER_CHAIN_ID": "8453",
+        "PHA_WORKER_CHAIN_ID": str(DEVNET_CHAIN_ID),
         "PHA_WORKER_REGISTRY": REGISTRY,
         "PHA_WORKER_POOL_ID": "7",
         "PHA_WORKER_ESCROW": ESCROW,
@@ -53,7 +54,7 @@ def test_serve__configured_from_environment__serves_then_stops_cleanly_on_sigter
     try:
         port = wait_for_port(process, lines)
         body = httpx.get(f"http://127.0.0.1:{port}/attestation", timeout=10).json()
-        assert (body["chain_id"], body["pool_id"], body["simulated"]) == (8453, 7, True)
+        assert (body["chain_id"], body["pool_id"], body["simulated"]) == (DEVNET_CHAIN_ID, 7, True)
         process.send_signal(signal.SIGTERM)
         _, rest = process.communicate(timeout=30)
     finally:
