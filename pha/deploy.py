@@ -37,6 +37,8 @@ class MigratorParams:
     count: int
     closes_at: int
     operator: str
+    predecessor: str = "0x" + "00" * 20
+    """The Migrator this one replaces (its claimed leaves stay claimed); zero for the first."""
 
 
 @dataclass
@@ -123,6 +125,7 @@ def _migrator_args(ctx: DeployContext) -> list:
         params.closes_at,
         ctx.config.admin,
         to_checksum_address(params.operator),
+        to_checksum_address(params.predecessor),
     ]
 
 
@@ -206,17 +209,43 @@ def grant_role(ctx: DeployContext, target: str, role_name: str, grantee: str) ->
     log.info("%s: %s granted to %s %s", target, role_name, grantee, holder.address)
 
 
+MIGRATION_SCALE = 10**6
+"""Planck (12 decimals) to wei (18): `Migrator.SCALE`."""
+
+
 def _wire_migrator_minter(ctx: DeployContext) -> None:
-    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
+    """The migrator mints through the token's MINTER_ROLE, under the token's migration cap.
+
+    First the cap, if the token has none yet: what MINTER_ROLE already minted (nothing on a
+    public chain; test funding on a local one) plus this snapshot's total in wei. Once set, the
+    token only lets it be lowered, so a replacement migrator shares it. Then the role (once;
+    skipped after `close()`): the token revokes it from the previous holder (a replaced
+    Migrator) in the same call, and never grants it again to a retired one.
+    """
     if "Migrator" not in ctx.contracts:
         return
     token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
     role = token.MINTER_ROLE()
     if migrator.closed() or token.hasRole(role, migrator.address):
         return
-    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
-        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
+    if token.pastMinter(migrator.address):
+        log.warning(
+            "Migrator %s lost MINTER_ROLE before (replaced or revoked): the token never grants it "
+            "again; deploy a replacement (`ape run migrate deploy --replace`)",
+            migrator.address,
+        )
         return
+    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning(
+            "from the token admin: setMigrationCap(%d) if unset, then grant MINTER_ROLE to the Migrator %s",
+            int(token.migrationMinted()) + int(migrator.SNAPSHOT_TOTAL()) * MIGRATION_SCALE,
+            migrator.address,
+        )
+        return
+    if int(token.migrationCap()) == 0:
+        cap = int(token.migrationMinted()) + int(migrator.SNAPSHOT_TOTAL()) * MIGRATION_SCALE
+        token.setMigrationCap(cap, sender=ctx.deployer)
+        log.info("PHAToken: migration cap set to %d wei (only lowered from now on)", cap)
     token.grantRole(role, migrator.address, sender=ctx.deployer)
     log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
 
@@ -336,7 +365,17 @@ def code_hash_at(provider: Any, address: str) -> str:
 
 
 def _normalise(args: list) -> list:
-    return [str(a) if not isinstance(a, int | bool) else a for a in args]
+    """Constructor arguments as the manifest records them (JSON): addresses and hashes as strings,
+    numbers and flags as they are, lists (the committee's attesters) element by element."""
+    return [_normalise_one(a) for a in args]
+
+
+def _normalise_one(arg: Any) -> Any:
+    if isinstance(arg, int | bool):
+        return arg
+    if isinstance(arg, list | tuple):
+        return [_normalise_one(a) for a in arg]
+    return str(arg)
 
 
 def _still_current(entry: DeployedContract | None, container: Any, args: list, provider: Any) -> bool:
