@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 
 from pha.manifest import DeployedContract, Manifest, ManifestError, load_manifest, save_manifest
 from pha.paths import ROOT
@@ -68,11 +68,23 @@ class DeployConfig:
     """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
     def __post_init__(self) -> None:
+        for name in ("admin", "bridge", "remote_token", "treasury"):
+            value = getattr(self, name)
+            if value is not None and not is_address(value):
+                raise ValueError(f"{name.replace('_', '-')} {value!r} is not an address")
         self.admin = to_checksum_address(self.admin)
         self.bridge = to_checksum_address(self.bridge)
         self.remote_token = to_checksum_address(self.remote_token)
         self.treasury = to_checksum_address(self.treasury or self.admin)
-        self.attesters = sorted((to_checksum_address(a) for a in self.attesters), key=lambda a: int(a, 16))
+        attesters = []
+        for a in self.attesters:
+            if not is_address(a):
+                raise ValueError(f"attester {a!r} is not an address")
+            attesters.append(to_checksum_address(a))
+        if len(set(attesters)) != len(attesters):
+            duplicate = next(a for a in attesters if attesters.count(a) > 1)
+            raise ValueError(f"attester {duplicate} is given twice")
+        self.attesters = sorted(attesters, key=lambda a: int(a, 16))
         if self.attesters and not 1 <= self.threshold <= len(self.attesters):
             raise ValueError(
                 f"threshold {self.threshold} is not between 1 and {len(self.attesters)} attesters"
