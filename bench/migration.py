@@ -28,6 +28,7 @@ from bench.common import BenchEnv, Row
 from pha.anvil import Anvil
 from pha.chains import DEVNET_CHAIN_ID
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
+from pha.escrow.spec import ZERO_ADDRESS
 from pha.migration.bindings import BindingSet, read_bindings, verify_bindings
 from pha.migration.chain import MigratorClient
 from pha.migration.merkle import MerkleTree, leaf_hash
@@ -59,7 +60,10 @@ def _deploy(env: BenchEnv, snapshot: Snapshot, token: Any = None) -> tuple[Any, 
         env.chain.pending_timestamp + 90 * 86400,
         gov,
         gov,
+        ZERO_ADDRESS,
     )
+    if token.migrationCap() == 0:  # as the deploy wiring does: the cap before the role
+        token.setMigrationCap(token.MAX_SUPPLY(), sender=gov)  # its value costs no gas
     token.grantRole(token.MINTER_ROLE(), migrator, sender=gov)
     return token, migrator
 

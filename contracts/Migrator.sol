@@ -7,6 +7,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IMigrationCap} from "./interfaces/IMigrationCap.sol";
 import {IMigrator} from "./interfaces/IMigrator.sol";
 import {IPHAMinter} from "./interfaces/IPHAMinter.sol";
 
@@ -16,7 +17,13 @@ import {IPHAMinter} from "./interfaces/IPHAMinter.sol";
 ///      - the root, total and account count are immutable (a correction is a new migrator);
 ///      - each leaf index is minted at most once (bitmap, one bit per leaf);
 ///      - `totalMigrated <= SNAPSHOT_TOTAL` (planck) at all times; minted wei = planck × 10^6;
-///      - after `close()` nothing can be minted by this contract ever again.
+///      - after `close()` nothing can be minted by this contract ever again;
+///      - a replacement names the Migrator it replaces (`PREDECESSOR`, same token, same leaf index
+///        space): a leaf any predecessor migrated is refused here too (`claimedWord`), so an
+///        account is paid once across the whole lineage. The token makes the lineage linear:
+///        one MINTER_ROLE holder at a time, and a replaced one can never mint again;
+///      - nothing is minted while the token's migration cap is unset (the token then bounds the
+///        sum over every migrator by that cap, even against governance).
 ///      The recipient binding (an sr25519 signature) is not verifiable on-chain at sane cost: its
 ///      hash is emitted per account and `migrate audit` re-verifies every mint off-chain.
 contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransient {
@@ -42,6 +49,9 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
 
     /// @notice From this timestamp the admin may close the migration.
     uint256 public immutable CLOSES_AT;
+
+    /// @notice The Migrator this one replaces (zero for the first): its claimed leaves stay claimed.
+    address public immutable PREDECESSOR;
 
     /// @notice Most accounts in one batch (the token's `MAX_MINT_BATCH`).
     uint256 public constant MAX_BATCH = 1000;
@@ -69,6 +79,9 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     /// @param closesAt Timestamp from which the admin may close the migration.
     /// @param admin Receives DEFAULT_ADMIN_ROLE (pause, close, roles).
     /// @param operator Receives OPERATOR_ROLE (pushes batches).
+    /// @param predecessor The Migrator this one replaces, on the same token (zero for the first).
+    ///        The replacement's snapshot keeps its predecessor's leaf indices for the accounts
+    ///        they share (`ape run migrate deploy` checks this before deploying).
     constructor(
         address token,
         bytes32 root,
@@ -76,7 +89,8 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
         uint256 accountCount,
         uint256 closesAt,
         address admin,
-        address operator
+        address operator,
+        address predecessor
     ) {
         if (token == address(0) || admin == address(0) || operator == address(0)) revert MigratorZeroAddress();
         if (root == bytes32(0) || total == 0 || accountCount == 0) revert MigratorEmptySnapshot();
@@ -84,6 +98,10 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
             revert MigratorSnapshotTooLarge(total, accountCount);
         }
         if (closesAt <= block.timestamp) revert MigratorBadWindow(closesAt, block.timestamp);
+        if (predecessor != address(0) && Migrator(predecessor).TOKEN() != token) {
+            revert MigratorBadPredecessor(predecessor);
+        }
+        PREDECESSOR = predecessor;
         TOKEN = token;
         MERKLE_ROOT = root;
         SNAPSHOT_TOTAL = total;
@@ -106,6 +124,9 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
         nonReentrant
     {
         if (closed) revert MigratorIsClosed();
+        // The token bounds every migrator together by its cap; without one, mint nothing. (The
+        // read warms the slot the token's own cap check reads next.)
+        if (IMigrationCap(TOKEN).migrationCap() == 0) revert MigratorNoMigrationCap();
         uint256 n = batch.length;
         if (n == 0) revert MigratorEmptyBatch();
         if (n > MAX_BATCH) revert MigratorBatchTooLarge(n, MAX_BATCH);
@@ -167,6 +188,20 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IMigrator
+    function claimedWord(uint256 wordIndex) public view returns (uint256) {
+        uint256 word = _migrated[wordIndex];
+        return PREDECESSOR == address(0) ? word : word | IMigrator(PREDECESSOR).claimedWord(wordIndex);
+    }
+
+    /// @inheritdoc IMigrator
+    function claimedWords(uint256 firstWord, uint256 count) external view returns (uint256[] memory words) {
+        words = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            words[i] = claimedWord(firstWord + i);
+        }
+    }
+
+    /// @inheritdoc IMigrator
     function leafHash(uint256 index, bytes32 account, uint256 amount) external pure returns (bytes32) {
         return _leaf(index, account, amount);
     }
@@ -176,7 +211,8 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     /// @dev Checks and effects of `migrate` in one pass over the batch: checks each entry, marks
     ///      its leaf in the bitmap, hashes the leaf, records where its wei goes and emits its
     ///      `Migrated` event. The bitmap word is cached while consecutive entries share it, so a
-    ///      contiguous batch costs one SSTORE per 256 leaves. The caller verifies the proof and
+    ///      contiguous batch costs one SSTORE per 256 leaves; a replacement also reads the
+    ///      predecessors' word once per word (one view call). The caller verifies the proof and
     ///      the total afterwards; a revert there undoes all of this.
     function _markAndEmit(Migration[] calldata batch)
         internal
@@ -188,6 +224,7 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
         amounts = new uint256[](n);
         uint256 wordIndex = type(uint256).max;
         uint256 word = 0;
+        uint256 earlier = 0; // the predecessors' bits of the current word
         for (uint256 i; i < n; ++i) {
             Migration calldata m = batch[i];
             uint256 index = m.index;
@@ -199,9 +236,11 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
                 if (wordIndex != type(uint256).max) _migrated[wordIndex] = word;
                 wordIndex = index >> 8;
                 word = _migrated[wordIndex];
+                // slither-disable-next-line calls-loop
+                if (PREDECESSOR != address(0)) earlier = IMigrator(PREDECESSOR).claimedWord(wordIndex);
             }
             uint256 bit = 1 << (index & 0xff);
-            if (word & bit != 0) revert MigratorAlreadyMigrated(index, m.account);
+            if ((word | earlier) & bit != 0) revert MigratorAlreadyMigrated(index, m.account);
             word |= bit;
             leaves[i] = _leaf(index, m.account, amount);
             recipients[i] = recipient;

@@ -20,6 +20,13 @@ import {IPHAMinter} from "./interfaces/IPHAMinter.sol";
 ///        withdrawal through `mint`/`burn` (IOptimismMintableERC20 and its legacy form);
 ///      - holders of `MINTER_ROLE` (the parachain migrator) mint through `minterMint`, or
 ///        `minterMintBatch` (cap check and total-supply checkpoint once per batch).
+///      Minting through MINTER_ROLE (migration minting) is also bounded, even against the admin:
+///      - every such mint is counted in `migrationMinted`; once the admin has set
+///        `migrationCap` (the snapshot total, in wei) it can only be lowered, never raised, and
+///        `migrationMinted` never exceeds it;
+///      - at most one account holds MINTER_ROLE at a time: granting it to another account revokes
+///        it from the current holder (a replacement migrator ends the old one's right);
+///      - an account that lost MINTER_ROLE (revoked or renounced) can never hold it again.
 ///      Nobody can burn another holder's tokens except the bridge, as the bridge interface
 ///      requires; holders burn their own with `burnOwn`.
 contract PHAToken is
@@ -40,6 +47,19 @@ contract PHAToken is
     /// @notice Most recipients one `minterMintBatch` takes (bounds the loop's gas: ~27k each).
     uint256 public constant MAX_MINT_BATCH = 1000;
 
+    /// @notice Most wei that MINTER_ROLE may ever mint in total; 0 until the admin sets it (then
+    ///         only MAX_SUPPLY bounds it). Once set it can only be lowered.
+    uint256 public migrationCap;
+
+    /// @notice Wei minted through MINTER_ROLE (`minterMint`, `minterMintBatch`) since deployment.
+    uint256 public migrationMinted;
+
+    /// @notice The account MINTER_ROLE was last granted to (it may have renounced it since).
+    address private _minter;
+
+    /// @notice Accounts ever granted MINTER_ROLE: once one has lost it, it is never granted it again.
+    mapping(address account => bool) public pastMinter;
+
     /// @notice The OP-stack bridge allowed to `mint` and `burn`.
     /// @dev Upper-case getter names are part of OptimismMintableERC20's ABI (bridges and
     ///      explorers call `BRIDGE()` and `REMOTE_TOKEN()`).
@@ -53,6 +73,19 @@ contract PHAToken is
 
     /// @notice A constructor argument was the zero address.
     error PHATokenZeroAddress();
+
+    /// @notice A MINTER_ROLE mint would take `migrationMinted` to `minted`, above `cap`.
+    error PHATokenMigrationCapExceeded(uint256 minted, uint256 cap);
+
+    /// @notice `cap` is not a valid migration cap: zero, or above the current cap (once set it
+    ///         can only be lowered; lowered to `migrationMinted` or below, MINTER_ROLE mints nothing more).
+    error PHATokenBadMigrationCap(uint256 cap);
+
+    /// @notice `account` held MINTER_ROLE before and lost it: it can never hold it again.
+    error PHATokenMinterRetired(address account);
+
+    /// @notice The migration cap was set (first time) or lowered.
+    event MigrationCapSet(uint256 cap);
 
     /// @notice Emitted when the bridge mints on a deposit.
     event Mint(address indexed account, uint256 amount);
@@ -78,7 +111,7 @@ contract PHAToken is
         }
         BRIDGE = bridge_;
         REMOTE_TOKEN = remoteToken_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        AccessControl._grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     // ---------------------------------------------------------------- bridge
@@ -129,6 +162,7 @@ contract PHAToken is
     /// @dev Bounded by `MAX_SUPPLY`.
     function minterMint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
         _mint(to, amount);
+        _countMigrationMint(amount);
     }
 
     /// @inheritdoc IPHAMinter
@@ -168,6 +202,19 @@ contract PHAToken is
         // for msg.sender (`delegate`: the token never calls itself) or an ECDSA signer
         // (`delegateBySig`: no key for a contract address).
         _transferVotingUnits(address(0), address(this), supply - supplyBefore);
+        _countMigrationMint(supply - supplyBefore);
+    }
+
+    /// @notice Sets the migration cap (wei) the first time, or lowers it.
+    /// @dev Admin only, and bounded even for the admin: never zero, never above MAX_SUPPLY,
+    ///      never raised once set, never below `migrationMinted`. `ape run migrate deploy` sets it
+    ///      to the snapshot total (× 10^6) when it wires the first Migrator.
+    /// @param cap The new cap in wei.
+    function setMigrationCap(uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 current = migrationCap;
+        if (cap == 0 || (current != 0 && cap > current)) revert PHATokenBadMigrationCap(cap);
+        migrationCap = cap;
+        emit MigrationCapSet(cap);
     }
 
     /// @notice Burns `amount` of the caller's own tokens.
@@ -195,6 +242,29 @@ contract PHAToken is
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Counts a MINTER_ROLE mint against the cap: per call (a whole batch) two reads and one
+    ///      write. Unset (0), only MAX_SUPPLY bounds minting; burns never lower the count.
+    function _countMigrationMint(uint256 amount) private {
+        uint256 cap = migrationCap;
+        uint256 minted = migrationMinted + amount;
+        if (cap != 0 && minted > cap) revert PHATokenMigrationCapExceeded(minted, cap);
+        migrationMinted = minted;
+    }
+
+    /// @dev MINTER_ROLE has one holder at most: granting it to a new account revokes it from the
+    ///      current one. An account is granted it once in its life: one that held it and lost it
+    ///      (revoked, renounced, replaced) is refused for good.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted && role == MINTER_ROLE) {
+            if (pastMinter[account]) revert PHATokenMinterRetired(account);
+            pastMinter[account] = true;
+            address previous = _minter;
+            _minter = account;
+            _revokeRole(role, previous); // a no-op when it renounced or nobody held it
+        }
+    }
 
     /// @dev One hook for every balance change: the cap (ERC20Capped) and vote checkpoints
     ///      (ERC20Votes) both apply to mint, burn and transfer.

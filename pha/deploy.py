@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 
 from pha.escrow.spec import ZERO_ADDRESS
 from pha.manifest import DeployedContract, Manifest, ManifestError, load_manifest, save_manifest
@@ -38,6 +38,8 @@ class MigratorParams:
     count: int
     closes_at: int
     operator: str
+    predecessor: str = "0x" + "00" * 20
+    """The Migrator this one replaces (its claimed leaves stay claimed); zero for the first."""
 
 
 @dataclass
@@ -67,11 +69,23 @@ class DeployConfig:
     """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
     def __post_init__(self) -> None:
+        for name in ("admin", "bridge", "remote_token", "treasury"):
+            value = getattr(self, name)
+            if value is not None and not is_address(value):
+                raise ValueError(f"{name.replace('_', '-')} {value!r} is not an address")
         self.admin = to_checksum_address(self.admin)
         self.bridge = to_checksum_address(self.bridge)
         self.remote_token = to_checksum_address(self.remote_token)
         self.treasury = to_checksum_address(self.treasury or self.admin)
-        self.attesters = sorted((to_checksum_address(a) for a in self.attesters), key=lambda a: int(a, 16))
+        attesters = []
+        for a in self.attesters:
+            if not is_address(a):
+                raise ValueError(f"attester {a!r} is not an address")
+            attesters.append(to_checksum_address(a))
+        if len(set(attesters)) != len(attesters):
+            duplicate = next(a for a in attesters if attesters.count(a) > 1)
+            raise ValueError(f"attester {duplicate} is given twice")
+        self.attesters = sorted(attesters, key=lambda a: int(a, 16))
         if self.attesters and not 1 <= self.threshold <= len(self.attesters):
             raise ValueError(
                 f"threshold {self.threshold} is not between 1 and {len(self.attesters)} attesters"
@@ -124,6 +138,7 @@ def _migrator_args(ctx: DeployContext) -> list:
         params.closes_at,
         ctx.config.admin,
         to_checksum_address(params.operator),
+        to_checksum_address(params.predecessor),
     ]
 
 
@@ -207,17 +222,43 @@ def grant_role(ctx: DeployContext, target: str, role_name: str, grantee: str) ->
     log.info("%s: %s granted to %s %s", target, role_name, grantee, holder.address)
 
 
+MIGRATION_SCALE = 10**6
+"""Planck (12 decimals) to wei (18): `Migrator.SCALE`."""
+
+
 def _wire_migrator_minter(ctx: DeployContext) -> None:
-    """The migrator mints through the token's MINTER_ROLE (granted once; skipped after `close()`)."""
+    """The migrator mints through the token's MINTER_ROLE, under the token's migration cap.
+
+    First the cap, if the token has none yet: what MINTER_ROLE already minted (nothing on a
+    public chain; test funding on a local one) plus this snapshot's total in wei. Once set, the
+    token only lets it be lowered, so a replacement migrator shares it. Then the role (once;
+    skipped after `close()`): the token revokes it from the previous holder (a replaced
+    Migrator) in the same call, and never grants it again to a retired one.
+    """
     if "Migrator" not in ctx.contracts:
         return
     token, migrator = ctx.contracts["PHAToken"], ctx.contracts["Migrator"]
     role = token.MINTER_ROLE()
     if migrator.closed() or token.hasRole(role, migrator.address):
         return
-    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
-        log.warning("grant MINTER_ROLE to the Migrator %s from the token admin", migrator.address)
+    if token.pastMinter(migrator.address):
+        log.warning(
+            "Migrator %s lost MINTER_ROLE before (replaced or revoked): the token never grants it "
+            "again; deploy a replacement (`ape run migrate deploy --replace`)",
+            migrator.address,
+        )
         return
+    if not token.hasRole(token.DEFAULT_ADMIN_ROLE(), ctx.deployer.address):
+        log.warning(
+            "from the token admin: setMigrationCap(%d) if unset, then grant MINTER_ROLE to the Migrator %s",
+            int(token.migrationMinted()) + int(migrator.SNAPSHOT_TOTAL()) * MIGRATION_SCALE,
+            migrator.address,
+        )
+        return
+    if int(token.migrationCap()) == 0:
+        cap = int(token.migrationMinted()) + int(migrator.SNAPSHOT_TOTAL()) * MIGRATION_SCALE
+        token.setMigrationCap(cap, sender=ctx.deployer)
+        log.info("PHAToken: migration cap set to %d wei (only lowered from now on)", cap)
     token.grantRole(role, migrator.address, sender=ctx.deployer)
     log.info("PHAToken: MINTER_ROLE granted to Migrator %s", migrator.address)
 
@@ -337,7 +378,17 @@ def code_hash_at(provider: Any, address: str) -> str:
 
 
 def _normalise(args: list) -> list:
-    return [str(a) if not isinstance(a, int | bool) else a for a in args]
+    """Constructor arguments as the manifest records them (JSON): addresses and hashes as strings,
+    numbers and flags as they are, lists (the committee's attesters) element by element."""
+    return [_normalise_one(a) for a in args]
+
+
+def _normalise_one(arg: Any) -> Any:
+    if isinstance(arg, int | bool):
+        return arg
+    if isinstance(arg, list | tuple):
+        return [_normalise_one(a) for a in arg]
+    return str(arg)
 
 
 def _still_current(entry: DeployedContract | None, container: Any, args: list, provider: Any) -> bool:

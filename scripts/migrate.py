@@ -145,7 +145,8 @@ def _reconcile(snapshot: Any, bindings: Any, client: Any, out: Path | None) -> d
     from pha.migration.reconcile import reconcile, render, write_report
 
     state = client.state()
-    report = reconcile(snapshot, bindings, client.bitmap(snapshot.count), state)
+    claimed = client.claimed(snapshot.count) if int(state.predecessor, 16) else None
+    report = reconcile(snapshot, bindings, client.bitmap(snapshot.count), state, claimed)
     Console().print(render(report))
     if out is not None:
         write_report(report, out)
@@ -168,12 +169,20 @@ def cli() -> None:
     help="Accounts whose stake the export attributes to owners (excluded).",
 )
 @click.option("--ss58-format", default=PHALA_SS58_FORMAT, show_default=True, type=int)
+@click.option(
+    "--previous",
+    "previous_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Snapshot of the Migrator this one will replace: keep its leaf indices, append new accounts.",
+)
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_SNAPSHOT, show_default=True)
 def build(
     export_path: Path | None,
     pairs_path: Path | None,
     protocol_accounts: Path | None,
     ss58_format: int,
+    previous_path: Path | None,
     out: Path,
 ) -> None:
     from pha.migration.snapshot import (
@@ -194,7 +203,8 @@ def build(
             assert pairs_path is not None
             holdings, source = read_storage_pairs(pairs_path), f"storage pairs {pairs_path.name}"
         protocol = read_account_list(protocol_accounts, ss58_format) if protocol_accounts else []
-        snapshot = build_snapshot(holdings, protocol, ss58_format, source)
+        previous = _snapshot(previous_path) if previous_path is not None else None
+        snapshot = build_snapshot(holdings, protocol, ss58_format, source, previous=previous)
     except SnapshotError as error:
         raise click.ClickException(str(error)) from None
     except UnicodeDecodeError:
@@ -218,6 +228,19 @@ def build(
 @click.option("--closes-in-days", default=90.0, show_default=True, help="Window before the admin may close.")
 @click.option("--operator", default=None, help="Migration operator (default: the deployer).")
 @click.option("--admin", default=None, help="Migrator admin (default: the token's admin).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the manifest's Migrator (another snapshot, or the same one anew): the old one "
+    "loses MINTER_ROLE for good and what it paid stays paid.",
+)
+@click.option(
+    "--previous-snapshot",
+    "previous_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --replace: the snapshot of the Migrator being replaced (checked against its root).",
+)
 def deploy(
     snapshot_path: Path,
     network_choice: str,
@@ -227,12 +250,17 @@ def deploy(
     closes_in_days: float,
     operator: str | None,
     admin: str | None,
+    replace: bool,
+    previous_path: Path | None,
 ) -> None:
     from ape import chain
 
-    from pha.migration.deploy import deploy_migrator, migrator_params
+    from pha.migration.deploy import MigratorDeployError, deploy_migrator, migrator_params
 
     snapshot = _snapshot(snapshot_path)
+    previous = _snapshot(previous_path) if previous_path is not None else None
+    if replace and previous is None:
+        raise click.ClickException("--replace needs --previous-snapshot (the replaced Migrator's snapshot)")
     with _connect(network_choice, rpc_url):
         deployer = resolve_account(account_alias)
         manifest, path = _manifest(manifest_file)
@@ -240,7 +268,23 @@ def deploy(
             raise click.ClickException("the manifest has no PHAToken: run `ape run deploy` first")
         closes_at = int(chain.pending_timestamp + closes_in_days * 86400)
         params = migrator_params(snapshot, closes_at, operator or str(deployer.address))
-        migrator, fresh = deploy_migrator(deployer, manifest, path, params, admin)
+        if admin is not None and not is_address(admin):
+            raise click.ClickException(f"--admin {admin!r} is not an address")
+        if operator is not None and not is_address(operator):
+            raise click.ClickException(f"--operator {operator!r} is not an address")
+        try:
+            migrator, fresh = deploy_migrator(
+                deployer,
+                manifest,
+                path,
+                params,
+                admin,
+                replace=replace,
+                snapshot=snapshot,
+                previous_snapshot=previous,
+            )
+        except MigratorDeployError as error:
+            raise click.ClickException(str(error)) from None
         click.echo(f"Migrator {migrator.address}  ({'deployed' if fresh else 'attached'})")
         click.echo(f"manifest: {path}")
 

@@ -47,6 +47,10 @@ interface IMigrator {
     error MigratorIsClosed();
     /// @notice The window is still open: closing is possible from `closesAt`.
     error MigratorWindowOpen(uint256 closesAt);
+    /// @notice The predecessor named at deployment is not a Migrator of the same token.
+    error MigratorBadPredecessor(address predecessor);
+    /// @notice The token has no migration cap yet: nothing is minted until governance sets it.
+    error MigratorNoMigrationCap();
 
     /// @notice One account migrated: `amount` planck became `amount * 10^6` wei at `recipient`.
     /// @dev The leaf index is not repeated here (256 gas per account): an account is one leaf of
@@ -91,6 +95,18 @@ interface IMigrator {
     /// @param count How many words.
     /// @return words The bitmap words.
     function migratedWords(uint256 firstWord, uint256 count) external view returns (uint256[] memory words);
+
+    /// @notice Bitmap word `wordIndex` over this migrator and every predecessor: a leaf whose bit
+    ///         is set was paid by one of them and can never be migrated here.
+    /// @param wordIndex The word (leaves 256·wordIndex .. 256·wordIndex + 255).
+    /// @return The OR of this migrator's word and its predecessors'.
+    function claimedWord(uint256 wordIndex) external view returns (uint256);
+
+    /// @notice `count` words of `claimedWord` from word `firstWord`.
+    /// @param firstWord The first word.
+    /// @param count How many words.
+    /// @return words The words.
+    function claimedWords(uint256 firstWord, uint256 count) external view returns (uint256[] memory words);
 
     /// @notice The leaf hash for (index, account, amount) as the contract computes it.
     /// @param index The leaf index.

@@ -57,6 +57,8 @@ class OnChainState:
     closed: bool
     paused: bool
     closes_at: int
+    predecessor: str = "0x" + "00" * 20
+    """The Migrator this one replaces (its paid leaves are refused here); zero for the first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +111,22 @@ class MigratorClient:
             closed=bool(c.closed()),
             paused=bool(c.paused()),
             closes_at=int(c.CLOSES_AT()),
+            predecessor=str(c.PREDECESSOR()),
         )
 
     def bitmap(self, leaf_count: int) -> Bitmap:
+        """The leaves this migrator minted (`migratedWords`)."""
+        return self._words(self.contract.migratedWords, leaf_count)
+
+    def claimed(self, leaf_count: int) -> Bitmap:
+        """The leaves this migrator or a predecessor minted (`claimedWords`): never mintable here."""
+        return self._words(self.contract.claimedWords, leaf_count)
+
+    def _words(self, read: Any, leaf_count: int) -> Bitmap:
         words: list[int] = []
         total = word_count(leaf_count)
         for first in range(0, total, WORDS_PER_CALL):
-            words.extend(
-                int(w) for w in self.contract.migratedWords(first, min(WORDS_PER_CALL, total - first))
-            )
+            words.extend(int(w) for w in read(first, min(WORDS_PER_CALL, total - first)))
         return Bitmap(words)
 
     # ------------------------------------------------------------ sending

@@ -86,7 +86,8 @@ def push(
         client.wait_idle(sender)
     except TimeoutError as error:
         raise PushError(f"{error}: let them land (or replace them), then run again") from None
-    migrated = client.bitmap(snapshot.count)
+    # A replacement refuses what its predecessors minted too: plan around every claimed leaf.
+    migrated = client.claimed(snapshot.count)
     ready = ready_leaves(snapshot, bindings, migrated)
     summary = PushSummary(
         planned_accounts=len(ready), planned_batches=(len(ready) + batch_size - 1) // batch_size

@@ -14,23 +14,34 @@ from pha.migration.snapshot import Snapshot
 
 
 def reconcile(
-    snapshot: Snapshot, bindings: BindingSet, migrated: Bitmap, state: OnChainState
+    snapshot: Snapshot,
+    bindings: BindingSet,
+    migrated: Bitmap,
+    state: OnChainState,
+    claimed: Bitmap | None = None,
 ) -> dict[str, Any]:
     """A JSON-ready report. `balanced` is true only if every identity below holds exactly.
 
-    - snapshot total = migrated + pending (planck), over the tree's leaves;
+    `migrated` is this migrator's bitmap; `claimed` (a replacement's `claimedWords`) adds the
+    leaves its predecessors paid, which this one never mints.
+
+    - snapshot total = migrated + paid by predecessors + pending (planck), over the tree's leaves;
     - the contract's totalMigrated / accountsMigrated equal the bitmap's sum / count;
     - excluded accounts (keyless, protocol, listed with reasons) are outside the tree and the total.
     """
     rejected_by_account: dict[str, str] = {}
     for r in bindings.rejected:
         rejected_by_account.setdefault(r.account, r.reason)
-    migrated_amount = migrated_count = 0
+    migrated_amount = migrated_count = earlier_amount = earlier_count = 0
     pending: list[dict[str, Any]] = []
     for leaf in snapshot.leaves:
         if leaf.index in migrated:
             migrated_amount += leaf.amount
             migrated_count += 1
+            continue
+        if claimed is not None and leaf.index in claimed:
+            earlier_amount += leaf.amount
+            earlier_count += 1
             continue
         address = snapshot.address(leaf.pubkey)
         if leaf.pubkey in bindings.valid:
@@ -47,10 +58,11 @@ def reconcile(
                 "status": status,
             }
         )
-    pending_amount = snapshot.total - migrated_amount
+    pending_amount = snapshot.total - migrated_amount - earlier_amount
     listed_pending = sum(int(p["amount"]) for p in pending)
     checks = {
-        "total_equals_migrated_plus_pending": snapshot.total == migrated_amount + listed_pending,
+        "total_equals_migrated_plus_pending": snapshot.total
+        == migrated_amount + earlier_amount + listed_pending,
         "contract_total_matches_bitmap": state.total_migrated == migrated_amount,
         "contract_count_matches_bitmap": state.accounts_migrated == migrated_count,
         "root_matches": state.root == snapshot.root,
@@ -64,6 +76,11 @@ def reconcile(
             "accounts": migrated_count,
             "amount": str(migrated_amount),
             "wei_minted": str(migrated_amount * SCALE),
+        },
+        "paid_by_predecessor": {
+            "migrator": state.predecessor,
+            "accounts": earlier_count,
+            "amount": str(earlier_amount),
         },
         "pending": {"accounts": len(pending), "amount": str(pending_amount), "list": pending},
         "excluded": {
@@ -111,7 +128,10 @@ def render(report: dict[str, Any], max_pending: int = 20) -> Any:
     totals = Table(title=f"Migration reconciliation ({report['migrator']})")
     for column in ("", "accounts", "planck", "PHA"):
         totals.add_column(column, justify="right" if column else "left")
-    for label, key in (("snapshot", "snapshot"), ("migrated", "migrated"), ("pending", "pending")):
+    rows = [("snapshot", "snapshot"), ("migrated", "migrated"), ("pending", "pending")]
+    if report.get("paid_by_predecessor", {}).get("accounts"):
+        rows.insert(2, ("paid by a predecessor", "paid_by_predecessor"))
+    for label, key in rows:
         part = report[key]
         amount = part.get("total", part.get("amount"))
         totals.add_row(label, f"{part['accounts']:,}", amount, pha(amount))

@@ -84,7 +84,8 @@ class Excluded:
 
 @dataclass
 class Snapshot:
-    """The leaves (accounts sorted by public key, index = position) and what was left out."""
+    """The leaves (accounts sorted by public key, index = position; a replacement's snapshot keeps
+    its predecessor's order and appends new accounts) and what was left out."""
 
     leaves: list[Leaf]
     excluded: list[Excluded] = field(default_factory=list)
@@ -423,8 +424,14 @@ def build_snapshot(
     protocol_accounts: Iterable[bytes] = (),
     ss58_format: int = PHALA_SS58_FORMAT,
     source: str = "",
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """Leaves from holdings: duplicates and overflows refused; keyless, protocol and empty accounts excluded.
+
+    With `previous` (the snapshot of the Migrator this one replaces), every account keeps its
+    previous leaf index and new accounts follow, sorted by public key, so that the replacement
+    refuses what its predecessor paid (the bitmap is by index). An account of `previous` that is
+    not in the new snapshot is refused (its index would pass to another account).
 
     - keyless accounts (pallet `modl…`, sovereign `para…`/`sibl…`) can never sign a binding:
       excluded, listed with their amount;
@@ -473,6 +480,19 @@ def build_snapshot(
     if errors:
         raise SnapshotError(errors)
     kept.sort(key=lambda h: h.pubkey)
+    if previous is not None:
+        position = {leaf.pubkey: leaf.index for leaf in previous.leaves}
+        missing = set(position) - {h.pubkey for h in kept}
+        if missing:
+            first = min(missing, key=lambda k: position[k])
+            raise SnapshotError(
+                [
+                    f"{len(missing)} account(s) of the previous snapshot are not in this one (first "
+                    f"{to_ss58(first, ss58_format)}, leaf {position[first]}): a replacement keeps every "
+                    "leaf index"
+                ]
+            )
+        kept.sort(key=lambda h: (0, position[h.pubkey], b"") if h.pubkey in position else (1, 0, h.pubkey))
     leaves = [Leaf(i, h.pubkey, h.amount) for i, h in enumerate(kept)]
     if not leaves:
         raise SnapshotError(["the snapshot has no account to migrate"])

@@ -3,6 +3,7 @@
 import ape
 import pytest
 
+from pha.escrow.spec import ZERO_ADDRESS as ZERO
 from pha.migration import chain as migration_chain
 from pha.migration.audit import audit, audit_events
 from pha.migration.bindings import BindingSet
@@ -184,9 +185,9 @@ def test_close__after_window__stops_minting_and_renounces_minter(world, gov, tok
 
 def test_constructor__empty_or_past_window__reverts(project, gov, token, chain):
     with ape.reverts(project.Migrator.MigratorEmptySnapshot):
-        gov.deploy(project.Migrator, token, b"\x00" * 32, 1, 1, chain.pending_timestamp + 100, gov, gov)
+        gov.deploy(project.Migrator, token, b"\x00" * 32, 1, 1, chain.pending_timestamp + 100, gov, gov, ZERO)
     with ape.reverts(project.Migrator.MigratorBadWindow):
-        gov.deploy(project.Migrator, token, b"\x01" * 32, 1, 1, 1, gov, gov)
+        gov.deploy(project.Migrator, token, b"\x01" * 32, 1, 1, 1, gov, gov, ZERO)
 
 
 def test_push__batches_carry_an_access_list_of_the_token_slots_only(world, token, chain):
