@@ -29,6 +29,7 @@ ORDER = [
     "relayer",
     "escrow",
     "staking",
+    "attacks",
     "registry",
     "attestation",
     "migration",
