@@ -35,7 +35,8 @@ $(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
 	@chmod +x $@
 
 .build/.compiled: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-config.yaml
-	$(BIN)/ape compile
+	@# --force: ape's incremental build misses contracts whose imported base changed
+	$(BIN)/ape compile --force
 	$(BIN)/python tools/relayer_abi.py
 	@touch $@
 

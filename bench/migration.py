@@ -31,6 +31,7 @@ from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.escrow.spec import ZERO_ADDRESS
 from pha.migration.bindings import BindingSet, read_bindings, verify_bindings
 from pha.migration.chain import MigratorClient
+from pha.migration.deploy import lineage_claimed
 from pha.migration.merkle import MerkleTree, leaf_hash
 from pha.migration.plan import Bitmap, plan_batches
 from pha.migration.snapshot import Snapshot, build_snapshot, read_export
@@ -47,7 +48,9 @@ APE = str(Path(sys.executable).with_name("ape"))
 UNISWAP_CLAIM = 78_600
 
 
-def _deploy(env: BenchEnv, snapshot: Snapshot, token: Any = None) -> tuple[Any, Any]:
+def _deploy(
+    env: BenchEnv, snapshot: Snapshot, token: Any = None, predecessor: str = ZERO_ADDRESS
+) -> tuple[Any, Any]:
     gov = env.gov
     if token is None:
         token = gov.deploy(env.project.PHAToken, gov, L2_STANDARD_BRIDGE, L1_PHA)
@@ -60,7 +63,7 @@ def _deploy(env: BenchEnv, snapshot: Snapshot, token: Any = None) -> tuple[Any, 
         env.chain.pending_timestamp + 90 * 86400,
         gov,
         gov,
-        ZERO_ADDRESS,
+        predecessor,
     )
     if token.migrationCap() == 0:  # as the deploy wiring does: the cap before the role
         token.setMigrationCap(token.MAX_SUPPLY(), sender=gov)  # its value costs no gas
@@ -104,6 +107,7 @@ def _gas_rows(env: BenchEnv, workdir: Path) -> list[Row]:
         keys = sum(len(e["storageKeys"]) for e in client.access_list(env.gov, client.calldata(batch)))
         receipt = client.send(batch, env.gov)
         per_account = int(receipt["gasUsed"]) / size
+        last = (snapshot, migrator)
         rows.append(
             Row(
                 f"migration.per_account.b{size}",
@@ -117,7 +121,27 @@ def _gas_rows(env: BenchEnv, workdir: Path) -> list[Row]:
                 f"proof {len(batch.proof)} nodes",
             )
         )
+    rows.append(_replacement_row(env, workdir, token, *last))
     return rows
+
+
+def _replacement_row(env: BenchEnv, workdir: Path, token: Any, snapshot: Snapshot, old: Any) -> Row:
+    """The next 200 accounts through a replacement Migrator (same snapshot, PREDECESSOR = the
+    migrator that paid the first 200): each bitmap word also reads the predecessor's."""
+    _, migrator = _deploy(env, snapshot, token, predecessor=str(old.address))
+    bindings = _bindings(workdir, 1024, env.chain.chain_id, str(migrator.address), snapshot, seed=4)
+    claimed = lineage_claimed(migrator, snapshot.count)
+    batch = next(plan_batches(snapshot, bindings.valid, claimed, 200))
+    assert all(e.index not in claimed for e in batch.entries)
+    receipt = MigratorClient(migrator).send(batch, env.gov)
+    return Row(
+        "migration.per_account.replacement.b200",
+        round(int(receipt["gasUsed"]) / 200),
+        "gas",
+        goal=35_000,
+        note="as migration.per_account.b200, into a replacement Migrator whose predecessor paid the "
+        "first 200 leaves (one predecessor claimedWord call per bitmap word)",
+    )
 
 
 def _tree_row() -> list[Row]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pha.anvil import Anvil
+from pha.chains import DEVNET_CHAIN_ID
 from pha.paths import ROOT
 
 APE = str(Path(sys.executable).with_name("ape"))
@@ -40,13 +41,13 @@ def test_deploy_script__embedded_chain__prints_manifest_path(tmp_path):
 
 @pytest.mark.slow
 def test_deploy_script__base_like_anvil__deploys_then_attaches(tmp_path):
-    with Anvil(chain_id=8453, block_time=2, optimism=True) as node:
+    with Anvil(chain_id=DEVNET_CHAIN_ID, block_time=2, optimism=True) as node:
         network = f"base:devnet:{node.url}"
         first = run_deploy("--network", network, tmp_path=tmp_path)
         assert first.returncode == 0, first.stderr
         assert "(deployed)" in first.stdout
         manifest = json.loads((tmp_path / "base-devnet.json").read_text())
-        assert manifest["chain_id"] == 8453
+        assert manifest["chain_id"] == DEVNET_CHAIN_ID
 
         second = run_deploy("--network", network, tmp_path=tmp_path)
         assert second.returncode == 0, second.stderr
