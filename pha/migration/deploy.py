@@ -140,9 +140,7 @@ def deploy_migrator(
                 f"0x{bytes(old.MERKLE_ROOT()).hex()}): pass --replace and --previous-snapshot to replace it"
             )
         if bool(old.closed()):
-            raise MigratorDeployError(
-                f"the Migrator {old.address} was closed: the migration ended for good"
-            )
+            raise MigratorDeployError(f"the Migrator {old.address} was closed: the migration ended for good")
         if snapshot is None or previous_snapshot is None:
             raise MigratorDeployError("a replacement needs the new and the previous snapshot")
         if previous_snapshot.root != bytes(old.MERKLE_ROOT()):

@@ -51,9 +51,7 @@ def corrected(previous: Snapshot, changes: dict[int, int], added: dict[int, int]
 
 
 def send(migrator: Any, batch: Batch, sender: Any) -> Any:
-    return migrator.migrate(
-        [e.as_tuple() for e in batch.entries], batch.proof, batch.flags, sender=sender
-    )
+    return migrator.migrate([e.as_tuple() for e in batch.entries], batch.proof, batch.flags, sender=sender)
 
 
 @dataclass

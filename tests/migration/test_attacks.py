@@ -137,7 +137,9 @@ def test_attack__batch_above_max_batch__reverts_before_minting(world, token):
 
 def test_attack__snapshot_total_above_uint128__refused_at_deployment(project, gov, token, chain):
     with ape.reverts(project.Migrator.MigratorSnapshotTooLarge):
-        gov.deploy(project.Migrator, token, b"\x01" * 32, 2**128, 1, chain.pending_timestamp + 100, gov, gov, ZERO)
+        gov.deploy(
+            project.Migrator, token, b"\x01" * 32, 2**128, 1, chain.pending_timestamp + 100, gov, gov, ZERO
+        )
 
 
 def test_attack__recipient_with_dirty_upper_bits__reverts(world, chain):

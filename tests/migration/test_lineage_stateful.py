@@ -17,7 +17,13 @@ import ape
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from pha.migration.deploy import MigratorDeployError
 from pha.migration.plan import Batch, Entry
@@ -51,7 +57,7 @@ def test_lineage__random_sequences__never_above_snapshot_each_account_once(
             stats["examples"] += 1
             self.lineage = Lineage(project, chain, gov, operator, tmp_path / f"m{stats['examples']}.json")
             s0 = first_snapshot([(7 * i + 3) * 10**5 + i for i in range(8)])
-            migrator, fresh = self.lineage.deploy(s0)
+            _, fresh = self.lineage.deploy(s0)
             assert fresh
             self.cap0 = s0.total * SCALE
             self.cap = self.cap0
@@ -110,7 +116,9 @@ def test_lineage__random_sequences__never_above_snapshot_each_account_once(
                 proof.proof,
                 proof.flags,
             )
-            error = project.Migrator.MigratorIsClosed if self.closed else project.Migrator.MigratorAlreadyMigrated
+            error = (
+                project.Migrator.MigratorIsClosed if self.closed else project.Migrator.MigratorAlreadyMigrated
+            )
             with ape.reverts(error):
                 send(gen.migrator, batch, operator)
             stats["refused"] += 1
