@@ -206,8 +206,9 @@ contract PHAToken is
     }
 
     /// @notice Sets the migration cap (wei) the first time, or lowers it.
-    /// @dev Admin only, and bounded even for the admin: never zero, never above MAX_SUPPLY,
-    ///      never raised once set, never below `migrationMinted`. `ape run migrate deploy` sets it
+    /// @dev Admin only, and bounded even for the admin: never zero, never raised once set (a cap
+    ///      above MAX_SUPPLY bounds nothing more than ERC20Capped already does). Lowered to
+    ///      `migrationMinted` or below, MINTER_ROLE mints nothing more. `ape run migrate deploy` sets it
     ///      to the snapshot total (× 10^6) when it wires the first Migrator.
     /// @param cap The new cap in wei.
     function setMigrationCap(uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
