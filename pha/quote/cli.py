@@ -20,20 +20,15 @@ KEY_ENV = "PHA_ATTESTER_KEY"
 
 
 def _read_quote(path: str) -> bytes:
-    """A quote file: raw bytes, or hex text (with or without 0x); '-' reads stdin."""
+    """A quote file (raw, hex or base64, see pha.quote.io); '-' reads stdin."""
+    from pha.quote.io import QuoteInputError, read_quote
+
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        return read_quote(path)
     except OSError as error:
         raise click.ClickException(f"cannot read {path}: {error.strerror or error}") from None
-    from pha.quote.layout import strip_padding
-
-    text = data.strip()
-    try:
-        if text and all(chr(c) in "0123456789abcdefABCDEFx" for c in text):
-            data = bytes.fromhex(text.decode().removeprefix("0x"))
-    except ValueError:
-        pass
-    return strip_padding(data)
+    except QuoteInputError as error:
+        raise click.ClickException(f"{path}: {error}") from None
 
 
 def _hex(value: str, size: int | None, name: str) -> bytes:

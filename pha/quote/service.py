@@ -24,7 +24,7 @@ from aiohttp import web
 from pha.quote.attester import Attester
 from pha.quote.committee import Statement
 from pha.quote.errors import QuoteError, QuoteFormatError, VerificationError
-from pha.quote.layout import strip_padding
+from pha.quote.io import QuoteInputError, decode_quote
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def make_app(
         if not isinstance(body, dict) or not isinstance(body.get("quote"), str):
             return _error(400, 'expected {"quote": "0x..."}')
         try:
-            raw = strip_padding(bytes.fromhex(body["quote"].removeprefix("0x")))
-        except ValueError:
-            return _error(400, "quote is not hex")
+            raw = decode_quote(body["quote"].encode())
+        except (QuoteInputError, UnicodeEncodeError) as error:
+            return _error(400, f"quote: {error}")
         collateral = body.get("collateral")
         try:
             if collateral is None:
