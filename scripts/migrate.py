@@ -2,6 +2,7 @@
 
     ape run migrate build --export accounts.json [--protocol-accounts pools.txt] --out snap.json
     ape run migrate build --pairs system_account_pairs.json --out snap.json
+    ape run migrate build --state state_dump_or_chain_spec.json --out snap.json
     ape run migrate deploy --snapshot snap.json --network ... [--closes-in-days 90]
     ape run migrate push --snapshot snap.json --bindings bindings.jsonl [--batch-size 200] [--dry-run]
     ape run migrate status | reconcile | audit --snapshot snap.json --bindings bindings.jsonl
@@ -159,9 +160,24 @@ def cli() -> None:
     """The 1:1 parachain PHA migration."""
 
 
-@cli.command(short_help="Build the snapshot (leaves, Merkle root) from an export or raw storage pairs")
+@cli.command(
+    short_help="Build the snapshot (leaves, Merkle root) from an export, storage pairs or a state dump"
+)
 @click.option("--export", "export_path", type=click.Path(exists=True, path_type=Path), default=None)
-@click.option("--pairs", "pairs_path", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option(
+    "--pairs",
+    "pairs_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="System.Account storage pairs only (getPairs / queryStorageAt, JSON-RPC reply or not).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Whole-state dump or raw chain spec: System.Account pairs kept, others ignored (counted).",
+)
 @click.option(
     "--protocol-accounts",
     type=click.Path(exists=True, path_type=Path),
@@ -180,43 +196,73 @@ def cli() -> None:
 def build(
     export_path: Path | None,
     pairs_path: Path | None,
+    state_path: Path | None,
     protocol_accounts: Path | None,
     ss58_format: int,
     previous_path: Path | None,
     out: Path,
 ) -> None:
-    from pha.migration.snapshot import (
-        SnapshotError,
-        build_snapshot,
-        read_account_list,
-        read_export,
-        read_storage_pairs,
-    )
+    from pha.migration.snapshot import SnapshotError, build_snapshot, read_account_list
 
-    if (export_path is None) == (pairs_path is None):
-        raise click.ClickException("give exactly one of --export or --pairs")
+    inputs = [p for p in (export_path, pairs_path, state_path) if p is not None]
+    if len(inputs) != 1:
+        raise click.ClickException("give exactly one of --export, --pairs or --state")
     started = time.monotonic()
     try:
-        if export_path is not None:
-            holdings, source = read_export(export_path, ss58_format), f"export {export_path.name}"
-        else:
-            assert pairs_path is not None
-            holdings, source = read_storage_pairs(pairs_path), f"storage pairs {pairs_path.name}"
+        holdings, source, ignored = _read_holdings(export_path, pairs_path, state_path, ss58_format)
         protocol = read_account_list(protocol_accounts, ss58_format) if protocol_accounts else []
         previous = _snapshot(previous_path) if previous_path is not None else None
-        snapshot = build_snapshot(holdings, protocol, ss58_format, source, previous=previous)
+        snapshot = build_snapshot(
+            holdings, protocol, ss58_format, source, previous=previous, ignored_pairs=ignored
+        )
     except SnapshotError as error:
         raise click.ClickException(str(error)) from None
     except UnicodeDecodeError:
-        raise click.ClickException(f"{export_path or pairs_path} is not a text (JSON) file") from None
+        raise click.ClickException(f"{inputs[0]} is not a text (JSON) file") from None
     snapshot.save(out)
+    _print_build(snapshot)
+    click.echo(f"snapshot: {out}  ({time.monotonic() - started:.1f} s)")
+
+
+def _read_holdings(
+    export_path: Path | None, pairs_path: Path | None, state_path: Path | None, ss58_format: int
+) -> tuple[list[Any], str, int]:
+    """(holdings, source description, pairs ignored) from the one input given."""
+    from pha.migration.snapshot import read_export, read_state, read_storage_pairs
+
+    if export_path is not None:
+        return read_export(export_path, ss58_format), f"export {export_path.name}", 0
+    if pairs_path is not None:
+        return read_storage_pairs(pairs_path), f"storage pairs {pairs_path.name}", 0
+    assert state_path is not None
+    read = read_state(state_path)
+    return read.holdings, f"state {state_path.name} ({read.shape})", read.ignored
+
+
+EMPTY_SHOWN = 10
+
+
+def _listed(snapshot: Any) -> str:
+    """': addr, addr, ...' for the first empty accounts (all are in the snapshot file)."""
+    if not snapshot.empty:
+        return ""
+    shown = ", ".join(snapshot.address(k) for k in snapshot.empty[:EMPTY_SHOWN])
+    rest = len(snapshot.empty) - EMPTY_SHOWN
+    return f": {shown}" + (f" (+{rest:,} more in the snapshot file)" if rest > 0 else "")
+
+
+def _print_build(snapshot: Any) -> None:
+    click.echo(f"source     {snapshot.source}")
     click.echo(f"accounts   {snapshot.count:,}")
     click.echo(f"total      {snapshot.total} planck")
     click.echo(
         f"excluded   {len(snapshot.excluded):,} accounts, {snapshot.excluded_total} planck (never minted)"
     )
+    click.echo(
+        f"empty      {len(snapshot.empty):,} accounts with zero balance (not leaves){_listed(snapshot)}"
+    )
+    click.echo(f"ignored    {snapshot.ignored_pairs:,} storage pairs outside System.Account")
     click.echo(f"root       0x{snapshot.root.hex()}")
-    click.echo(f"snapshot: {out}  ({time.monotonic() - started:.1f} s)")
 
 
 @cli.command(short_help="Deploy the Migrator for a snapshot and add it to the manifest")

@@ -6,9 +6,15 @@ Two inputs, one result:
   record `{"account": SS58 or 0x-pubkey, "free": n, "reserved": n, "staked": n?}` (amounts as
   integers, decimal strings or 0x-hex; a polkadot.js-style `"data": {"free", "reserved"}` works too);
 - the raw storage pairs a node returns for the `System.Account` prefix (`state_getPairs`, or
-  `state_getKeysPaged` + `state_queryStorageAt`): `[[key, value], ...]` or `[{"key", "value"}]`.
+  `state_getKeysPaged` + `state_queryStorageAt`): `[[key, value], ...]` or `[{"key", "value"}]`,
+  the `state_queryStorageAt` change sets, or either in a JSON-RPC envelope (`read_storage_pairs`:
+  every pair must be a System.Account one);
+- a whole-state input (`read_state`): the same shapes, or a `{key: value}` state map, a raw chain
+  spec (`genesis.raw.top`) or its `{"top": ...}` object; pairs outside System.Account are ignored
+  and counted.
 
 The migrated amount of an account is `free + reserved (+ staked)` in planck; see docs/migration.md.
+Accounts with nothing to migrate are listed in the snapshot (`empty`), never silently dropped.
 Any malformed record aborts the whole read with every problem found (where + why): nothing is
 half-imported.
 """
@@ -85,12 +91,16 @@ class Excluded:
 @dataclass
 class Snapshot:
     """The leaves (accounts sorted by public key, index = position; a replacement's snapshot keeps
-    its predecessor's order and appends new accounts) and what was left out."""
+    its predecessor's order and appends new accounts) and what was left out: `excluded` (balances
+    never minted), `empty` (accounts read with nothing to migrate, by public key) and
+    `ignored_pairs` (storage pairs outside System.Account in a whole-state input)."""
 
     leaves: list[Leaf]
     excluded: list[Excluded] = field(default_factory=list)
     ss58_format: int = PHALA_SS58_FORMAT
     source: str = ""
+    empty: list[bytes] = field(default_factory=list)
+    ignored_pairs: int = 0
     _tree: MerkleTree | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -137,6 +147,8 @@ class Snapshot:
                 {"account": "0x" + e.pubkey.hex(), "amount": str(e.amount), "reason": e.reason}
                 for e in self.excluded
             ],
+            "empty": ["0x" + pubkey.hex() for pubkey in self.empty],
+            "ignored_pairs": self.ignored_pairs,
         }
 
     def save(self, path: Path) -> Path:
@@ -176,8 +188,17 @@ class Snapshot:
                 Excluded(bytes.fromhex(e["account"].removeprefix("0x")), int(e["amount"]), str(e["reason"]))
                 for e in data["excluded"]
             ]
+            where = "empty"
+            empty = [bytes.fromhex(e.removeprefix("0x")) for e in data.get("empty", [])]
             where = "header"
-            snapshot = cls(leaves, excluded, int(data["ss58_format"]), str(data.get("source", "")))
+            snapshot = cls(
+                leaves,
+                excluded,
+                int(data["ss58_format"]),
+                str(data.get("source", "")),
+                empty,
+                int(data.get("ignored_pairs", 0)),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise SnapshotError([f"{path}: malformed {where} ({type(error).__name__}: {error})"]) from None
         if not leaves:
@@ -350,29 +371,143 @@ def _scale_bytes(value: bytes) -> Any:
     return ScaleBytes(bytearray(value))
 
 
+@dataclass(frozen=True, slots=True)
+class StateRead:
+    """What a storage reader found: the System.Account holdings, how many other pairs it skipped
+    (whole-state inputs only) and which input shape it recognised."""
+
+    holdings: list[Holding]
+    ignored: int
+    shape: str
+
+
 def read_storage_pairs(path: Path) -> list[Holding]:
-    """Holdings from raw `System.Account` storage pairs; checks prefix, hash and value layout."""
-    path = Path(path)
+    """Holdings from raw `System.Account` storage pairs; checks prefix, hash and value layout.
+
+    Every pair must be a System.Account one (a pair under another prefix is an error here; use
+    `read_state` for a whole-state dump)."""
+    return _read_pairs(Path(path), whole_state=False).holdings
+
+
+def read_state(path: Path) -> StateRead:
+    """Holdings from a whole-state input: System.Account pairs are read and checked, pairs under
+    any other prefix (and keys a `state_queryStorageAt` change set reports as absent) are ignored
+    and counted. Shapes: see `storage_pairs`."""
+    return _read_pairs(Path(path), whole_state=True)
+
+
+def _read_pairs(path: Path, whole_state: bool) -> StateRead:
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise SnapshotError([f"{path.name} line {error.lineno}: not JSON: {error.msg}"]) from None
-    if isinstance(data, dict) and "result" in data:
-        data = data["result"]
-    if not isinstance(data, list):
-        raise SnapshotError([f"{path.name}: expected a list of [key, value] pairs"])
-    holdings, errors = [], []
-    for number, pair in enumerate(data):
-        where = f"{path.name} pair {number}"
+    pairs, shape = storage_pairs(data, path.name)
+    holdings, errors, ignored = [], [], 0
+    for where, pair in pairs:
         try:
+            if whole_state and _outside_accounts(pair):
+                ignored += 1
+                continue
             key_hex, value_hex = _pair(pair)
             where = f"{path.name} key {key_hex}"
-            holdings.append(_storage_pair(bytes.fromhex(key_hex[2:]), bytes.fromhex(value_hex[2:]), where))
+            holdings.append(_storage_pair(_unhex(key_hex, "key"), _unhex(value_hex, "value"), where))
         except ValueError as error:
             errors.append(f"{where}: {error}")
     if errors:
         raise SnapshotError(errors)
-    return holdings
+    return StateRead(holdings, ignored, shape)
+
+
+def storage_pairs(data: object, name: str) -> tuple[list[tuple[str, object]], str]:
+    """(where, pair) items and the shape name, from any accepted storage JSON:
+
+    - a JSON-RPC envelope `{"jsonrpc", "id", "result"}` around any of the below (an `error` is refused);
+    - a full chain spec (`genesis.raw.top`), a `{"top": {...}}` object, or the top map `{key: value}`;
+    - `state_getPairs`: `[[key, value], ...]` (or `[{"key", "value"}, ...]`);
+    - `state_queryStorageAt`: `[{"block", "changes": [[key, value|null], ...]}, ...]`, one block.
+    """
+    shape = ""
+    if isinstance(data, dict) and ("jsonrpc" in data or "result" in data or "error" in data):
+        if data.get("error") is not None:
+            raise SnapshotError([f"{name}: the node answered a JSON-RPC error: {_rpc_error(data['error'])}"])
+        if "result" not in data:
+            raise SnapshotError([f"{name}: JSON-RPC envelope without a result"])
+        data, shape = data["result"], "JSON-RPC result, "
+    if isinstance(data, dict) and "genesis" in data:
+        data, shape = _chain_spec_top(data, name), shape + "chain spec genesis.raw.top"
+    elif isinstance(data, dict) and "top" in data and isinstance(data["top"], dict):
+        data, shape = data["top"], shape + "raw genesis {top}"
+    elif isinstance(data, dict):
+        shape += "state map {key: value}"
+    if isinstance(data, dict):
+        return [(f"{name} entry {k}", [k, v]) for k, v in data.items()], shape
+    if isinstance(data, list) and data and all(isinstance(x, dict) and "changes" in x for x in data):
+        return _change_sets(data, name), shape + "state_queryStorageAt change sets"
+    if isinstance(data, list):
+        return [(f"{name} pair {n}", pair) for n, pair in enumerate(data)], shape + "state_getPairs pairs"
+    raise SnapshotError(
+        [
+            f"{name}: expected storage pairs: [[key, value], ...], a {{key: value}} state map, a chain "
+            "spec (genesis.raw.top), state_queryStorageAt change sets or a JSON-RPC reply with one"
+        ]
+    )
+
+
+def _rpc_error(error: object) -> str:
+    if isinstance(error, dict):
+        return f"{error.get('code')} {error.get('message')}"
+    return repr(error)
+
+
+def _chain_spec_top(spec: dict[str, Any], name: str) -> Any:
+    genesis = spec["genesis"]
+    raw = genesis.get("raw") if isinstance(genesis, dict) else None
+    top = raw.get("top") if isinstance(raw, dict) else None
+    if not isinstance(top, dict):
+        raise SnapshotError(
+            [f"{name}: chain spec without genesis.raw.top (a plain spec: export it with `build-spec --raw`)"]
+        )
+    return top
+
+
+def _change_sets(sets: list[dict[str, Any]], name: str) -> list[tuple[str, object]]:
+    blocks = {str(s.get("block")) for s in sets}
+    if len(blocks) != 1:
+        raise SnapshotError(
+            [
+                f"{name}: change sets of {len(blocks)} blocks ({', '.join(sorted(blocks))}); "
+                "give one block's state"
+            ]
+        )
+    out: list[tuple[str, object]] = []
+    for number, change_set in enumerate(sets):
+        changes = change_set["changes"]
+        if not isinstance(changes, list):
+            raise SnapshotError([f"{name} change set {number}: changes is not a list"])
+        out.extend((f"{name} change set {number} change {i}", c) for i, c in enumerate(changes))
+    return out
+
+
+def _outside_accounts(pair: object) -> bool:
+    """In a whole-state input: a pair to skip (another prefix, or an absent value)."""
+    if isinstance(pair, dict):
+        pair = [pair.get("key"), pair.get("value")]
+    if not (isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+        return False  # malformed: let _pair name it
+    key, value = pair
+    if value is None:
+        return True
+    try:
+        return not bytes.fromhex(key.removeprefix("0x")).startswith(SYSTEM_ACCOUNT_PREFIX)
+    except ValueError:
+        return False
+
+
+def _unhex(text: str, name: str) -> bytes:
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        raise ValueError(f"{name} is not hex") from None
 
 
 def _pair(pair: object) -> tuple[str, str]:
@@ -388,7 +523,10 @@ def _pair(pair: object) -> tuple[str, str]:
 
 def _storage_pair(key: bytes, value: bytes, where: str) -> Holding:
     if not key.startswith(SYSTEM_ACCOUNT_PREFIX):
-        raise ValueError("not a System.Account key (prefix is not twox128(System) ‖ twox128(Account))")
+        raise ValueError(
+            "not a System.Account key (prefix is not twox128(System) ‖ twox128(Account); "
+            "a whole-state dump is read with --state)"
+        )
     if len(key) != 32 + 16 + 32:
         raise ValueError(
             f"key has {len(key)} bytes; System.Account keys have 80 (prefix, blake2_128, pubkey)"
@@ -425,6 +563,7 @@ def build_snapshot(
     ss58_format: int = PHALA_SS58_FORMAT,
     source: str = "",
     previous: Snapshot | None = None,
+    ignored_pairs: int = 0,
 ) -> Snapshot:
     """Leaves from holdings: duplicates and overflows refused; keyless, protocol and empty accounts excluded.
 
@@ -437,13 +576,16 @@ def build_snapshot(
       excluded, listed with their amount;
     - protocol accounts (holding stake the export attributes to its owners as `staked`) are
       excluded so nothing counts twice; attributed stake beyond what they hold is refused;
-    - accounts with a zero amount have nothing to migrate and are left out.
+    - accounts with a zero amount have nothing to migrate: not leaves, listed in `empty`.
+
+    `ignored_pairs` (from `read_state`) is recorded in the snapshot for the report.
     """
     protocol = set(protocol_accounts)
     seen: dict[bytes, str] = {}
     errors: list[str] = []
     kept: list[Holding] = []
     excluded: list[Excluded] = []
+    empty: list[bytes] = []
     staked_total = protocol_total = 0
     for h in holdings:
         if h.pubkey in seen:
@@ -464,7 +606,7 @@ def build_snapshot(
         elif (kind := keyless_kind(h.pubkey)) is not None:
             excluded.append(Excluded(h.pubkey, h.amount, f"keyless {kind}: can never sign a binding"))
         elif h.amount == 0:
-            continue
+            empty.append(h.pubkey)
         else:
             kept.append(h)
     if staked_total and not protocol:
@@ -499,4 +641,4 @@ def build_snapshot(
     if sum(leaf.amount for leaf in leaves) > 2**128 - 1:
         raise SnapshotError(["amount overflow: the snapshot total exceeds u128"])
     excluded.sort(key=lambda e: e.pubkey)
-    return Snapshot(leaves, excluded, ss58_format, source)
+    return Snapshot(leaves, excluded, ss58_format, source, sorted(empty), ignored_pairs)
