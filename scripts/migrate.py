@@ -219,6 +219,8 @@ def build(
         raise click.ClickException(str(error)) from None
     except UnicodeDecodeError:
         raise click.ClickException(f"{inputs[0]} is not a text (JSON) file") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot read {error.filename}: {error.strerror or error}") from None
     snapshot.save(out)
     _print_build(snapshot)
     click.echo(f"snapshot: {out}  ({time.monotonic() - started:.1f} s)")

@@ -235,11 +235,17 @@ def test_migrate_build__state_chain_spec__report_lists_empty_and_ignored(tmp_pat
     assert Snapshot.load(out).root == reference.root
 
 
-def test_migrate_build__bad_state_file__one_line_error(tmp_path):
-    spec = write(tmp_path, "plain-spec", {"name": "Khala", "genesis": {"runtimeGenesis": {}}})
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("plain-spec", "chain spec without genesis.raw.top"), ("folder", "Is a directory")],
+)
+def test_migrate_build__bad_state_file__one_line_error(name, message, tmp_path):
+    spec = write(tmp_path, name, {"name": "Khala", "genesis": {"runtimeGenesis": {}}})
+    if name == "folder":
+        spec = tmp_path
     result = _build("--state", str(spec), "--out", str(tmp_path / "snap.json"))
     assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("Error:"), result.stderr[-2000:]
-    assert "chain spec without genesis.raw.top" in errors[0]
+    assert message in errors[0]
     assert not (tmp_path / "snap.json").exists()
