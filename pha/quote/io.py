@@ -4,8 +4,8 @@ Detection is by content, never by file name, and never guessed:
 
 - raw: the bytes start with a DCAP version, little-endian u16 3, 4 or 5 (`03 00`, `04 00`,
   `05 00`); no text form can start so (text starts with a printable character);
-- hex: after dropping all whitespace and one optional `0x`/`0X`, only `[0-9a-fA-F]`; an odd
-  number of digits is refused, not padded;
+- hex: after dropping a UTF-8 byte-order mark, all whitespace and one optional `0x`/`0X`, only
+  `[0-9a-fA-F]`; an odd number of digits is refused, not padded;
 - base64: standard (`+/`) or urlsafe (`-_`) alphabet, padding optional, whitespace anywhere,
   and the decoded bytes must start with a DCAP version (so a stray word is not read as base64).
 
@@ -25,6 +25,7 @@ from pha.quote.errors import QuoteError
 from pha.quote.layout import strip_padding
 
 DCAP_VERSIONS = (3, 4, 5)
+UTF8_BOM = b"\xef\xbb\xbf"  # some editors start a text file with it
 _WHITESPACE = re.compile(rb"\s+")
 _HEX = re.compile(rb"[0-9a-fA-F]*")
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
@@ -44,7 +45,7 @@ def decode_quote(data: bytes) -> bytes:
     """The quote bytes from raw, hex (optional 0x, any whitespace) or base64 input; padding dropped."""
     if starts_like_quote(data):
         return strip_padding(data)
-    text = _WHITESPACE.sub(b"", data)
+    text = _WHITESPACE.sub(b"", data.removeprefix(UTF8_BOM))
     if not text:
         raise QuoteInputError("empty input: no quote")
     if text[:2] in (b"0x", b"0X"):

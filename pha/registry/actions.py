@@ -17,6 +17,7 @@ from eth_utils import to_checksum_address
 
 from pha.cli import UserError
 from pha.quote.committee import Statement, encode_evidence
+from pha.quote.io import decode_quote
 from pha.quote.tcb import TcbStatus
 
 HTTP_TIMEOUT = 30.0
@@ -62,7 +63,7 @@ class WorkerAttestation:
                 worker=to_checksum_address(data["worker"]),
                 encryption_key=bytes.fromhex(data["encryption_key"].removeprefix("0x")),
                 measurement_id=bytes.fromhex(data["measurement_id"].removeprefix("0x")),
-                quote=bytes.fromhex(data["quote"].removeprefix("0x")),
+                quote=decode_quote(str(data["quote"]).encode()),
                 chain_id=int(data["chain_id"]),
                 registry=to_checksum_address(data["registry"]),
                 pool_id=int(data["pool_id"]),

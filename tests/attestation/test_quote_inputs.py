@@ -30,6 +30,7 @@ ENCODINGS: dict[str, Callable[[bytes], bytes]] = {
     "hex-odd-whitespace": lambda q: (
         b"\t " + b" \n ".join(q.hex().encode()[i : i + 10] for i in range(0, 2 * len(q), 10)) + b"\r\n\n"
     ),
+    "0x-utf8-bom": lambda q: b"\xef\xbb\xbf0x" + q.hex().encode() + b"\n",
     "base64": lambda q: base64.b64encode(q),
     "base64-wrapped-76": lambda q: _wrap(base64.b64encode(q).decode(), 76, "\n").encode(),
     "base64-no-padding": lambda q: base64.b64encode(q).rstrip(b"="),
