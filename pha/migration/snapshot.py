@@ -325,6 +325,17 @@ def decode_account_info(value: bytes) -> dict[str, int]:
     }
 
 
+def encode_account_info(
+    free: int, reserved: int, *, nonce: int = 0, providers: int = 1, frozen: int = 0, flags: int = 1 << 127
+) -> bytes:
+    """The inverse of `decode_account_info` (same scalecodec type): the 80-byte SCALE value of an
+    account (consumers and sufficients 0), for building storage inputs."""
+    obj = _registry().create_scale_object("PhaMigrationAccountInfo")
+    data = {"free": free, "reserved": reserved, "frozen": frozen, "flags": flags}
+    fields = {"nonce": nonce, "consumers": 0, "providers": providers, "sufficients": 0, "data": data}
+    return bytes(obj.encode(fields).data)
+
+
 _REGISTRY: Any = None
 
 

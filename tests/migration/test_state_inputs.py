@@ -1,9 +1,10 @@
 """Snapshot inputs as nodes and tools produce them: whole-state maps, chain specs, and the JSON-RPC
 result shapes of state_getPairs / state_queryStorageAt (bare or in their envelope).
 
-Values are real SCALE: AccountInfo encoded by the same scalecodec type the reader decodes with;
-the other pairs are real storage items of a Substrate chain (`:code`, System.Number,
-Balances.TotalIssuance, Timestamp.Now) under their real keys.
+Values are real SCALE: AccountInfo encoded by `encode_account_info` (the scalecodec type the
+reader decodes with, checked against the hand layout); the other pairs are real storage items of
+a Substrate chain (`:code`, System.Number, Balances.TotalIssuance, Timestamp.Now) under their
+real keys.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pha.migration.keys import (
 from pha.migration.snapshot import (
     Snapshot,
     SnapshotError,
-    _registry,
     build_snapshot,
+    decode_account_info,
+    encode_account_info,
     read_export,
     read_state,
     read_storage_pairs,
@@ -47,11 +49,7 @@ BALANCES = {ALICE: (10**12, 2_000_000), BOB: (7, 0), CHARLIE: (0, 0), DAVE: (0, 
 
 
 def account_info(free: int, reserved: int, nonce: int = 3) -> bytes:
-    """SCALE AccountInfo (current layout) encoded with the reader's own scalecodec type."""
-    obj = _registry().create_scale_object("PhaMigrationAccountInfo")
-    data = {"free": free, "reserved": reserved, "frozen": 0, "flags": 1 << 127}
-    encoded = obj.encode({"nonce": nonce, "consumers": 0, "providers": 1, "sufficients": 0, "data": data})
-    return bytes(encoded.data)
+    return encode_account_info(free, reserved, nonce=nonce)
 
 
 def _hex(b: bytes) -> str:
@@ -138,6 +136,7 @@ def test_account_info__encoder_matches_hand_layout():
     head = b"".join(x.to_bytes(4, "little") for x in (3, 0, 1, 0))
     tail = b"".join(x.to_bytes(16, "little") for x in (7, 5, 0, 1 << 127))
     assert account_info(7, 5) == head + tail
+    assert decode_account_info(head + tail)["free"] == 7 and decode_account_info(head + tail)["reserved"] == 5
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
