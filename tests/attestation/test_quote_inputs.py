@@ -110,8 +110,8 @@ REFUSED: dict[str, tuple[Callable[[], bytes], str]] = {
     "base64-of-non-quote": (lambda: base64.b64encode(b"\x07\x00" + _sgx()[2:]), "not a quote"),
     "empty": (lambda: b"", "empty input: no quote"),
     "whitespace-only": (lambda: b" \r\n\t\n", "empty input: no quote"),
-    "truncated-raw": (lambda: _sgx()[:1000], "quote"),
-    "truncated-hex": (lambda: _sgx()[:1000].hex().encode(), "quote"),
+    "truncated-raw": (lambda: _sgx()[:1000], "quote is 1000 bytes but its signature data length says 4600"),
+    "truncated-hex": (lambda: _sgx()[:1000].hex().encode(), "quote is 1000 bytes but"),
     "binary-not-a-quote": (lambda: b"\x01\x00" + _sgx()[2:], "binary input of version 1"),
 }
 
