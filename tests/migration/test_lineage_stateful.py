@@ -15,14 +15,12 @@ import os
 
 import ape
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from pha.migration.deploy import MigratorDeployError
@@ -37,6 +35,7 @@ from tests.migration.lineage import (
     first_snapshot,
     send,
 )
+from tests.stateful import run_on_chain
 
 log = logging.getLogger(__name__)
 EXAMPLES = int(os.environ.get("PHA_LINEAGE_EXAMPLES", "12"))
@@ -242,16 +241,7 @@ def test_lineage__random_sequences__never_above_snapshot_each_account_once(
             if self.live:
                 assert holders == [self.lineage.current.migrator]
 
-    run_state_machine_as_test(
-        LineageMachine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    run_on_chain(LineageMachine, EXAMPLES, STEPS)
     record_property("sequences", stats["examples"])
     log.warning("migration lineage: %s", stats)
     assert stats["examples"] >= EXAMPLES and stats["pushed"] and stats["replaced"]

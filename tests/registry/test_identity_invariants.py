@@ -27,17 +27,16 @@ from __future__ import annotations
 import logging
 import os
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from pha.quote.tcb import TcbStatus
+from tests.stateful import run_on_chain
 from tests.world import Code, Enclave, committee_evidence
 
 log = logging.getLogger(__name__)
@@ -320,16 +319,7 @@ def test_identity_invariants__random_sequences_hold(
                 if eligible:
                     assert all(info.verifiedAt > t for t in self.invalidations[k])
 
-    run_state_machine_as_test(
-        Machine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    run_on_chain(Machine, EXAMPLES, STEPS)
     record_property("sequences", stats["examples"])
     log.warning("registry identity invariants: %s", stats)
     assert stats["examples"] >= EXAMPLES and stats["ok"] > 0 and stats["refused"] > 0

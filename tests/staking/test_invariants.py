@@ -28,12 +28,12 @@ from urllib.parse import urlsplit
 
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from tests.conftest import PHA
 from tests.staking.conftest import MIN_DELEGATION, VIRTUAL_SHARES
+from tests.stateful import run_on_chain
 
 log = logging.getLogger(__name__)
 # STAKING_EXAMPLES overrides the count for quick local runs; the suite runs 1,000.
@@ -319,16 +319,7 @@ def test_invariants__random_sequences_hold(chain, project, token, gov, fund, acc
             held += rpc.call("slashedOwed")[0]
             assert rpc.balance(rpc.staking_addr) == held
 
-    run_state_machine_as_test(
-        StakingMachine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    run_on_chain(StakingMachine, EXAMPLES, STEPS)
     record_property("sequences", stats["examples"])
     record_property("checked_states", stats["steps"])
     log.warning("staking invariants: %d sequences, %d checked states", stats["examples"], stats["steps"])
