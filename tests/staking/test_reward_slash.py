@@ -56,15 +56,19 @@ def test_reward__by_anyone__is_accepted(staking, pool_id, alice, carol, stake, p
 
 
 def test_reward__matured_commission_increase__applies_by_time(
-    staking, pool_id, operator, alice, stake, pay_reward, chain
+    staking, token, pool_id, operator, alice, escrow, fund, stake, chain
 ):
     stake(alice, PHA)
     scheduled = staking.setCommission(pool_id, 5_000, sender=operator)
     effective_at = only_event(scheduled, staking.CommissionChangeScheduled).effectiveAt
+    fund(escrow, 20 * PHA)
+    token.approve(staking, 20 * PHA, sender=escrow)
+    # Each reward is the only transaction at the timestamp set for it (funding happened before).
     chain.pending_timestamp = effective_at - 1
-    assert only_event(pay_reward(10 * PHA), staking.Rewarded).commission == PHA  # the old 10%
+    tx = staking.reward(pool_id, 10 * PHA, sender=escrow)
+    assert only_event(tx, staking.Rewarded).commission == PHA  # the old 10%
     chain.pending_timestamp = effective_at
-    tx = pay_reward(10 * PHA)
+    tx = staking.reward(pool_id, 10 * PHA, sender=escrow)
     assert only_event(tx, staking.Rewarded).commission == 5 * PHA
     assert not tx.decode_logs(staking.CommissionChanged)  # nothing rewritten: the schedule says it
     assert staking.commissionAt(pool_id, effective_at - 1) == 1_000
