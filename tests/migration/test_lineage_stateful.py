@@ -18,6 +18,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -69,6 +70,21 @@ def test_lineage__random_sequences__never_above_snapshot_each_account_once(
 
         def teardown(self):
             chain.restore(self.snap)
+
+        # Every sequence pushes once and replaces the migrator once (in either order, with random
+        # sizes and corrections) before the random rules, so each example exercises a lineage of
+        # at least two generations instead of hoping the random rules reach one.
+
+        @initialize(size=st.integers(1, 6))
+        def a_first_push(self, size):
+            self.push(size)
+
+        @initialize(
+            changes=st.dictionaries(st.integers(0, 7), amounts, max_size=3),
+            added=st.dictionaries(st.integers(8, UNIVERSE - 1), amounts, max_size=2),
+        )
+        def a_first_replacement(self, changes, added):
+            self.replace(changes, added, with_flag=True)
 
         # ------------------------------------------------------------ pushes
 
