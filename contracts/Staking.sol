@@ -204,7 +204,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
             // On the reward-epoch grid, so that no pool ledger (one epoch each) straddles it.
             uint256 effectiveAt = RewardEpoch.ceil(block.timestamp + _params.commissionNotice);
             p.pendingCommissionBps = commissionBps;
-            p.commissionEffectiveAt = _u32(effectiveAt);
+            p.commissionEffectiveAt = uint32(_fit(effectiveAt, 32));
             emit CommissionChangeScheduled(poolId, current, commissionBps, uint64(effectiveAt));
         }
     }
@@ -217,7 +217,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         amount = p.commissionOwed;
         if (amount == 0) revert StakingNothingToClaim(poolId);
         p.commissionOwed = 0;
-        PHA.safeTransfer(to, amount);
+        _pay(to, amount);
         emit CommissionClaimed(poolId, msg.sender, to, amount);
     }
 
@@ -277,8 +277,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
 
         p.activeAssets = uint96(activeAssets); // decreased: fits
         p.totalShares = uint112(totalShares); // decreased: fits
-        p.queuedAssets = _u96(queuedAssets + assets);
-        p.queuedShares = _u112(queuedShares + q);
+        p.queuedAssets = uint96(_fit(queuedAssets + assets, 96));
+        p.queuedShares = uint112(_fit(queuedShares + q, 112));
 
         requestId = d.requestCount;
         d.shares = uint128(held);
@@ -287,7 +287,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
             d.requestCount = uint64(requestId + 1);
         }
         uint256 unlockAt = block.timestamp + _params.cooldown;
-        _requests[poolId][msg.sender][requestId] = WithdrawalRequest({queuedShares: uint128(q), unlockAt: _u32(unlockAt)});
+        _requests[poolId][msg.sender][requestId] = WithdrawalRequest({queuedShares: uint128(q), unlockAt: uint32(_fit(unlockAt, 32))});
         emit Undelegated(poolId, msg.sender, requestId, shares, assets, q, unlockAt);
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
@@ -311,7 +311,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         }
         delete _requests[poolId][msg.sender][requestId];
         if (!p.underBacked) _syncBacking(p, poolId); // backing fell: it may no longer cover the workers
-        if (assets != 0) PHA.safeTransfer(msg.sender, assets);
+        if (assets != 0) _pay(msg.sender, assets);
         emit Withdrawn(poolId, msg.sender, requestId, assets);
     }
 
@@ -384,7 +384,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         _slashFund = SlashFund({owed: 0, swept: fund.swept + uint128(amount)});
         address to = _treasury;
         emit SlashedSwept(to, amount);
-        PHA.safeTransfer(to, amount);
+        _pay(to, amount);
     }
 
     // ================================================================ restricted: governance
@@ -431,7 +431,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (address(_registry) != address(0)) revert StakingRegistryAlreadySet(address(_registry));
         // Set once and never replaceable: a registry wired to another Staking would make
         // registrations impossible for good.
-        if (address(registry_.STAKING()) != address(this)) revert StakingRegistryMismatch(address(registry_));
+        if (_stakingOf(address(registry_)) != address(this)) revert StakingRegistryMismatch(address(registry_));
         _registry = registry_;
         emit RegistrySet(address(registry_));
     }
@@ -453,8 +453,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         _onlyRegistry();
         Pool storage p = _existingPool(poolId);
         workers = uint256(p.workers) + 1;
-        if (workers > type(uint24).max) revert StakingOverflow();
-        p.workers = uint24(workers);
+        p.workers = uint24(_fit(workers, 24));
         (underBacked,) = _evaluate(p, poolId);
     }
 
@@ -639,13 +638,13 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (shares == 0) revert StakingZeroShares(poolId, assets);
         // What the shares cost, rounded up: at most `assets`, and the price never falls.
         assets = ShareMath.toAssetsUp(shares, activeAssets, totalShares);
-        p.activeAssets = _u96(activeAssets + assets);
-        p.totalShares = _u112(totalShares + shares);
+        p.activeAssets = uint96(_fit(activeAssets + assets, 96));
+        p.totalShares = uint112(_fit(totalShares + shares, 112));
         Delegator storage d = _delegators[poolId][msg.sender];
         // a delegator's shares are part of totalShares, which fit in uint112 (checked above)
         d.shares = uint128(uint256(d.shares) + shares);
         if (p.underBacked) _syncBacking(p, poolId);
-        PHA.safeTransferFrom(msg.sender, address(this), assets);
+        _pull(msg.sender, assets);
         emit Delegated(poolId, msg.sender, assets, shares);
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
@@ -657,7 +656,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         Pool storage p = _existingPool(poolId);
         if (ledgerAmount != 0) _credit(p, poolId, msg.sender, ledgerAmount, _rateAt(p, ledgerEarnedAt));
         if (amount != 0) _credit(p, poolId, msg.sender, amount, _rateAt(p, block.timestamp));
-        PHA.safeTransferFrom(msg.sender, address(this), total);
+        _pull(msg.sender, total);
     }
 
     /// @dev The commission in force for a reward earned at `t` (t at or after the last change).
@@ -674,8 +673,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         // Rule for a pool without active shares: the whole reward is the operator's (it ran
         // the workers); it is neither lost nor left for the next delegator to take.
         uint256 commission = p.totalShares == 0 ? amount : amount * bps / BPS;
-        p.activeAssets = _u96(uint256(p.activeAssets) + (amount - commission));
-        p.commissionOwed = _u96(uint256(p.commissionOwed) + commission);
+        p.activeAssets = uint96(_fit(uint256(p.activeAssets) + (amount - commission), 96));
+        p.commissionOwed = uint96(_fit(uint256(p.commissionOwed) + commission, 96));
         if (p.underBacked) _syncBacking(p, poolId); // backing rose: it may cover the workers again
         emit Rewarded(poolId, payer, amount, commission);
     }
@@ -704,17 +703,19 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         (uint256 amount, uint256 earnedAt) = holder.takePoolLedger(poolId);
         if (amount == 0) return;
         _credit(p, poolId, address(holder), amount, _rateAt(p, earnedAt));
-        // `holder` is a ledger holder set by governance (never caller input); it approved this
-        // contract and reported `amount` as the pool's share it holds.
-        // slither-disable-next-line arbitrary-send-erc20
-        PHA.safeTransferFrom(address(holder), address(this), amount);
+        _pull(address(holder), amount);
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
+
+    /// @dev The Staking contract a registry or ledger holder is wired to (both expose STAKING()).
+    function _stakingOf(address wired) private view returns (address) {
+        return address(IPoolBackingObserver(wired).STAKING());
+    }
 
     function _checkLedger(IPoolRewardLedger holder) private view {
         if (address(holder) == address(0)) return;
         if (
-            address(_registry) == address(0) || address(holder.STAKING()) != address(this)
+            address(_registry) == address(0) || _stakingOf(address(holder)) != address(this)
                 || address(holder.REGISTRY()) != address(_registry)
         ) revert StakingLedgerMismatch(address(holder));
     }
@@ -750,14 +751,22 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         if (value < minimum || value > maximum) revert StakingParameterOutOfBounds(value, minimum, maximum);
     }
 
-    function _u96(uint256 x) private pure returns (uint96) {
-        if (x > type(uint96).max) revert StakingOverflow();
-        return uint96(x);
+    function _pay(address to, uint256 amount) private {
+        PHA.safeTransfer(to, amount);
     }
 
-    function _u112(uint256 x) private pure returns (uint112) {
-        if (x > type(uint112).max) revert StakingOverflow();
-        return uint112(x);
+    /// @dev Takes `amount` PHA from `from` into this contract. `from` is never free caller input:
+    ///      it is msg.sender (who approved this contract) or a ledger holder set by governance
+    ///      that approved this contract and reported `amount` as the pool's share it holds.
+    function _pull(address from, uint256 amount) private {
+        // slither-disable-next-line arbitrary-send-erc20
+        PHA.safeTransferFrom(from, address(this), amount);
+    }
+
+    /// @dev `x` if it fits in `bits` bits (the caller casts it); reverts StakingOverflow otherwise.
+    function _fit(uint256 x, uint256 bits) private pure returns (uint256) {
+        if (x >> bits != 0) revert StakingOverflow();
+        return x;
     }
 
     /// @dev Re-evaluates the pool's backing flag; on a change, also tells the registry (a core
@@ -770,10 +779,5 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         // registry set once by governance, which only stores the flag.
         // slither-disable-next-line calls-loop
         if (changed && address(observer) != address(0)) observer.poolBackingChanged(poolId, under);
-    }
-
-    function _u32(uint256 x) private pure returns (uint32) {
-        if (x > type(uint32).max) revert StakingOverflow();
-        return uint32(x);
     }
 }

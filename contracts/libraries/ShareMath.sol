@@ -31,7 +31,12 @@ library ShareMath {
     /// @notice What `shares` cost in a pool with `totalAssets` and `totalShares` (round up): a
     ///         delegation pays this for the shares `toShares` gave it, never more than it offered.
     function toAssetsUp(uint256 shares, uint256 totalAssets, uint256 totalShares) internal pure returns (uint256) {
-        return Math.mulDiv(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES, Math.Rounding.Ceil);
+        uint256 a = totalAssets + VIRTUAL_ASSETS;
+        uint256 s = totalShares + VIRTUAL_SHARES;
+        uint256 floor = Math.mulDiv(shares, a, s);
+        // Rounding up is one more wei when the division leaves a remainder (cheaper in code than
+        // Math.mulDiv's Ceil variant, same result).
+        return mulmod(shares, a, s) == 0 ? floor : floor + 1;
     }
 
     /// @notice Queue shares for `assets` entering a queue holding `queuedAssets` for
