@@ -94,7 +94,7 @@ contract PHAToken is
     event Burn(address indexed account, uint256 amount);
 
     modifier onlyBridge() {
-        if (msg.sender != BRIDGE) revert PHATokenOnlyBridge(msg.sender);
+        _checkBridge();
         _;
     }
 
@@ -186,7 +186,7 @@ contract PHAToken is
             if (recipient == address(0)) revert ERC20InvalidReceiver(address(0));
             // One amount above the cap fails the cap anyway; refusing it here also keeps the
             // running supply far from uint256 overflow (n <= MAX_MINT_BATCH).
-            if (amount > MAX_SUPPLY) revert ERC20ExceededCap(amount, MAX_SUPPLY);
+            _checkCap(amount);
             // ERC20's own _update: balance, total supply, Transfer. The cap and the vote
             // checkpoints of the overriding _update are done below, once.
             ERC20._update(address(0), recipient, amount);
@@ -194,8 +194,7 @@ contract PHAToken is
             _moveDelegateVotes(address(0), delegates(recipient), amount);
         }
         uint256 supply = totalSupply();
-        if (supply > MAX_SUPPLY) revert ERC20ExceededCap(supply, MAX_SUPPLY);
-        if (supply > _maxSupply()) revert ERC20ExceededSafeSupply(supply, _maxSupply());
+        _checkCap(supply);
         // The total-supply checkpoint for the whole batch. `_transferVotingUnits(0, to, v)` pushes
         // +v on the total and then moves v from delegates(0) to delegates(to); with to = this
         // token the move is a no-op: delegates(this) is always zero, since `_delegate` runs only
@@ -244,6 +243,16 @@ contract PHAToken is
 
     // ---------------------------------------------------------------- internal
 
+    /// @dev The hard cap, as ERC20Capped reports it (shared by the batch's checks).
+    function _checkCap(uint256 supply) private pure {
+        if (supply > MAX_SUPPLY) revert ERC20ExceededCap(supply, MAX_SUPPLY);
+    }
+
+    /// @dev `onlyBridge`'s body, once for both bridge entry points.
+    function _checkBridge() private view {
+        if (msg.sender != BRIDGE) revert PHATokenOnlyBridge(msg.sender);
+    }
+
     /// @dev Counts a MINTER_ROLE mint against the cap: per call (a whole batch) two reads and one
     ///      write. Unset (0), only MAX_SUPPLY bounds minting; burns never lower the count.
     function _countMigrationMint(uint256 amount) private {
@@ -268,8 +277,12 @@ contract PHAToken is
     }
 
     /// @dev One hook for every balance change: the cap (ERC20Capped) and vote checkpoints
-    ///      (ERC20Votes) both apply to mint, burn and transfer.
+    ///      (ERC20Votes) both apply to mint, burn and transfer. ERC20Votes' own `_update` is
+    ///      its safe-supply check (supply <= 2^208 - 1) followed by `_transferVotingUnits`; the
+    ///      cap (MAX_SUPPLY = 10^27 < 2^208 - 1) already refuses any mint that check would, so
+    ///      this calls the cap's `_update` (ERC20's, then the cap) and the checkpoints directly.
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Capped, ERC20Votes) {
-        super._update(from, to, value);
+        ERC20Capped._update(from, to, value);
+        _transferVotingUnits(from, to, value);
     }
 }
