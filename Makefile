@@ -14,19 +14,27 @@ export SOLCX_BINARY_PATH := $(SOLC_DIR)
 export APE_DATA_FOLDER := $(CURDIR)/.build/ape
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
+# Set-up steps print one line each; what they print goes to .build/setup.log, whose end is shown
+# (and the step fails) when one fails. $(call quietly,what,command): the command has no commas.
+SETUP_LOG := $(CURDIR)/.build/setup.log
+define quietly
+	@mkdir -p $(dir $(SETUP_LOG)) && echo "set-up: $(1)" && echo "== $(1): $(2)" >> $(SETUP_LOG)
+	@( $(2) ) >> $(SETUP_LOG) 2>&1 || { tail -n 30 $(SETUP_LOG); echo "set-up failed ($(1)): the whole output is in $(SETUP_LOG)"; exit 1; }
+endef
+
 .PHONY: setup demo test bench lint fmt lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled
 
 $(VENV)/.installed: requirements/requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(call quietly,Python environment (.venv),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV))
+	$(call quietly,uv,$(BIN)/python -m pip install --disable-pip-version-check uv==0.13.9)
+	$(call quietly,Python packages (requirements.lock),$(BIN)/uv pip sync --python $(BIN)/python requirements/requirements.lock)
+	$(call quietly,this project (editable),$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .)
 	@touch $@
 
 node_modules/.installed: package-lock.json
-	npm ci --no-audit --no-fund
+	$(call quietly,Node packages (package-lock.json: anvil and solc-js),npm ci --no-audit --no-fund)
 	@touch $@
 
 $(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
@@ -36,15 +44,15 @@ $(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
 
 .build/.compiled: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-config.yaml
 	@# --force: ape's incremental build misses contracts whose imported base changed
-	$(BIN)/ape compile --force
-	$(BIN)/python tools/relayer_abi.py
+	$(call quietly,contracts (ape compile),$(BIN)/ape compile --force)
+	$(call quietly,relayer ABIs,$(BIN)/python tools/relayer_abi.py)
 	@touch $@
 
 demo: setup
-	$(BIN)/ape run demo
+	@$(BIN)/ape run demo
 
 test: setup
-	$(BIN)/python tools/run_tests.py
+	@$(BIN)/python tools/run_tests.py
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -268,7 +268,8 @@ def wait_settled(w: World, job_ids: list[int], start_block: int, timeout: float)
 
 
 def summary(w: World, job_ids: list[int], encrypted: dict[int, Any], settled: dict[int, Any],
-             posted_at: dict[int, tuple[int, int]]) -> None:  # fmt: skip
+             posted_at: dict[int, tuple[int, int]], show: int | None = 6) -> None:  # fmt: skip
+    """Prints the results (the first `show` plain ones; None: all), latency, gas, payments, log."""
     from ape import chain
 
     escrow, token, staking, log_contract = (w.contracts[n] for n in ("JobEscrow", "PHAToken", "Staking",
@@ -283,10 +284,15 @@ def summary(w: World, job_ids: list[int], encrypted: dict[int, Any], settled: di
                 f"  job {job_id:>3} [encrypted both ways] -> {plain['result']['label']} "
                 f"(compound {plain['result']['compound']:+.3f}), decrypted by the client only"
             )
-        elif shown < 6:
+        elif show is None or shown < show:
             result = json.loads(output)["result"]
             click.echo(f"  job {job_id:>3} -> {result['label']:<8} (compound {result['compound']:+.3f})")
             shown += 1
+    plain = len(job_ids) - len(encrypted)
+    if shown < plain:
+        click.echo(
+            f"  ... {shown} of {plain} plain results shown; `ape run demo --show-all` prints every one"
+        )
     blocks, seconds = [], []
     for job_id in job_ids:
         event = settled[job_id]

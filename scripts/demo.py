@@ -1,6 +1,6 @@
 """The whole flow end to end, on a chain the project starts and stops itself.
 
-    ape run demo [--jobs 24] [--block-time 1]
+    ape run demo [--jobs 24] [--block-time 1] [--show-all]
 
 Starts a Base-like anvil, deploys the stack, funds and stakes, starts an enclave worker (the
 labelled simulator) and a relayer as processes, posts jobs (sentiment scoring, and one encrypted
@@ -38,7 +38,8 @@ from pha.demo import (
 )
 @click.option("--block-time", default=1.0, show_default=True, help="Seconds per block of the demo chain.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for all results.")
-def cli(jobs: int, block_time: float, timeout: float) -> None:
+@click.option("--show-all", is_flag=True, help="Print every job's result (default: the first 6).")
+def cli(jobs: int, block_time: float, timeout: float, show_all: bool) -> None:
     from ape import chain
     from ape.logging import logger as ape_logger
 
@@ -64,5 +65,5 @@ def cli(jobs: int, block_time: float, timeout: float) -> None:
             for e in world.contracts["JobEscrow"].JobPosted.range(first_block, chain.blocks.head.number + 1)
         }
         settled = wait_settled(world, job_ids, first_block, timeout)
-        summary(world, job_ids, encrypted, settled, posted_at)
+        summary(world, job_ids, encrypted, settled, posted_at, show=None if show_all else 6)
     click.echo(f"\ndemo finished in {time.monotonic() - started:.1f} s; worker, relayer and anvil stopped")
