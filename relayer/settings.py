@@ -99,8 +99,9 @@ class RelayerSettings(BaseSettings):
     """Never pay more than this per gas, even when replacing a stuck transaction."""
     base_fee_multiplier: float = Field(2.0, ge=1.0)
     fee_bump_pct: int = Field(20, ge=10)
-    race_jitter_s: float = Field(0.3, ge=0)
     """Replacement fee increase (nodes require at least 10%)."""
+    race_jitter_s: float = Field(0.3, ge=0)
+    """Random delay (up to this) before a flush or batch that other relayers may race for."""
     stuck_after_s: float = Field(20.0, gt=0)
     """A sent transaction with no receipt after this long is replaced with higher fees."""
     max_pending_txs: int = Field(8, ge=1)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +26,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="Listen address (PHA_WORKER_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port, 0 for any free one (PHA_WORKER_PORT, default 8090).")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Deploy manifest (deployments/<ecosystem>-<network>.json from `ape run deploy`): gives "
+    "--chain-id, --registry and --escrow; options given as well take precedence.",
+)
 @click.option("--chain-id", type=int, help="Chain id the quote binds (PHA_WORKER_CHAIN_ID).")
 @click.option("--registry", help="WorkerRegistry address the quote binds (PHA_WORKER_REGISTRY).")
 @click.option("--pool-id", type=int, help="Staking pool the quote binds (PHA_WORKER_POOL_ID).")
@@ -42,7 +49,10 @@ def main() -> None:
 @click.option("--log-level", help="DEBUG, INFO, WARNING (PHA_WORKER_LOG_LEVEL).")
 def serve(**options: Any) -> None:
     """Generate keys, get a quote binding them, serve the worker API until SIGTERM/SIGINT."""
+    manifest = options.pop("manifest")
     given = {key: value for key, value in options.items() if value not in (None, ())}
+    if manifest is not None:
+        given = {**_from_manifest(manifest), **given}
     if "handlers" in given:
         given["handlers"] = list(given["handlers"])
     try:
@@ -65,6 +75,21 @@ def serve(**options: Any) -> None:
     except (AttestationError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     asyncio.run(_serve(state, run_server))
+
+
+def _from_manifest(path: Path) -> dict[str, Any]:
+    """chain_id, registry and escrow of a deployment, from its manifest; a bad file is one line."""
+    from pha.manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(path)
+        return {
+            "chain_id": manifest.chain_id,
+            "registry": manifest.address("WorkerRegistry"),
+            "escrow": manifest.address("JobEscrow"),
+        }
+    except ManifestError as error:
+        raise click.ClickException(str(error)) from None
 
 
 async def _serve(state: Any, run_server: Any) -> None:

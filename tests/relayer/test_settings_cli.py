@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 
 import pytest
 from click.testing import CliRunner
 
+from pha.paths import ROOT
 from relayer.cli import main
-from relayer.settings import SettingsError, load_settings
+from relayer.settings import RelayerSettings, SettingsError, WatchTarget, load_settings
 
 ESCROW = "0x" + "ab" * 20
 REGISTRY = "0x" + "12" * 20
@@ -70,3 +73,44 @@ def test_cli_status__no_database__one_line(tmp_path):
     )
     result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 1 and "no database" in result.output
+
+
+EXAMPLE = ROOT / "relayer.example.toml"
+SECRETS = {"private_key", "operator_key"}  # environment only, refused in files
+
+
+def example_keys(text: str) -> tuple[set[str], set[str]]:
+    """(keys set in the example, keys shown only in comments: `# key = ...`, `# [[table]]`)."""
+    active, commented = set(), set()
+    for line in text.splitlines():
+        match = re.match(r"^(#\s*)?([a-z_]+)\s*=", line) or re.match(r"^(#\s*)?\[\[([a-z_]+)\]\]$", line)
+        if match:
+            (commented if match.group(1) else active).add(match.group(2))
+    return active, commented
+
+
+def test_example_config__names_every_setting_and_every_watched_worker_field():
+    text = EXAMPLE.read_text()
+    active, commented = example_keys(text)
+    settings = set(RelayerSettings.model_fields) - SECRETS
+    watch_target = set(WatchTarget.model_fields)
+    assert (active | commented) == settings | watch_target, "relayer.example.toml is out of date"
+    for secret in SECRETS:
+        assert f"PHA_RELAYER_{secret.upper()}" in text  # named, as an environment variable
+    # Each key has its own comment just above it (or shares its paragraph's).
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^[a-z_]+\s*=", line):
+            above = next(line for line in reversed(lines[:i]) if not re.match(r"^[a-z_]+\s*=", line))
+            assert above.startswith("#"), f"no comment above {line!r}"
+
+
+def test_example_config__loads_and_its_values_are_the_defaults(tmp_path):
+    settings = load_settings(EXAMPLE)
+    assert settings.manifest == ROOT / "deployments" / "base-devnet.json"
+    assert settings.db_path == ROOT / "relayer.db"
+    data = tomllib.loads(EXAMPLE.read_text())
+    edited = {"rpc_urls", "manifest", "workers", "db_path"}  # set for the devnet, or made absolute
+    for key in data.keys() - edited:
+        default = RelayerSettings.model_fields[key].get_default(call_default_factory=True)
+        assert getattr(settings, key) == default, key

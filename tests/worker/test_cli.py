@@ -80,3 +80,45 @@ def test_serve__unloadable_handler__one_line_error():
     process = start({}, *args, "--handler", "nowhere.module:fn")
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "cannot load handler" in err and "Traceback" not in err
+
+
+def write_manifest(path, chain_id, registry, escrow):
+    from pha.manifest import DeployedContract, Manifest, save_manifest
+
+    def entry(address):
+        return DeployedContract(address, "0x" + "00" * 32, block=1, code_hash="0x", bytecode_hash="0x")
+
+    contracts = {"WorkerRegistry": entry(registry), "JobEscrow": entry(escrow)}
+    manifest = Manifest("base:devnet", chain_id, deployer=ESCROW, git_commit="0", contracts=contracts)
+    return save_manifest(manifest, path)
+
+
+def attestation_of(process):
+    lines: list[str] = []
+    try:
+        port = wait_for_port(process, lines)
+        return httpx.get(f"http://127.0.0.1:{port}/attestation", timeout=10).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def test_serve__manifest__binds_its_chain_registry_and_escrow(tmp_path):
+    path = write_manifest(tmp_path / "base-devnet.json", DEVNET_CHAIN_ID, REGISTRY, ESCROW)
+    body = attestation_of(start({}, "--manifest", str(path), "--pool-id", "3", "--simulate"))
+    assert (body["chain_id"], body["pool_id"]) == (DEVNET_CHAIN_ID, 3)
+    assert (body["registry"].lower(), body["escrow"].lower()) == (REGISTRY.lower(), ESCROW.lower())
+
+
+def test_serve__manifest_and_an_option__the_option_wins(tmp_path):
+    path = write_manifest(tmp_path / "base-devnet.json", DEVNET_CHAIN_ID, REGISTRY, ESCROW)
+    args = ["--manifest", str(path), "--chain-id", "31337", "--pool-id", "3", "--simulate"]
+    body = attestation_of(start({}, *args))
+    assert body["chain_id"] == 31337 and body["registry"].lower() == REGISTRY.lower()
+
+
+def test_serve__missing_manifest__one_line_error_saying_to_deploy(tmp_path):
+    process = start({}, "--manifest", str(tmp_path / "nowhere.json"), "--pool-id", "1", "--simulate")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0 and "Traceback" not in err
+    assert "no deployment manifest at" in err and "ape run deploy" in err
