@@ -101,7 +101,7 @@ class Watch:
             reg = self._registry(w3)
             now = int(w3.eth.get_block("latest")["timestamp"])
             info = reg.functions.workerInfo(address).call()
-            measurement, pool, until, _verified, tcb, registered, _invalidated = info
+            measurement, pool, until, verified, tcb, registered, _invalidated = info
             if not registered:
                 return WorkerView(address, now, False, 1, "worker is not registered")
             policy = reg.functions.policyOf(measurement).call()
@@ -112,6 +112,7 @@ class Watch:
                 pool_id=int(pool), measurement_id=bytes(measurement), attested_until=int(until),
                 tcb_status=int(tcb), max_tcb_status=int(policy[2]), out_of_date_grace=int(policy[3]),
                 measurement_expires_at=int(policy[1]),
+                verified_at=int(verified),
             )  # fmt: skip
 
         return self.rpc.call(fetch)

@@ -10,7 +10,7 @@ Times are the chain's (block timestamps), in seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from pha.quote.tcb import TcbStatus
@@ -54,6 +54,13 @@ class WorkerView:
     out_of_date_grace: int = 0
     measurement_expires_at: int = 0
     """The measurement's policy expiry (0: never)."""
+    verified_at: int = 0
+    """When the evidence the registry holds was verified (workerInfo's verifiedAt; 0: unknown)."""
+
+    @property
+    def lifetime(self) -> int:
+        """How long the current attestation lasts from verification to its end (0: unknown)."""
+        return max(0, self.attested_until - self.verified_at) if self.verified_at else 0
 
     @property
     def eligible(self) -> bool:
@@ -90,6 +97,19 @@ class Thresholds:
     renew_retry_s: int = 600
     """After a renewal attempt, wait this long before the next one for the same worker."""
 
+    def for_lifetime(self, lifetime: int) -> Thresholds:
+        """These thresholds for an attestation that lasts `lifetime` seconds in all: the expiry
+        warning at most half of it before the end and the renewal at most a quarter, so that a
+        freshly verified worker is neither flagged nor renewed at once whatever the verifier's
+        validity (a day on the devnet, shorter than the 24 h default warning)."""
+        if lifetime <= 0:
+            return self
+        return replace(
+            self,
+            expiry_warn_s=min(self.expiry_warn_s, lifetime // 2),
+            renew_before_s=min(self.renew_before_s, lifetime // 4),
+        )
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -125,8 +145,10 @@ def assess(
     renew_configured: bool = False,
     last_renew_attempt: int | None = None,
 ) -> Assessment:
-    """Warnings for one worker and whether to renew it now (`last_renew_attempt`: chain time)."""
-    t, now = thresholds, view.now
+    """Warnings for one worker and whether to renew it now (`last_renew_attempt`: chain time).
+
+    The thresholds are capped for the worker's attestation lifetime (`Thresholds.for_lifetime`)."""
+    t, now = thresholds.for_lifetime(view.lifetime), view.now
     if not view.registered:
         warning = Alert("ineligible", "not registered (deregistered, or its key was rotated)")
         return Assessment(view, 0, None, (warning,), False, "not registered")

@@ -108,3 +108,35 @@ def test_assess__measurement_expires_before_attestation__measurement_warning_and
     a = assess(view(72 * HOUR, measurement_expires_at=NOW + 3 * HOUR), T, renew_configured=True)
     assert kinds(a) == ["measurement_expiry"]
     assert a.seconds_to_expiry == 3 * HOUR and not a.renew
+
+
+def test_assess__fresh_worker_with_a_day_of_evidence__no_warning_under_24h_default():
+    # The devnet verifier's verdicts last 24 h; the default warning is 24 h before the end. A
+    # worker verified a minute ago must not warn (issue 18: `watch` exited 1 on a fresh worker).
+    fresh = view(24 * HOUR - 60, verified_at=NOW - 60)
+    a = assess(fresh, Thresholds(), renew_configured=True)
+    assert kinds(a) == [] and not a.renew
+    # Without the verification time (older registries), the configured thresholds apply as set.
+    assert kinds(assess(view(24 * HOUR - 60), Thresholds())) == ["expiry"]
+
+
+def test_thresholds_for_lifetime__warn_at_half_renew_at_quarter_never_above_configured():
+    day = Thresholds().for_lifetime(24 * HOUR)
+    assert (day.expiry_warn_s, day.renew_before_s) == (12 * HOUR, 6 * HOUR)
+    assert day.grace_warn_s == Thresholds().grace_warn_s  # the grace window is not the lifetime
+    week = T.for_lifetime(7 * 24 * HOUR)
+    assert (week.expiry_warn_s, week.renew_before_s) == (T.expiry_warn_s, T.renew_before_s)
+    assert T.for_lifetime(0) == T
+
+
+def test_assess__short_lived_evidence__warns_and_renews_in_its_last_half_and_quarter():
+    verified = NOW - 2 * HOUR
+    # 3 h 50 min of evidence, 1 h 50 min left: in the last half (warn), not the last quarter.
+    a = assess(view(110 * 60, verified_at=verified), T, renew_configured=True)
+    assert kinds(a) == ["expiry"] and not a.renew
+    # 3 h of evidence, 1 h left (a quarter is 45 min): warn only.
+    b = assess(view(HOUR, verified_at=verified), T, renew_configured=True)
+    assert kinds(b) == ["expiry"] and not b.renew
+    # 2 h 20 min of evidence, 20 min left (< a quarter, 35 min): renew.
+    c = assess(view(20 * 60, verified_at=verified), T, renew_configured=True)
+    assert c.renew and c.renew_note == "renewing"

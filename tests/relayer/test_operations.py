@@ -109,6 +109,17 @@ def test_watch_once__renew_configured__renews_and_new_expiry_on_chain(mined, tmp
     assert again.exit_code == 0 and "eligible" in again.output and "warning" not in again.output
 
 
+def test_watch_once__fresh_worker_with_default_thresholds__exits_0(mined, tmp_path):
+    # The devnet verifier's verdicts last a day, the default warning 24 h: the warning is capped
+    # at half the attestation's lifetime, so a worker registered just now is not flagged.
+    net = mined
+    worker = net.start_worker(net.pool)
+    path = config(tmp_path, net, watch_workers=[{"url": worker.url}])
+    result = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "eligible" in result.output and "warning" not in result.output
+
+
 def test_watch_once__renew_without_operator_key__one_line_error(mined, tmp_path, monkeypatch):
     monkeypatch.delenv("PHA_RELAYER_OPERATOR_KEY", raising=False)
     path = config(tmp_path, mined, watch_workers=[{"url": "http://127.0.0.1:9", "renew": True}])
