@@ -162,6 +162,7 @@ def status(config: Path | None, as_json: bool) -> None:
             "deployment": store.get_meta("deployment"),
             "checkpoint": store.checkpoint(),
             "jobs": store.count_by_state(),
+            "refused": [{"job_id": job_id, "reason": reason} for job_id, reason in store.refused()],
             "open_txs": [
                 {
                     "nonce": i.nonce,
@@ -181,6 +182,10 @@ def status(config: Path | None, as_json: bool) -> None:
     click.echo(f"deployment {data['deployment']}, checkpoint {data['checkpoint']}")
     for state, n in sorted(data["jobs"].items()):
         click.echo(f"  {state:<18} {n}")
+    if data["refused"]:
+        click.echo(f"refused by workers (bad input; the client may cancel): {len(data['refused'])}")
+        for item in data["refused"]:
+            click.echo(f"  job {item['job_id']}: {item['reason']}")
     click.echo(f"open transactions: {len(data['open_txs'])}")
     for tx in data["open_txs"]:
         click.echo(f"  nonce {tx['nonce']} {tx['hash']} {tx['purpose']} ({tx['jobs']} jobs) {tx['status']}")

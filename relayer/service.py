@@ -531,7 +531,9 @@ class Relayer:
                 if isinstance(outcome, WorkerError):
                     failures[outcome.kind] = failures.get(outcome.kind, 0) + 1
                     log.warning("job %d: worker %s failed: %s", job.job_id, worker, outcome)
-                    self._set_if(job.job_id, State.RUNNING, db, state=State.NEW.value)
+                    # The worker's reason for refusing the input, for `pha-relayer status`.
+                    why = {"reason": f"{worker} {outcome}"} if outcome.kind == "refused" else {}
+                    self._set_if(job.job_id, State.RUNNING, db, state=State.NEW.value, **why)
                     continue
                 self._set_if(
                     job.job_id, State.RUNNING, db, state=State.READY.value, worker=outcome.worker,

@@ -296,6 +296,15 @@ class Store:
         fields["updated_at"] = time.time()
         self._update("jobs", "job_id", job_id, db, fields)
 
+    def refused(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(job id, the last refusal) of jobs not yet ended that a worker refused (400: bad input)."""
+        rows = self.db.execute(
+            "SELECT job_id, reason FROM jobs WHERE state = 'new' AND reason IS NOT NULL"
+            " ORDER BY job_id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [(int(r["job_id"]), str(r["reason"])) for r in rows]
+
     def count_by_state(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
         return {str(r["state"]): int(r["n"]) for r in rows}

@@ -30,6 +30,15 @@ MAX_BATCH_BODY = 512 * 1024
 """Bytes of input (hex) per /jobs/batch request, well below the worker's 1 MiB body limit."""
 
 
+def _error_text(reply: httpx.Response) -> str:
+    """The worker's {"error": message} (its reason, whole), else the start of the body."""
+    try:
+        message = reply.json().get("error")
+    except (ValueError, AttributeError):
+        message = None
+    return message if isinstance(message, str) else reply.text[:200]
+
+
 class WorkerError(Exception):
     """A worker failed a job: `kind` is one of timeout, http, refused (a 400 for this job: its
     input is bad, not the worker), bad_response, bad_signature, bad_output_hash, wrong_job,
@@ -184,7 +193,7 @@ class WorkerPool:
             raise WorkerError("unreachable", str(error)) from None
         if reply.status_code != 200:
             kind = "refused" if reply.status_code == 400 else "http"
-            raise WorkerError(kind, f"{reply.status_code} {reply.text[:200]}")
+            raise WorkerError(kind, f"{reply.status_code} {_error_text(reply)}")
         try:
             answer = reply.json()
             output = _b(answer["output"])

@@ -6,9 +6,11 @@
     ape run client cancel 7
     ape run client expire 7
 
-Amounts are in PHA (decimals allowed). `post` approves the escrow for exactly the payment,
-or signs an ERC-2612 permit with --permit (one transaction). Jobs are read back from the
-escrow's events (the contract keeps only a commitment to the spec).
+Amounts are in PHA (decimals allowed). `post` first checks a plaintext input against the
+built-in handlers' formats (pha.jobs; docs/worker.md "Job inputs") and refuses bad input before
+any transaction; `--any-handler` checks only the envelope (for handlers workers add). It
+approves the escrow for exactly the payment, or signs an ERC-2612 permit with --permit (one
+transaction). Jobs are read back from the escrow's events (the contract keeps only a commitment to the spec).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from pha.cli import (
     require_manifest,
     resolve_account,
 )
+from pha.envelope import is_envelope
 from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
+from pha.jobs import JobInputError, input_problem, parse_job_input
 from pha.permit import PermitRefusedError, sign_permit
 
 PHA = 10**18
@@ -122,6 +126,12 @@ def cli() -> None:
     help="Worst TCB status the job accepts.",
 )
 @click.option("--permit", is_flag=True, help="Approve with an ERC-2612 permit instead of approve().")
+@click.option(
+    "--any-handler",
+    is_flag=True,
+    help="Check only the input envelope, not the handler name or its data format "
+    "(for handlers a worker adds with --handler).",
+)
 def post(
     network_choice: str,
     account_alias: str | None,
@@ -134,11 +144,13 @@ def post(
     worker: str,
     max_tcb: str,
     permit: bool,
+    any_handler: bool,
 ) -> None:
     """Post a job and print its id."""
     if (input_text is None) == (input_file is None):
         raise click.ClickException("give exactly one of --input or --input-file")
     data = input_file.read_bytes() if input_file else input_text.encode()
+    _check_input(data, any_handler)
     from ape import chain
     from eth_utils import is_address
 
@@ -182,6 +194,27 @@ def post(
         )
 
 
+def _check_input(data: bytes, any_handler: bool) -> None:
+    """Refuse, before anything is sent, plaintext input a worker would refuse (an encrypted
+    envelope is opaque here: the worker checks it after decrypting)."""
+    if is_envelope(data):
+        return
+    try:
+        parse_job_input(data, None, {}) if any_handler else parse_job_input(data)
+    except JobInputError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _reclaim_hint(view: JobView) -> str:
+    """How the client gets the payment of an active job back, and when."""
+    if view.claimer:
+        return (
+            f"claimed, so the payment comes back after the deadline {view.spec.deadline}: "
+            f"`ape run client expire {view.job_id}`"
+        )
+    return f"reclaim the payment now: `ape run client cancel {view.job_id}`"
+
+
 def _permit(token: Any, account: Any, spender: Any, amount: int) -> tuple[int, bytes, bytes, int]:
     try:
         return sign_permit(token, account, str(spender), amount)
@@ -203,6 +236,10 @@ def _describe(view: JobView) -> str:
         lines.append(f"  claimed by {view.claimer} (pool {view.pool_id})")
     if view.outcome == "settled":
         lines.append(f"  worker {view.worker}, outputHash 0x{view.output_hash.hex()}")
+    problem = None if view.outcome else input_problem(view.input)
+    if problem:
+        lines.append(f"  refused by workers: {problem}")
+        lines.append(f"  {_reclaim_hint(view)}")
     if view.refund is not None:
         lines.append(
             f"  refunded {Decimal(view.refund) / PHA} PHA"
@@ -238,6 +275,12 @@ def wait(network_choice: str, job_id: int, timeout: int, poll: float) -> None:
                 return
             if view.outcome:
                 raise click.ClickException(f"job {job_id} ended without a result: {view.outcome}")
+            problem = input_problem(view.input)
+            if problem:
+                raise click.ClickException(
+                    f"job {job_id} will get no result, workers refuse its input: {problem}; "
+                    + _reclaim_hint(view)
+                )
             if time.monotonic() > until:
                 raise click.ClickException(f"job {job_id} still {view.state} after {timeout}s")
             time.sleep(poll)

@@ -1,7 +1,9 @@
 """Job handlers: name -> callable(data) -> JSON-serialisable result.
 
-A handler raises `HandlerInputError` (or ValueError/TypeError) for data it cannot take: the
-worker answers 400 with the message. Add handlers with `--handler module:function` (registered
+The built-ins' input formats are defined in `pha.jobs.FORMATS` (the client checks them before
+posting; the worker checks them before running a built-in). A handler raises `HandlerInputError`
+(or ValueError/TypeError) for data it cannot take: the worker answers 400 with the message.
+Add handlers with `--handler module:function` (registered
 under the function's name) or `--handler name=module:function`.
 """
 
@@ -14,19 +16,13 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from pha.jobs import FORMATS, InputFormat, JobInputError, text_of
+
 Handler = Callable[[Any], Any]
 
 
-class HandlerInputError(ValueError):
+class HandlerInputError(JobInputError):
     """The job's data is not what the handler takes."""
-
-
-def _text(data: Any, handler: str) -> str:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, dict) and isinstance(data.get("text"), str):
-        return data["text"]
-    raise HandlerInputError(f'{handler} takes a string or {{"text": string}}')
 
 
 def echo(data: Any) -> Any:
@@ -43,7 +39,7 @@ def _analyzer() -> Any:
 
 def sentiment(data: Any) -> dict[str, Any]:
     """VADER sentiment: {"neg", "neu", "pos", "compound", "label"} for a text."""
-    scores = _analyzer().polarity_scores(_text(data, "sentiment"))
+    scores = _analyzer().polarity_scores(text_of("sentiment", data))
     compound = scores["compound"]
     label = "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
     return {**{k: float(v) for k, v in scores.items()}, "label": label}
@@ -51,16 +47,21 @@ def sentiment(data: Any) -> dict[str, Any]:
 
 def sha256(data: Any) -> dict[str, str]:
     """SHA-256 of a text's UTF-8 bytes."""
-    return {"sha256": "0x" + hashlib.sha256(_text(data, "sha256").encode()).hexdigest()}
+    return {"sha256": "0x" + hashlib.sha256(text_of("sha256", data).encode()).hexdigest()}
 
 
 def wordcount(data: Any) -> dict[str, int]:
     """Words, characters and lines of a text."""
-    text = _text(data, "wordcount")
+    text = text_of("wordcount", data)
     return {"words": len(re.findall(r"\S+", text)), "chars": len(text), "lines": len(text.splitlines())}
 
 
 BUILTIN: dict[str, Handler] = {"echo": echo, "sentiment": sentiment, "sha256": sha256, "wordcount": wordcount}
+
+
+def formats_of(registry: dict[str, Handler]) -> dict[str, InputFormat]:
+    """The input formats that apply in `registry`: a built-in's, unless a custom handler took its name."""
+    return {name: f for name, f in FORMATS.items() if registry.get(name) is BUILTIN.get(name)}
 
 
 def load_handler(spec: str) -> tuple[str, Handler]:

@@ -30,8 +30,9 @@ from eth_utils import keccak
 from pha import envelope
 from pha.envelope import EnvelopeError
 from pha.escrow.typed_data import Domain, ResultEntry, batch_digest, result_digest, results_hash
+from pha.jobs import InputFormat, JobInputError, parse_job_input
 from worker.attestation import Attestation, obtain_attestation
-from worker.handlers import Handler, HandlerInputError, build_registry
+from worker.handlers import Handler, build_registry, formats_of
 from worker.keys import WorkerKeys
 from worker.results import ResultRecord
 from worker.settings import WorkerSettings
@@ -57,6 +58,8 @@ class WorkerState:
     handlers: dict[str, Handler]
     domain: Domain
     record: ResultRecord
+    formats: dict[str, InputFormat] = field(default_factory=dict)
+    """The input formats checked before a handler runs (`formats_of(handlers)`)."""
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "pha-job"))
 
     def attestation_json(self) -> dict[str, Any]:
@@ -90,6 +93,7 @@ def build_state(settings: WorkerSettings) -> WorkerState:
         handlers=handlers,
         domain=Domain(settings.chain_id, settings.escrow),
         record=ResultRecord(settings.max_records),
+        formats=formats_of(handlers),
     )
 
 
@@ -132,15 +136,17 @@ def run_job(state: WorkerState, job_id: int, input_hash: bytes, raw_input: bytes
         raise RequestError("input_hash does not match keccak256(input)")
     try:
         plaintext = state.keys.decrypt_input(raw_input) if envelope.is_envelope(raw_input) else raw_input
-        job = envelope.parse_input(plaintext)
     except EnvelopeError as error:
         raise RequestError(f"bad input: {error}") from None
-    handler = state.handlers.get(job.handler)
-    if handler is None:
-        raise RequestError(f"unknown handler {job.handler!r} (known: {', '.join(sorted(state.handlers))})")
+    try:  # the client's own check (pha.jobs), so a refusal says what `client post` would have
+        job = parse_job_input(plaintext, state.handlers, state.formats)
+    except JobInputError as error:
+        raise RequestError(str(error)) from None
     try:
-        result = handler(job.data)
-    except (HandlerInputError, ValueError, TypeError) as error:
+        result = state.handlers[job.handler](job.data)
+    except JobInputError as error:
+        raise RequestError(str(error)) from None
+    except (ValueError, TypeError) as error:
         raise RequestError(f"handler {job.handler!r} rejected the data: {error}") from None
     try:
         output = envelope.canonical_json({"handler": job.handler, "result": result})

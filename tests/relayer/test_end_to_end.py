@@ -138,3 +138,32 @@ def test_restart_mid_batch__resumes_from_sqlite_without_a_second_transaction(min
         assert len(receipts) == 1 and receipts[0]["status"] == 1
         assert net.w3.eth.get_transaction_count(net.relayer.address) - nonce0 == 1
         assert all(len(net.ends(start)["JobSettled"][i]) == 1 for i in ids)
+
+
+def test_refused_input__reason_kept_for_status_worker_not_quarantined_and_cancel_refunds(
+    mined, honest, tmp_path
+):
+    from eth_utils import keccak
+
+    from pha.escrow.spec import JobSpec
+    from pha.jobs import input_problem
+
+    net = mined
+    start = net.w3.eth.block_number
+    settings = make_settings(net, tmp_path, [honest.url], start_block=start, batch_wait=0.5)
+    bad = b'{"handler": "sha256", "data": 7}'
+    spec = JobSpec(measurement_of(honest.url), keccak(bad), 0, net.now() + 600)
+    receipt = net.send(net.escrow.functions.post(spec.as_tuple(), 10**18, bad), net.client)
+    [posted] = net.escrow.events.JobPosted().process_receipt(receipt)
+    job = int(posted["args"]["jobId"])
+    with RelayerThread(settings) as r:
+        wait_until(lambda: r.relayer.store.refused(), 30, "the refusal recorded")
+        [(refused_id, reason)] = r.relayer.store.refused()
+        assert refused_id == job and reason.endswith(input_problem(bad))
+        [good] = net.post_jobs(1, measurement_of(honest.url))  # the worker still gets jobs
+        wait_until(lambda: ended(net, [good]), 30, "the good job settled")
+    balance = net.c["token"].functions.balanceOf(net.client.address).call()
+    net.send(net.escrow.functions.cancel(job, spec.as_tuple()), net.client)
+    [cancelled] = net.ends(start)["JobCancelled"][job]
+    assert cancelled["args"]["refund"] == 10**18
+    assert net.c["token"].functions.balanceOf(net.client.address).call() == balance + 10**18
