@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +34,32 @@ def is_devnet() -> bool:
     return chain.provider.network.name == "devnet"
 
 
-def resolve_account(alias: str | None) -> Any:
-    """The signing account: an Ape account alias, or test account N as `test:N`.
+TEST_ACCOUNT = re.compile(r"test::?(\d+)", re.IGNORECASE)
+"""`test:N` (ours) or `TEST::N` (Ape's spelling): test account N of the local chain."""
+
+_META_KEY = "pha.cli.unlock"
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """How to unlock a keyfile account: from the --passphrase-file / --autosign options."""
+
+    passphrase_file: Path | None = None
+    autosign: bool = False
+
+
+def passphrase_env_var(alias: str) -> str:
+    """The variable holding a keyfile account's passphrase: Ape's own name (ape_accounts' unlock)."""
+    return f"APE_ACCOUNTS_{alias}_PASSPHRASE"
+
+
+def resolve_account(alias: str | None, unlock: Unlock | None = None, *, signs: bool = True) -> Any:
+    """The signing account: an Ape account alias, or test account N as `test:N` / `TEST::N`.
 
     On local networks with no alias given, the first test account signs. Elsewhere an alias is
-    required (accounts are never read from files in the repository).
+    required (accounts are never read from files in the repository). A keyfile account is
+    unlocked as `unlock` says (default: the options of the running command, see account_option);
+    with `signs=False` (the address only, e.g. a dry run) it stays locked.
     """
     from ape import accounts
     from ape.exceptions import AccountsError
@@ -45,19 +70,80 @@ def resolve_account(alias: str | None) -> Any:
         raise click.ClickException(
             "--account is required on this network (an alias from `ape accounts list`)"
         )
-    if alias.startswith("test:"):
+    test = TEST_ACCOUNT.fullmatch(alias)
+    if test:
         if not is_local_network():
             raise click.ClickException("test accounts exist only on local networks")
         try:
-            return accounts.test_accounts[int(alias.split(":", 1)[1])]
-        except (ValueError, IndexError):
+            return accounts.test_accounts[int(test.group(1))]
+        except IndexError:
             raise click.ClickException(f"no test account {alias!r}") from None
     try:
-        return accounts.load(alias)
+        account = accounts.load(alias)
     except (AccountsError, IndexError, KeyError):
         raise click.ClickException(
             f"no account named {alias!r}: create or import one with `ape accounts generate/import {alias}`"
         ) from None
+    if signs:
+        _unlock_keyfile(account, unlock if unlock is not None else _command_unlock())
+    return account
+
+
+def _command_unlock() -> Unlock:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_META_KEY, Unlock()) if ctx is not None else Unlock()
+
+
+def _unlock_keyfile(account: Any, unlock: Unlock) -> None:
+    """Unlock a keyfile account for the whole command without prompts when a passphrase is given.
+
+    The passphrase comes from --passphrase-file, else from Ape's APE_ACCOUNTS_<alias>_PASSPHRASE;
+    either unlocks the account and turns on Ape's autosign. With neither: on a terminal, Ape asks
+    (once with --autosign, else at every signature); without one, a one-line error says what to set.
+    """
+    from ape_accounts.accounts import KeyfileAccount
+
+    if not isinstance(account, KeyfileAccount):
+        return  # test accounts and plugin accounts (hardware wallets) sign as their plugin says
+    variable = passphrase_env_var(account.alias)
+    if unlock.passphrase_file is not None:
+        source = f"--passphrase-file {unlock.passphrase_file}"
+        _autosign(account, _read_passphrase(unlock.passphrase_file), source)
+    elif os.environ.get(variable):
+        _autosign(account, os.environ[variable], variable)
+    elif sys.stdin is None or not sys.stdin.isatty():
+        raise click.ClickException(
+            f"account {account.alias!r} is locked and there is no terminal to ask for its passphrase: "
+            f"set {variable} or pass --passphrase-file PATH"
+        )
+    elif unlock.autosign:
+        _autosign(account, None, "the prompt")
+
+
+def _autosign(account: Any, passphrase: str | None, source: str) -> None:
+    """Ape's set_autosign (None: Ape prompts); a wrong passphrase is one line naming its source."""
+    from ape.exceptions import AccountsError
+    from ape_accounts.accounts import InvalidPasswordError
+
+    try:
+        account.set_autosign(True, passphrase=passphrase)
+    except InvalidPasswordError:
+        message = f"wrong passphrase for account {account.alias!r} (from {source})"
+        raise click.ClickException(message) from None
+    except (AccountsError, click.Abort) as error:
+        raise click.ClickException(f"could not unlock account {account.alias!r}: {error}") from None
+
+
+def _read_passphrase(path: Path) -> str:
+    """The file's text without its line end (an editor's trailing newline is not part of it)."""
+    try:
+        text = path.read_text(encoding="utf8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"cannot read --passphrase-file {path}: {error}") from None
+    passphrase = text.removesuffix("\n").removesuffix("\r")
+    if not passphrase:
+        raise click.ClickException(f"--passphrase-file {path} is empty")
+    return passphrase
 
 
 def current_manifest_path(deployments: Path | None = None) -> Path:
@@ -84,13 +170,43 @@ def require_manifest(path: Path | None = None) -> Manifest:
     return manifest
 
 
-account_option = click.option(
-    "--account",
-    "account_alias",
-    metavar="ALIAS",
-    default=None,
-    help="Ape account alias that signs (default on local chains: the first test account).",
-)
+def _remember_unlock(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep --passphrase-file / --autosign in the context for resolve_account (no extra arguments)."""
+    unlock = ctx.meta.get(_META_KEY, Unlock())
+    ctx.meta[_META_KEY] = replace(unlock, **{param.name or "": value})
+    return value
+
+
+def account_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--account ALIAS plus the options that unlock a keyfile account without prompts.
+
+    The command receives `account_alias`; resolve_account reads the others from the context.
+    """
+    func = click.option(
+        "--autosign",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_unlock,
+        help="Keyfile account on a terminal: ask the passphrase once, then sign every transaction "
+        "without confirming each (implied by a passphrase from the file or the environment).",
+    )(func)
+    func = click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=_remember_unlock,
+        help="Keyfile account: read its passphrase from this file, unlock it and sign without "
+        "prompts (else from APE_ACCOUNTS_<alias>_PASSPHRASE).",
+    )(func)
+    return click.option(
+        "--account",
+        "account_alias",
+        metavar="ALIAS",
+        default=None,
+        help="Signer: an Ape account alias (`ape accounts list`), or test:N / TEST::N on local "
+        "chains (default there: test:0).",
+    )(func)
 
 
 network_option = click.option(

@@ -358,12 +358,6 @@ def deploy(
     "--report", "report_path", type=click.Path(path_type=Path), default=None, help="Write the JSON report."
 )
 @click.option("--no-progress", is_flag=True)
-@click.option(
-    "--autosign",
-    is_flag=True,
-    help="Keyfile accounts: unlock once and sign every batch without asking "
-    "(passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE or one prompt).",
-)
 def push(
     snapshot_path: Path,
     bindings_path: Path,
@@ -377,16 +371,13 @@ def push(
     max_in_flight: int,
     report_path: Path | None,
     no_progress: bool,
-    autosign: bool,
 ) -> None:
     from pha.migration.push import PushError
     from pha.migration.push import push as do_push
 
     snapshot = _snapshot(snapshot_path)
     with _connect(network_choice, rpc_url):
-        sender = resolve_account(account_alias)
-        if autosign and hasattr(sender, "set_autosign"):
-            sender.set_autosign(True)
+        sender = resolve_account(account_alias, signs=not dry_run)  # unlocked for every batch: see --help
         client = _client(migrator, manifest_file)
         bindings = _bindings(bindings_path, snapshot, client)
         click.echo(f"bindings: {len(bindings.valid):,} valid, {len(bindings.rejected):,} rejected")

@@ -12,8 +12,9 @@
     ape run stake flush-rewards 1 2 | --all  (pay pools what single job settlements left them; anyone)
 
 Every subcommand takes --network and --account (an Ape account alias; `test:N` on local
-chains). Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes
-(not enough PHA, nothing to withdraw, cooldown not over...) print one line and exit non-zero.
+chains; --passphrase-file or APE_ACCOUNTS_<alias>_PASSPHRASE to sign without prompts).
+Contracts come from the network's deployment manifest (`ape run deploy`). Mistakes (not enough
+PHA, nothing to withdraw, cooldown not over...) print one line and exit non-zero.
 """
 
 from __future__ import annotations

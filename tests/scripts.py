@@ -19,7 +19,16 @@ APE = str(Path(sys.executable).with_name("ape"))
 
 
 def ape_run(*args, env):
-    return subprocess.run([APE, "run", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    """stdin is /dev/null: a script that would prompt fails instead of waiting for a terminal."""
+    return subprocess.run(
+        [APE, "run", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def ok(result):
