@@ -30,6 +30,7 @@ from pha.cli import (
 )
 from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
+from pha.faucet import faucet_hint
 from pha.permit import PermitRefusedError, sign_permit
 
 PHA = 10**18
@@ -159,6 +160,7 @@ def post(
         if balance < amount:
             raise click.ClickException(
                 f"{account.address} holds {Decimal(balance) / PHA} PHA, needs {payment}"
+                + faucet_hint(str(account.address))
             )
         spec = JobSpec(
             measurement_id=_bytes32(measurement, "--measurement"),
