@@ -22,7 +22,7 @@ define quietly
 	@( $(2) ) >> $(SETUP_LOG) 2>&1 || { tail -n 30 $(SETUP_LOG); echo "set-up failed ($(1)): the whole output is in $(SETUP_LOG)"; exit 1; }
 endef
 
-.PHONY: setup demo test bench lint fmt lock clean
+.PHONY: setup demo test bench lint fmt lock clean anvil
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled
 
@@ -50,6 +50,11 @@ $(SOLC_DIR)/solc-v$(SOLC_VERSION): tools/solc-js-cli.js
 
 demo: setup
 	@$(BIN)/ape run demo
+
+# The project devnet in the foreground (pha-anvil: chain id 20350, 127.0.0.1:8545); Ctrl-C stops it.
+# Options through ANVIL_ARGS, e.g. make anvil ANVIL_ARGS="--port 8546 --block-time 2".
+anvil: setup
+	$(BIN)/pha-anvil $(ANVIL_ARGS)
 
 test: setup
 	@$(BIN)/python tools/run_tests.py

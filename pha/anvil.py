@@ -1,4 +1,4 @@
-"""A project-owned anvil: started on a free loopback port, always stopped.
+"""A project-owned anvil: started on a free loopback port (or a given one), always stopped.
 
 Used by tests, scripts, the bench and the demo, so nothing needs to be running beforehand::
 
@@ -10,6 +10,7 @@ The binary is the one npm installed (`@foundry-rs/anvil`), found inside the proj
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -57,6 +58,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def connect_host(host: str) -> str:
+    """The address to reach a server bound to `host` (a wildcard bind is reached over loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """None if `port` can be bound on `host` now; else a line saying who holds it, if cheaply known
+    (the listening process of this user, and whether an Ethereum node answers there)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT leftover is free
+        try:
+            sock.bind((host, port))
+            return None
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                return f"cannot listen on {host}:{port}: {error.strerror}"
+    holder = _listener(port)
+    line = f"port {port} on {host} is already in use" + (f" by {holder}" if holder else "")
+    try:
+        chain_id = int(str(rpc_call(f"http://{connect_host(host)}:{port}", "eth_chainId", timeout=1.0)), 16)
+        line += f"; an Ethereum node with chain id {chain_id} answers there"
+    except (OSError, ValueError, AnvilError, json.JSONDecodeError):
+        pass
+    return line
+
+
+def _listener(port: int) -> str | None:
+    """'pid 123 (anvil)' for the process listening on `port`, when this user may see it."""
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except Exception:  # best effort only: no psutil, no permission, the process just exited
+        return None
+    return None
+
+
 def rpc_call(url: str, method: str, params: list | None = None, timeout: float = 5.0) -> object:
     """One JSON-RPC call over HTTP; returns `result` or raises AnvilError with the node's error."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
@@ -82,6 +123,8 @@ class Anvil:
         gas_limit: int | None = None,
         extra_args: list[str] | None = None,
         startup_timeout: float = 20.0,
+        host: str = "127.0.0.1",
+        silent: bool = True,
     ) -> None:
         self.chain_id = chain_id
         self.block_time = block_time
@@ -92,6 +135,8 @@ class Anvil:
         self.gas_limit = gas_limit
         self.extra_args = list(extra_args or [])
         self.startup_timeout = startup_timeout
+        self.host = host
+        self.silent = silent  # False: anvil's own output (accounts, transactions) goes to this stdout
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -99,19 +144,20 @@ class Anvil:
     def url(self) -> str:
         if self.port is None:
             raise AnvilError("anvil is not running")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{connect_host(self.host)}:{self.port}"
 
     def command(self, port: int) -> list[str]:
         args = [
             str(find_anvil()),
-            "--host", "127.0.0.1",
+            "--host", self.host,
             "--port", str(port),
             "--chain-id", str(self.chain_id),
             "--accounts", str(self.accounts),
             "--balance", str(self.balance_eth),
             "--mnemonic", self.mnemonic,
-            "--silent",
         ]  # fmt: skip
+        if self.silent:
+            args.append("--silent")
         if self.block_time is not None:
             args += ["--block-time", str(self.block_time)]
         if self.optimism:
@@ -120,18 +166,19 @@ class Anvil:
             args += ["--gas-limit", str(self.gas_limit)]
         return args + self.extra_args
 
-    def start(self) -> Anvil:
-        """Start on a free port and wait until `eth_chainId` answers. Retries if the port was taken."""
+    def start(self, port: int | None = None) -> Anvil:
+        """Start and wait until `eth_chainId` answers: on `port`, else on a free port (retried if
+        another process took it meanwhile)."""
         last_error: Exception | None = None
-        for _ in range(3):
-            port = free_port()
+        for _ in range(1 if port else 3):
+            port_now = port or free_port()
             process = subprocess.Popen(
-                self.command(port),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                self.command(port_now),
+                stdout=subprocess.DEVNULL if self.silent else None,
+                stderr=subprocess.PIPE if self.silent else None,
                 start_new_session=True,
             )
-            self.port, self.process = port, process
+            self.port, self.process = port_now, process
             try:
                 self._wait_ready()
                 log.info("anvil started on %s (chain id %d)", self.url, self.chain_id)

@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,58 @@ from pha.chains import LOCAL_CHAIN_IDS
 from pha.manifest import Manifest, ManifestError, load_manifest, manifest_path
 
 LOCAL_NETWORKS = frozenset({"local", "devnet"})
+
+_network_choice: ContextVar[str | None] = ContextVar("network_choice", default=None)
+
+
+class UserError(Exception):
+    """A mistake the user can fix (bad argument, wrong state): shown as one line by script_session."""
+
+
+class AddressError(UserError, ValueError):
+    """Text that is not an address, or a mixed-case address whose EIP-55 checksum is wrong."""
+
+
+def parse_address(text: str) -> str:
+    """An address as the user typed it -> its EIP-55 checksummed form.
+
+    All-lowercase or all-uppercase hex carries no checksum and is taken as it is; mixed case is an
+    EIP-55 checksum and must be right (a wrong one means a mistyped or corrupted address).
+    """
+    from eth_utils import is_hex_address, to_checksum_address
+
+    value = text.strip()
+    if not value.startswith("0x") or not is_hex_address(value):
+        raise AddressError(f"not an address: {text!r} (0x and 40 hex digits)")
+    digits = value[2:]
+    checksummed = to_checksum_address(value)
+    if digits != digits.lower() and digits != digits.upper() and value != checksummed:
+        raise AddressError(
+            f"{value} has a wrong EIP-55 checksum (mixed case): check the address for a mistyped character"
+        )
+    return checksummed
+
+
+class AddressParamType(click.ParamType):
+    """A click type for addresses (`parse_address`): `@click.option("--to", type=ADDRESS)`."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return parse_address(str(value))
+        except AddressError as error:
+            self.fail(str(error), param, ctx)
+
+
+ADDRESS = AddressParamType()
+
+
+def current_network_choice() -> str:
+    """The `--network` choice this command connected with (`connected`), to repeat it in hints."""
+    from ape import chain
+
+    return _network_choice.get() or chain.provider.network_choice
 
 
 def is_local_network() -> bool:
@@ -229,6 +282,7 @@ def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
     from ape import networks
     from ape.exceptions import ApeException
 
+    token = _network_choice.set(network_choice)
     try:
         with networks.parse_network_choice(network_choice, provider_settings=provider_settings or None) as p:
             yield p
@@ -240,10 +294,8 @@ def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
             message += " (export that environment variable: the RPC URL of the network)"
         prefix = "" if message.startswith(type(error).__name__) else f"{type(error).__name__}: "
         raise click.ClickException(prefix + message) from None
-
-
-class UserError(Exception):
-    """A mistake the user can fix (bad argument, wrong state): shown as one line by script_session."""
+    finally:
+        _network_choice.reset(token)
 
 
 @contextmanager

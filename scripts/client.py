@@ -33,6 +33,7 @@ from pha.cli import (
 from pha.envelope import is_envelope
 from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
+from pha.faucet import faucet_hint
 from pha.jobs import JobInputError, input_problem, parse_job_input
 from pha.permit import PermitRefusedError, sign_permit
 
@@ -171,6 +172,7 @@ def post(
         if balance < amount:
             raise click.ClickException(
                 f"{account.address} holds {Decimal(balance) / PHA} PHA, needs {payment}"
+                + faucet_hint(str(account.address))
             )
         spec = JobSpec(
             measurement_id=_bytes32(measurement, "--measurement"),

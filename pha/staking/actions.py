@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pha import permit
+from pha.faucet import faucet_hint
 from pha.staking.amounts import format_pha, format_when, shares_for_assets
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def delegate(
     if balance < assets:
         raise StakeError(
             f"not enough PHA: {account.address} has {format_pha(balance)}, needs {format_pha(assets)}"
+            + faucet_hint(str(account.address))
         )
     if permit:
         v, r, s, deadline = sign_permit(token, account, str(staking.address), assets)
