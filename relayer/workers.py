@@ -20,6 +20,7 @@ import httpx
 from eth_utils import keccak, to_checksum_address
 
 from pha.escrow.typed_data import Domain, ResultEntry, results_hash
+from pha.registry.reasons import describe_reason
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
 from relayer.verify import SignatureChecker, address_bytes
 
@@ -141,7 +142,7 @@ class WorkerPool:
             else:
                 w.address, w.measurement, w.pool_id = address, measurement, int(att.get("pool_id", 0))
                 reason = await self.check(address, measurement)
-                w.eligible, w.reason = reason == 0, "eligible" if reason == 0 else f"registry reason {reason}"
+                w.eligible, w.reason = reason == 0, "eligible" if reason == 0 else describe_reason(reason)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             w.eligible, w.reason = False, f"unreachable: {type(error).__name__}"
         except RpcUnavailable:

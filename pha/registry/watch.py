@@ -14,21 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from pha.quote.tcb import TcbStatus
+from pha.registry.reasons import reason_hint, reason_name
 
-# IWorkerRegistry.Reason, by value.
-REASONS = (
-    "Eligible",
-    "NotRegistered",
-    "Invalidated",
-    "MeasurementMismatch",
-    "MeasurementNotAllowed",
-    "MeasurementExpired",
-    "AttestationExpired",
-    "TcbBelowPolicy",
-    "TcbBelowJobFloor",
-    "PoolUnderBacked",
-    "RelayerNotAuthorised",
-)
 ELIGIBLE, NOT_REGISTERED, INVALIDATED = 0, 1, 2
 ATTESTATION_EXPIRED, TCB_BELOW_POLICY = 6, 7
 # A fresh quote can cure these (the operator's renewal); the others need governance or stake.
@@ -156,8 +143,9 @@ def assess(
     grace_left = max(0, view.attested_until - now) if view.in_grace else None
     warnings: list[Alert] = []
     if not view.eligible:
-        reason = REASONS[view.reason] if view.reason < len(REASONS) else str(view.reason)
-        warnings.append(Alert("ineligible", f"ineligible: {reason} ({view.reason_text or reason})"))
+        reason, hint = reason_name(view.reason), reason_hint(view.reason)
+        message = f"ineligible: {reason} ({view.reason_text or reason})" + (f"; {hint}" if hint else "")
+        warnings.append(Alert("ineligible", message))
     else:
         measurement_first = view.eligible_until < view.attested_until
         if grace_left is not None and grace_left < t.grace_warn_s:
