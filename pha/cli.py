@@ -268,7 +268,8 @@ network_option = click.option(
     metavar="ECOSYSTEM:NETWORK:PROVIDER",
     default="ethereum:local:test",
     show_default=True,
-    help="Ape network choice, e.g. ethereum:local:foundry, base:devnet:node, base:sepolia:node.",
+    help="Ape network choice, e.g. base:devnet:http://127.0.0.1:8545 (the devnet `pha-anvil` starts), "
+    "ethereum:local:foundry, base:sepolia:node (RPC URL from BASE_SEPOLIA_RPC_URL).",
 )
 
 

@@ -66,6 +66,10 @@ def test_pha_anvil__starts_the_devnet_that_deploy_reaches(tmp_path):
         assert f"chain id {DEVNET_CHAIN_ID} answers there" in port_in_use("127.0.0.1", port)
 
         env = {**os.environ, "PHA_DEPLOYMENTS_DIR": str(tmp_path)}
+        # The devnet example in every script's --help is this choice on pha-anvil's default port.
+        help_text = " ".join(ok(ape_run("deploy", "--help", env=env)).split())
+        assert "e.g. base:devnet:http://127.0.0.1:8545 (the devnet `pha-anvil` starts)" in help_text
+        assert choice.group(1).replace(str(port), "8545") == "base:devnet:http://127.0.0.1:8545"
         assert "(deployed)" in ok(ape_run("deploy", "--network", choice.group(1), env=env))
         assert json.loads((tmp_path / "base-devnet.json").read_text())["chain_id"] == DEVNET_CHAIN_ID
     finally:
