@@ -26,7 +26,10 @@ def sign_permit(
     from ape import chain
     from eth_account.messages import encode_typed_data
 
-    deadline = int(chain.pending_timestamp) + ttl
+    # From the later of the pending and the latest block's time: after a node's clock was moved
+    # forward (evm_increaseTime, a devnet ahead of wall time) the pending estimate can lag the
+    # chain, and a deadline from it would already have passed.
+    deadline = max(int(chain.pending_timestamp), int(chain.blocks.head.timestamp)) + ttl
     domain = token.eip712Domain()
     typed = encode_typed_data(
         {"name": domain.name, "version": domain.version, "chainId": chain.chain_id,

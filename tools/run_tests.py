@@ -26,15 +26,15 @@ TESTS = ROOT / "tests"
 LOGS = ROOT / ".build" / "test-logs"
 # Longest first, so that the two lanes finish together.
 ORDER = [
-    "relayer",
+    "deploy",
     "escrow",
+    "relayer",
+    "registry",
+    "migration",
     "staking",
     "attacks",
-    "registry",
     "attestation",
-    "migration",
     "worker",
-    "deploy",
     "log",
     "token",
 ]

@@ -92,7 +92,16 @@ def test_delegate_and_post_without_pha__name_the_faucet(devnet, token):
     faucet = f"ape run faucet --to {STAKER} --network {devnet.net}"
     result = devnet.run("stake", "delegate", "1", "50", account="test:4")
     one_line_error(result, f"has 0 PHA, needs 50 PHA; on this development chain get test PHA with `{faucet}`")
-    post = ("client", "post", "--measurement", "0x" + "11" * 32, "--input", "hi", "--payment", "5")
+    post = (
+        "client",
+        "post",
+        "--measurement",
+        "0x" + "11" * 32,
+        "--input",
+        '{"handler":"echo","data":"hi"}',
+        "--payment",
+        "5",
+    )
     result = devnet.run(*post, account="test:4")
     one_line_error(result, f"holds 0 PHA, needs 5; on this development chain get test PHA with `{faucet}`")
 

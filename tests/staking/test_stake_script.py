@@ -4,6 +4,7 @@ the deploy step."""
 import pytest
 from click.testing import CliRunner
 
+from pha.permit import sign_permit
 from pha.staking import actions
 from pha.staking.amounts import AmountError, format_pha, format_when, parse_pha, shares_for_assets
 from tests.conftest import PHA
@@ -83,6 +84,17 @@ def test_delegate__with_permit__needs_no_approve(staking, token, pool_id, alice,
     actions.delegate(staking, token, alice, pool_id, 5 * PHA, permit=True)
     assert staking.sharesOf(pool_id, alice) > 0
     assert token.nonces(alice) == 1
+
+
+def test_delegate__with_permit__after_the_chain_clock_jumps__deadline_is_ahead_of_the_chain(
+    staking, token, pool_id, alice, fund, chain
+):
+    fund(alice, 5 * PHA)
+    chain.mine(1, timestamp=chain.blocks.head.timestamp + 90 * 24 * 3600)  # a devnet far ahead
+    _, _, _, deadline = sign_permit(token, alice, str(staking.address), PHA)
+    assert deadline >= chain.blocks.head.timestamp + 3_600
+    actions.delegate(staking, token, alice, pool_id, 5 * PHA, permit=True)
+    assert staking.sharesOf(pool_id, alice) > 0
 
 
 def test_delegate__unknown_pool__one_line(staking, token, alice):
