@@ -25,7 +25,15 @@ from typing import Any
 
 import click
 
-from pha.cli import account_option, connected, network_option, require_manifest, resolve_account
+from pha.cli import (
+    ADDRESS,
+    NEGATIVE_NUMBERS_ARE_ARGUMENTS,
+    account_option,
+    connected,
+    network_option,
+    require_manifest,
+    resolve_account,
+)
 from pha.staking import actions
 from pha.staking.amounts import AmountError, parse_pha
 
@@ -93,7 +101,10 @@ def cli() -> None:
 @cli.command("open-pool")
 @_common
 @click.option(
-    "--commission-bps", type=int, required=True, help="Commission on rewards in basis points (1000 = 10%)."
+    "--commission-bps",
+    type=click.IntRange(0, 10_000),
+    required=True,
+    help="Commission on rewards in basis points (1000 = 10%).",
 )
 def open_pool(network_choice: str, account_alias: str | None, commission_bps: int) -> None:
     """Open a pool operated by the account."""
@@ -101,19 +112,19 @@ def open_pool(network_choice: str, account_alias: str | None, commission_bps: in
         _echo(actions.open_pool(w["staking"], w["account"], commission_bps))
 
 
-@cli.command("set-commission")
+@cli.command("set-commission", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
-@click.argument("commission_bps", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
+@click.argument("commission_bps", type=click.IntRange(0, 10_000))
 def set_commission(network_choice: str, account_alias: str | None, pool_id: int, commission_bps: int) -> None:
     """Change a pool's commission (increases wait for the notice period)."""
     with _session(network_choice, account_alias) as w:
         _echo(actions.set_commission(w["staking"], w["account"], pool_id, commission_bps))
 
 
-@cli.command("delegate")
+@cli.command("delegate", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.argument("amount")
 @click.option(
     "--permit", is_flag=True, help="Approve with an ERC-2612 permit signature instead of a transaction."
@@ -125,9 +136,9 @@ def delegate(network_choice: str, account_alias: str | None, pool_id: int, amoun
         _echo(actions.delegate(w["staking"], w["token"], w["account"], pool_id, assets, permit=permit))
 
 
-@cli.command("undelegate")
+@cli.command("undelegate", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.argument("amount", required=False)
 @click.option("--all", "everything", is_flag=True, help="Undelegate the whole position.")
 def undelegate(
@@ -148,9 +159,9 @@ def undelegate(
         _echo(actions.undelegate(w["staking"], w["account"], pool_id, assets))
 
 
-@cli.command("withdraw")
+@cli.command("withdraw", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.option(
     "--request", "request_id", type=int, default=None, help="One request id (default: every matured one)."
 )
@@ -160,19 +171,19 @@ def withdraw(network_choice: str, account_alias: str | None, pool_id: int, reque
         _echo(actions.withdraw(w["staking"], w["account"], pool_id, request_id))
 
 
-@cli.command("claim-commission")
+@cli.command("claim-commission", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
-@click.option("--to", default=None, help="Recipient (default: the operator).")
+@click.argument("pool_id", type=click.IntRange(min=0))
+@click.option("--to", type=ADDRESS, default=None, help="Recipient (default: the operator).")
 def claim_commission(network_choice: str, account_alias: str | None, pool_id: int, to: str | None) -> None:
     """Pay out the operator's accrued commission."""
     with _session(network_choice, account_alias) as w:
         _echo(actions.claim_commission(w["staking"], w["account"], pool_id, to))
 
 
-@cli.command("sync-backing")
+@cli.command("sync-backing", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_ids", type=int, nargs=-1)
+@click.argument("pool_ids", type=click.IntRange(min=0), nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every pool that has workers.")
 def sync_backing(
     network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool
@@ -184,9 +195,9 @@ def sync_backing(
         _echo(actions.sync_backing(w["staking"], w["account"], None if everything else list(pool_ids)))
 
 
-@cli.command("flush-rewards")
+@cli.command("flush-rewards", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_ids", type=int, nargs=-1)
+@click.argument("pool_ids", type=click.IntRange(min=0), nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every pool whose escrow ledger holds something.")
 @click.option("--dry-run", is_flag=True, help="Only show the ledgers.")
 def flush_rewards(
@@ -219,10 +230,12 @@ def sweep_slashed(network_choice: str, account_alias: str | None) -> None:
         _echo(actions.sweep_slashed(w["staking"], w["account"]))
 
 
-@cli.command("pool-status")
+@cli.command("pool-status", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
-@click.argument("pool_id", type=int)
-@click.option("--delegator", default=None, help="Also show this address's position and requests.")
+@click.argument("pool_id", type=click.IntRange(min=0))
+@click.option(
+    "--delegator", type=ADDRESS, default=None, help="Also show this address's position and requests."
+)
 def pool_status(network_choice: str, pool_id: int, delegator: str | None) -> None:
     """Backing, share price, queue, workers, commission and pending change of a pool."""
     with _session(network_choice, None, need_account=False) as w:
