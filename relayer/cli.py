@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from pha.anvil import PortInUseError, require_free_port
+from relayer.chain.rpc import RpcUnavailable
 from relayer.settings import RelayerSettings, SettingsError, load_settings
 
 config_option = click.option(
@@ -84,6 +85,8 @@ def run(config: Path | None) -> None:
         asyncio.run(run_service(settings))
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    except RpcUnavailable as error:
+        raise click.ClickException(f"{error} (check rpc_urls, or PHA_RELAYER_RPC_URLS)") from None
 
 
 def _require_metrics_port(settings: RelayerSettings) -> None:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PHA_RELAYER_"
@@ -157,6 +157,18 @@ class RelayerSettings(BaseSettings):
             raise ValueError("give `manifest`, or both `escrow` and `registry`")
         return self
 
+    @field_validator("private_key", "operator_key")
+    @classmethod
+    def _is_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A private key is 32 bytes of hex: refuse anything else here, by name (never echoing it)."""
+        if value is None:
+            return None
+        text = value.get_secret_value().strip().removeprefix("0x")
+        if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            name = f"{ENV_PREFIX}{str(info.field_name).upper()}"
+            raise ValueError(f"{name} is not a private key (32 bytes as 64 hex digits, 0x optional)")
+        return value
+
     def key(self) -> str:
         if self.private_key is None:
             raise SettingsError(
@@ -225,6 +237,6 @@ def _one_line(error: ValueError) -> str:
         parts = []
         for e in errors():
             where = ".".join(str(x) for x in e.get("loc", ())) or "settings"
-            parts.append(f"{where}: {e.get('msg')}")
+            parts.append(f"{where}: {str(e.get('msg')).removeprefix('Value error, ')}")
         return "invalid settings: " + "; ".join(parts)
     return str(error)

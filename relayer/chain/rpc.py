@@ -100,7 +100,7 @@ class Rpc:
                 self.current = index
             self.last_ok = time.monotonic()
             return result
-        raise RpcUnavailable(f"no RPC endpoint answered: {type(last).__name__}: {str(last)[:200]}")
+        raise RpcUnavailable(f"no RPC endpoint answered ({', '.join(self.urls)}): {_short(last)}")
 
     async def run(self, fn: Callable[[Web3], T]) -> T:
         """`call` in a worker thread (the event loop never blocks on the network)."""
@@ -125,3 +125,12 @@ def eth_calls(w3: Web3, calls: list[tuple[str, bytes]], block: str = "latest") -
     if len(out) != len(calls):
         raise Web3RPCError(f"{len(out)} answers for {len(calls)} calls")
     return out
+
+
+def _short(error: BaseException | None) -> str:
+    """The gist of a transport error for one line: 'connection refused' rather than urllib3's chain."""
+    text = str(error)
+    for gist in ("Connection refused", "Name or service not known", "timed out", "Temporary failure"):
+        if gist.lower() in text.lower():
+            return gist.lower()
+    return f"{type(error).__name__}: {text.splitlines()[0][:160] if text else ''}"

@@ -80,13 +80,35 @@ def test_worker_port_in_use__names_the_port_and_the_option(held_port):
 def test_relayer_metrics_port_in_use__names_the_port_and_the_key(held_port, tmp_path, monkeypatch):
     from relayer.cli import main
 
+    monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", "0x" + "33" * 32)
+    config = _relayer_config(tmp_path, held_port)
+    line = refused(main, ["run", "--config", str(config)], f"port {held_port} on 127.0.0.1 is already in use")
+    assert "metrics_port (PHA_RELAYER_METRICS_PORT)" in line
+
+
+def _relayer_config(tmp_path, metrics_port: int = 0):
     config = tmp_path / "relayer.toml"
     config.write_text(
         'rpc_urls = ["http://127.0.0.1:1"]\n'
         f'escrow = "0x{"11" * 20}"\nregistry = "0x{"22" * 20}"\n'
         'workers = ["http://127.0.0.1:2"]\n'
-        f"metrics_port = {held_port}\n"
+        f"metrics_port = {metrics_port}\n"
     )
+    return config
+
+
+def test_relayer_bad_key__named_and_not_echoed(tmp_path, monkeypatch):
+    from relayer.cli import main
+
+    monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", "0x1234")
+    line = refused(main, ["check", "--config", str(_relayer_config(tmp_path))], "is not a private key")
+    assert "PHA_RELAYER_PRIVATE_KEY" in line and "1234" not in line
+
+
+def test_relayer_check_without_rpc__one_line_naming_the_url(tmp_path, monkeypatch):
+    """`run` waits for its node (a service outlives a node restart); `check` says what is wrong."""
+    from relayer.cli import main
+
     monkeypatch.setenv("PHA_RELAYER_PRIVATE_KEY", "0x" + "33" * 32)
-    line = refused(main, ["run", "--config", str(config)], f"port {held_port} on 127.0.0.1 is already in use")
-    assert "metrics_port (PHA_RELAYER_METRICS_PORT)" in line
+    line = refused(main, ["check", "--config", str(_relayer_config(tmp_path))], "no RPC endpoint answered")
+    assert "(http://127.0.0.1:1): connection refused" in line
