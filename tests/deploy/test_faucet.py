@@ -10,7 +10,7 @@ from pha.anvil import Anvil
 from pha.chains import LOCAL_CHAIN_IDS, PUBLIC_CHAIN_IDS
 from pha.deploy import L2_STANDARD_BRIDGE
 from pha.faucet import FaucetError, require_local_chain
-from pha.staking.amounts import format_pha
+from pha.fmt import format_pha
 from tests.devnet import artifacts
 from tests.scripts import ape_run, deployed_devnet, ok, one_line_error
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pha.staking.amounts import format_pha
+from pha.fmt import format_pha
 from relayer.cli import main
 from relayer.store import Store
 from tests.relayer.conftest import (

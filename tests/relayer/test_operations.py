@@ -18,8 +18,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from pha.fmt import format_pha
 from pha.paths import ROOT
-from pha.staking.amounts import format_pha
 from relayer.cli import main
 from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
 
