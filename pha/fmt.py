@@ -13,6 +13,8 @@ Pure functions: nothing here reads the chain or the clock (callers pass the chai
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,22 +45,23 @@ def format_pha(
 ) -> str:
     """`amount` base units as people read it: '1,234.5 PHA' (exact; trailing zeros dropped).
 
-    With `places`, rounded half up to that many decimals ('≈' amounts); a non-zero amount that
-    rounds to zero shows as '< 0.0001 PHA' rather than a misleading '0 PHA'.
+    `unit=""` leaves the unit out (a table whose header names it). With `places`, rounded half
+    up to that many decimals ('≈' amounts); a non-zero amount that rounds to zero shows as
+    '< 0.0001 PHA' rather than a misleading '0 PHA'.
     """
     amount = int(amount)
     if places is not None and places < decimals:
         step = 10 ** (decimals - places)
         rounded = (abs(amount) + step // 2) // step * step
         if amount and not rounded:
-            return f"< {pha_text(step, decimals)} {unit}"
+            return f"< {pha_text(step, decimals)} {unit}".rstrip()
         amount = rounded if amount >= 0 else -rounded
     sign = "-" if amount < 0 else ""
     whole, frac = divmod(abs(amount), 10**decimals)
     text = f"{sign}{whole:,}"
     if frac:
         text += "." + f"{frac:0{decimals}d}".rstrip("0")
-    return f"{text} {unit}"
+    return f"{text} {unit}" if unit else text
 
 
 def amount_json(
@@ -145,7 +148,8 @@ class Column:
     """
 
     header: str
-    align: Literal["<", ">"] = "<"
+    align: Literal["<", ">", "."] = "<"
+    """Left, right, or right with the decimal points of the column's numbers in one line."""
     cut: Literal["middle", "end"] | None = "end"
     min_width: int = 8
 
@@ -171,6 +175,13 @@ def table(
     Columns that may be cut give up characters, the widest first, down to their `min_width`;
     numbers are never cut (a table of nothing but numbers wider than `width` stays wider).
     """
+    rows = [list(r) for r in rows]
+    for i, column in enumerate(columns):
+        if column.align == ".":
+            decimals = max((len(r[i].partition(".")[2]) for r in rows if "." in r[i]), default=0)
+            for r in rows:  # '12' and '3.5' -> '12  ' and ' 3.5': the points line up
+                whole, dot, frac = r[i].partition(".")
+                r[i] = whole + (dot + frac).ljust(decimals + 1 if decimals else 0)
     sizes = [max([len(c.header), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     gaps = indent + 2 * (len(columns) - 1)
     while sum(sizes) + gaps > width:
@@ -184,7 +195,7 @@ def table(
         parts = []
         for cell, column, size in zip(cells, columns, sizes, strict=True):
             text = elide(cell, size, column.cut or "end") if column.cut else cell
-            parts.append(f"{text:{column.align}{size}}")
+            parts.append(f"{text:{'>' if column.align == '.' else column.align}{size}}")
         return (" " * indent + "  ".join(parts)).rstrip()
 
     rule = " " * indent + "  ".join("-" * size for size in sizes)
@@ -200,8 +211,29 @@ def json_option(func: Any) -> Any:
         "--json",
         "as_json",
         is_flag=True,
+        callback=_json_mode,
         help="Print one JSON document (amounts as base-unit and PHA strings, times as Unix and ISO).",
     )(func)
+
+
+def _json_mode(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        logs_to_stderr()
+    return value
+
+
+def logs_to_stderr() -> None:
+    """Send Ape's log lines to stderr. Its handler echoes every level, warnings included, on
+    stdout; with --json, stdout carries the document alone (the relayer logs to stderr already)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", [])[:]:  # placeholders have no handlers
+            if type(handler).__name__ == "ClickHandler":
+                stderr = logging.StreamHandler(sys.stderr)
+                stderr.setFormatter(handler.formatter)
+                stderr.setLevel(handler.level)
+                logger.removeHandler(handler)
+                logger.addHandler(stderr)
 
 
 def echo_json(document: Any) -> None:

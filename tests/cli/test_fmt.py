@@ -170,3 +170,38 @@ def test_format_duration__never_claims_more_time_than_there_is(seconds):
     words = format_duration(seconds).replace(",", "").split()
     shown = sum(int(n) * units[u] for n, u in zip(words[::2], words[1::2], strict=True))
     assert shown <= seconds and (seconds == 0 or shown > 0)
+
+
+def test_json_option__moves_apes_log_lines_off_stdout():
+    """Ape's log handler echoes every level on stdout ('INFO: Connecting to ...'): with --json
+    they go to stderr, so stdout parses."""
+    import logging
+
+    from ape.logging import CLICK_ECHO_KWARGS, ClickHandler
+
+    logger = logging.getLogger("pha-test-ape-like")
+    logger.addHandler(ClickHandler(echo_kwargs=CLICK_ECHO_KWARGS))
+    logger.setLevel(logging.INFO)
+
+    @click.command()
+    @json_option
+    def show(as_json: bool) -> None:
+        logger.warning("Connecting to a node.")
+        if as_json:
+            echo_json({"ok": True})
+
+    try:
+        result = CliRunner(mix_stderr=False).invoke(show, ["--json"])
+        assert json.loads(result.stdout) == {"ok": True}
+        assert "Connecting to a node." in result.stderr
+    finally:
+        logger.handlers.clear()
+
+
+def test_table__decimal_column_lines_up_the_points():
+    text = table(
+        [Column("", cut=None), Column("PHA", ".", cut=None)], [["a", "1,200.5"], ["b", "3"], ["c", "0.125"]]
+    )
+    rows = text.splitlines()[2:]
+    assert [r.index(".") for r in rows if "." in r] == [rows[0].index("."), rows[0].index(".")]
+    assert rows[1].rstrip().endswith("3") and rows[1].index("3") == rows[0].index(".") - 1
