@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,6 +135,23 @@ def format_time(timestamp: int, now: int, *, future: str = "in {}", past: str = 
 def time_json(timestamp: int) -> dict[str, Any]:
     """A time for `--json`: {"unix": 1796238000, "iso": "2026-12-02T19:00:00Z"}."""
     return {"unix": int(timestamp), "iso": iso(timestamp)}
+
+
+# ------------------------------------------------------------------------------------------ text
+
+_NBSP = "\u00a0"
+
+
+def wrap(text: str, indent: str = "  ", width: int = WIDTH) -> str:
+    """Free text within `width` columns, continuation lines indented two more spaces; a command in
+    backticks is never split (a person copies it whole), nor is a word longer than a line."""
+    parts = text.split("`")
+    kept = "`".join(p.replace(" ", _NBSP) if i % 2 else p for i, p in enumerate(parts))
+    lines = textwrap.wrap(
+        kept, width, initial_indent=indent, subsequent_indent=indent + "  ",
+        break_long_words=False, break_on_hyphens=False,
+    )  # fmt: skip
+    return "\n".join(lines).replace(_NBSP, " ")
 
 
 # ----------------------------------------------------------------------------------------- tables

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from pha.cli import UserError
-from pha.fmt import WIDTH, format_duration, format_time, iso, time_json
+from pha.fmt import format_duration, format_time, iso, time_json, wrap
 from pha.registry.actions import WorkerAttestation, choose_verifier, prepare_renewal
 from pha.registry.reasons import reason_name
 from pha.registry.watch import Assessment, Thresholds, WorkerView, assess
@@ -265,8 +264,7 @@ def describe(a: Assessment) -> str:
     if a.seconds_to_grace_close is not None:
         lines.append(f"  TCB grace closes {format_time(v.attested_until, v.now)}")
     for alert in a.warnings:
-        text = f"warning ({alert.kind}): {alert.message}"
-        lines.append(textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="    "))
+        lines.append(wrap(f"warning ({alert.kind}): {alert.message}"))
     return "\n".join(lines)
 
 

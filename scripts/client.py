@@ -15,7 +15,6 @@ transaction). Jobs are read back from the escrow's events (the contract keeps on
 
 from __future__ import annotations
 
-import textwrap
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,7 +34,7 @@ from pha.envelope import is_envelope
 from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
 from pha.faucet import faucet_hint
-from pha.fmt import PHA, WIDTH, amount_json, echo_json, format_pha, format_time, json_option, time_json
+from pha.fmt import PHA, amount_json, echo_json, format_pha, format_time, json_option, time_json, wrap
 from pha.jobs import JobInputError, input_problem, parse_job_input
 from pha.permit import PermitRefusedError, sign_permit
 
@@ -255,11 +254,8 @@ def _describe(view: JobView, now: int) -> str:
         lines.append(row("output hash", f"0x{(view.output_hash or b'').hex()}"))
     problem = None if view.outcome else input_problem(view.input)
     if problem:
-        lines.append(textwrap.fill(f"refused by workers: {problem}", WIDTH, initial_indent="  ",
-                                   subsequent_indent="    ", break_on_hyphens=False))  # fmt: skip
-        lines.append(
-            textwrap.fill(_reclaim_hint(view, now), WIDTH, initial_indent="  ", subsequent_indent="    ")
-        )
+        lines.append(wrap(f"refused by workers: {problem}"))
+        lines.append(wrap(_reclaim_hint(view, now)))
     if view.refund is not None:
         lines.append(
             row("refunded", format_pha(view.refund))

@@ -205,3 +205,20 @@ def test_table__decimal_column_lines_up_the_points():
     rows = text.splitlines()[2:]
     assert [r.index(".") for r in rows if "." in r] == [rows[0].index("."), rows[0].index(".")]
     assert rows[1].rstrip().endswith("3") and rows[1].index("3") == rows[0].index(".") - 1
+
+
+def test_wrap__fits_80_columns_and_never_splits_a_command_or_a_json_example():
+    from pha.fmt import wrap
+
+    example = '{"handler":"echo","data":{"any":["json",1]}}'
+    text = (
+        'refused by workers: handler \'sentiment\' takes a string or {"text": string} as "data", '
+        f"got a number; e.g. {example}; claimed, so the payment comes back after the deadline "
+        "2026-12-02T19:00:00Z (passed 5 min ago): `ape run client expire 12345`"
+    )
+    lines = wrap(text).splitlines()
+    assert len(lines) > 1 and all(len(line) <= WIDTH for line in lines), lines
+    assert lines[0].startswith("  refused") and all(line.startswith("    ") for line in lines[1:])
+    assert any(example in line for line in lines)
+    assert any("`ape run client expire 12345`" in line for line in lines)
+    assert " ".join(" ".join(lines).split()) == text  # nothing lost, only line breaks added
