@@ -251,7 +251,7 @@ def _describe(view: JobView, now: int) -> str:
         lines.append(row("claimed by", f"{view.claimer} (pool {view.pool_id})"))
     if view.outcome == "settled":
         lines.append(row("settled by", str(view.worker)))
-        lines.append(row("output hash", f"0x{(view.output_hash or b'').hex()}"))
+        lines.append(row("outputHash", f"0x{(view.output_hash or b'').hex()}"))
     problem = None if view.outcome else input_problem(view.input)
     if problem:
         lines.append(wrap(f"refused by workers: {problem}"))
