@@ -85,6 +85,20 @@ def port_in_use(host: str, port: int) -> str | None:
     return line
 
 
+def require_free_port(host: str, port: int | None, option: str) -> None:
+    """Refuse, before anything starts, to listen on a port someone holds: raises `PortInUseError` with
+    who holds it and the `option` that picks another. Port 0 or None (any free port) always passes."""
+    if not port:
+        return
+    problem = port_in_use(host, port)
+    if problem:
+        raise PortInUseError(f"{problem}: stop it, or choose another port with {option}")
+
+
+class PortInUseError(OSError):
+    """A server's port is taken; the message says by whom and how to pick another."""
+
+
 def _listener(port: int) -> str | None:
     """'pid 123 (anvil)' for the process listening on `port`, when this user may see it."""
     try:

@@ -22,6 +22,12 @@ LOCAL_NETWORKS = frozenset({"local", "devnet"})
 _network_choice: ContextVar[str | None] = ContextVar("network_choice", default=None)
 
 
+NEGATIVE_NUMBERS_ARE_ARGUMENTS: dict[str, Any] = {"ignore_unknown_options": True}
+"""`context_settings` of commands with number arguments: `delegate 1 -5` hands "-5" to the
+command, which refuses it by name ("the amount must be positive"), instead of click's
+"No such option: -5". A mistyped option still fails (as an unexpected extra argument)."""
+
+
 class UserError(Exception):
     """A mistake the user can fix (bad argument, wrong state): shown as one line by script_session."""
 
@@ -333,13 +339,17 @@ def script_session(
 
 
 def describe_revert(error: Exception) -> str:
-    """A revert as one line: the custom error's name and its arguments (bytes as 0x-hex)."""
+    """A revert as one line: the custom error's name, its arguments (bytes as 0x-hex) and, for the
+    errors people meet, what to do (`pha.revert_hints`)."""
     from ape.exceptions import CustomError
+
+    from pha.revert_hints import revert_hint
 
     if isinstance(error, CustomError):
         args = ", ".join(
             f"{k}=0x{bytes(v).hex()}" if isinstance(v, bytes | bytearray) else f"{k}={v}"
             for k, v in error.inputs.items()
         )
-        return f"{error.name}({args})"
+        hint = revert_hint(error.name)
+        return f"{error.name}({args})" + (f": {hint}" if hint else "")
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

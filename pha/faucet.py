@@ -2,7 +2,8 @@
 
 PHA is created only by the OP-stack bridge (`PHAToken.mint`, `onlyBridge`) and by the migrator.
 On a local anvil the faucet impersonates the token's `BRIDGE` (`anvil_impersonateAccount`), gives
-it gas money (`anvil_setBalance`), calls `mint(to, amount)` from it and stops impersonating: the
+it gas money (`anvil_setBalance`), calls `mint(to, amount)` from it and stops impersonating (a
+recipient without ETH for gas gets some the same way, `RECIPIENT_GAS_MONEY`): the
 contracts have no faucet or backdoor of their own, and public chains cannot be impersonated — the
 faucet refuses every chain id outside `pha.chains.LOCAL_CHAIN_IDS` before it sends anything.
 """
@@ -22,6 +23,9 @@ MAX_DRIP = 100_000 * PHA
 """The most one call mints (wei): run it again for more."""
 BRIDGE_GAS_MONEY = 10**18
 """ETH (wei) the impersonated bridge is given, if it holds less, to pay for the mint's gas."""
+RECIPIENT_GAS_MONEY = 10 * 10**18
+"""ETH (wei) a recipient holding less than a tenth of it is topped up to, to pay for its own gas:
+a freshly generated keyfile account has none, and a development chain has no other faucet."""
 
 
 class FaucetError(UserError):
@@ -117,7 +121,11 @@ def drip(token: Any, to: str, amount: int) -> str:
     finally:
         _rpc("anvil_stopImpersonatingAccount", [bridge])
     balance = int(token.balanceOf(to))
+    gas = ""
+    if int(w3.eth.get_balance(to)) < RECIPIENT_GAS_MONEY // 10:
+        _rpc("anvil_setBalance", [to, hex(RECIPIENT_GAS_MONEY)])
+        gas = f"; its ETH for gas set to {RECIPIENT_GAS_MONEY // 10**18}"
     return (
         f"minted {format_pha(amount)} to {to} (as the token's bridge {bridge}); "
-        f"balance {format_pha(balance)}, total supply {format_pha(int(token.totalSupply()))}"
+        f"balance {format_pha(balance)}, total supply {format_pha(int(token.totalSupply()))}{gas}"
     )

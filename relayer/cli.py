@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from pha.anvil import PortInUseError, require_free_port
 from pha.fmt import amount_json, echo_json, format_pha, json_option
 from relayer.settings import RelayerSettings, SettingsError, load_settings
 
@@ -80,10 +81,20 @@ def run(config: Path | None) -> None:
     from relayer.service import run as run_service
 
     settings = _settings(config)
+    _require_metrics_port(settings)
     setup_logging(settings)
     try:
         asyncio.run(run_service(settings))
     except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _require_metrics_port(settings: RelayerSettings) -> None:
+    try:
+        require_free_port(
+            settings.metrics_host, settings.metrics_port, "metrics_port (PHA_RELAYER_METRICS_PORT)"
+        )
+    except PortInUseError as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -244,6 +255,7 @@ def watch(config: Path | None, once: bool, as_json: bool) -> None:
             if len(results) < len(w.watched) or any(a.warnings for a in results):
                 sys.exit(1)
             return
+        _require_metrics_port(settings)
         asyncio.run(_watch_forever(w, settings))
     except SettingsError as error:
         raise click.ClickException(str(error)) from None

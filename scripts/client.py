@@ -23,10 +23,13 @@ from typing import Any
 import click
 
 from pha.cli import (
+    NEGATIVE_NUMBERS_ARE_ARGUMENTS,
+    AddressError,
     account_option,
     connected,
     describe_revert,
     network_option,
+    parse_address,
     require_manifest,
     resolve_account,
 )
@@ -151,17 +154,20 @@ def post(
         raise click.ClickException("give exactly one of --input or --input-file")
     data = input_file.read_bytes() if input_file else input_text.encode()
     _check_input(data, any_handler)
+    amount, fee = _pha(payment, "--payment"), _pha(relay_fee, "--relay-fee")
+    if amount == 0:
+        raise click.ClickException("--payment must be above 0 PHA: workers are paid from it")
+    if fee > amount:
+        raise click.ClickException("--relay-fee cannot exceed --payment")
+    try:
+        worker = parse_address(worker)
+    except AddressError as error:
+        raise click.ClickException(f"--worker: {error}") from None
     from ape import chain
-    from eth_utils import is_address
 
-    if not is_address(worker):
-        raise click.ClickException(f"--worker is not an address: {worker!r}")
     with connected(network_choice):
         escrow, token, _ = _escrow()
         account = resolve_account(account_alias)
-        amount, fee = _pha(payment, "--payment"), _pha(relay_fee, "--relay-fee")
-        if fee > amount:
-            raise click.ClickException("--relay-fee cannot exceed --payment")
         if len(data) > int(escrow.MAX_INPUT_BYTES()):
             raise click.ClickException(
                 f"input is {len(data)} bytes; the escrow carries at most "
@@ -292,9 +298,9 @@ def _job_json(view: JobView, now: int) -> dict[str, Any]:
     }
 
 
-@cli.command()
+@cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=click.IntRange(min=0))
 @json_option
 def status(network_choice: str, job_id: int, as_json: bool) -> None:
     """Print a job's state."""
@@ -307,9 +313,9 @@ def status(network_choice: str, job_id: int, as_json: bool) -> None:
             click.echo(_describe(view, now))
 
 
-@cli.command()
+@cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=click.IntRange(min=0))
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait.")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between checks.")
 @json_option
@@ -339,10 +345,10 @@ def wait(network_choice: str, job_id: int, timeout: int, poll: float, as_json: b
             time.sleep(poll)
 
 
-@cli.command()
+@cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
 @account_option
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=click.IntRange(min=0))
 def cancel(network_choice: str, account_alias: str | None, job_id: int) -> None:
     """Cancel an unclaimed job (its client only) and take the payment back."""
     with connected(network_choice):
@@ -357,10 +363,10 @@ def cancel(network_choice: str, account_alias: str | None, job_id: int) -> None:
         click.echo(f"job {job_id} cancelled: {format_pha(view.payment)} refunded")
 
 
-@cli.command()
+@cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
 @account_option
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=click.IntRange(min=0))
 def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
     """Expire a job past its deadline: refund the client, slash the claiming pool."""
     from ape import chain

@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from pha.cli import (
+    ADDRESS,
     account_option,
     connected,
     current_manifest_path,
@@ -26,16 +27,20 @@ from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE, DeployConfig, deploy_stack
 @network_option
 @account_option
 @click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's deployment is current.")
-@click.option("--admin", default=None, help="Governance address (default: the deployer).")
-@click.option("--treasury", default=None, help="Treasury for fees and slashes (default: the admin).")
+@click.option("--admin", type=ADDRESS, default=None, help="Governance address (default: the deployer).")
+@click.option(
+    "--treasury", type=ADDRESS, default=None, help="Treasury for fees and slashes (default: the admin)."
+)
 @click.option("--bridge", default=L2_STANDARD_BRIDGE, show_default=True, help="OP-stack L2 bridge.")
-@click.option("--remote-token", default=L1_PHA, show_default=True, help="PHA on L1.")
+@click.option("--remote-token", type=ADDRESS, default=L1_PHA, show_default=True, help="PHA on L1.")
 @click.option(
     "--dev-verifier/--no-dev-verifier",
     default=None,
     help="Deploy the development quote verifier (default: on local chains and devnets only).",
 )
-@click.option("--attester", "attesters", multiple=True, help="Committee attester address (repeat).")
+@click.option(
+    "--attester", "attesters", type=ADDRESS, multiple=True, help="Committee attester address (repeat)."
+)
 @click.option("--threshold", default=1, show_default=True, help="Committee signatures required.")
 def cli(
     network_choice: str,

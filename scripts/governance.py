@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from pha.cli import UserError, account_option, network_option, script_session
+from pha.cli import ADDRESS, UserError, account_option, network_option, script_session
 from pha.quote.tcb import advisory_id_hash
 from pha.registry.actions import WorkerAttestation
 from pha.registry.policy import Policy
@@ -159,7 +159,7 @@ def tolerate_advisory(
 @cli.command("set-verifier")
 @network_option
 @account_option
-@click.argument("verifier")
+@click.argument("verifier", type=ADDRESS)
 @click.option("--off", is_flag=True, help="Remove it from the allow-list.")
 def set_verifier(network_choice: str, account_alias: str | None, verifier: str, off: bool) -> None:
     """Allow (or disallow) a quote verifier contract."""

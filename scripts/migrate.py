@@ -22,7 +22,7 @@ from typing import Any
 import click
 from eth_utils import is_address
 
-from pha.cli import account_option, connected, current_manifest_path, network_option, resolve_account
+from pha.cli import ADDRESS, account_option, connected, current_manifest_path, network_option, resolve_account
 from pha.fmt import echo_json, format_time, json_option, percent, time_json
 from pha.manifest import ManifestError, load_manifest
 from pha.migration import PHALA_SS58_FORMAT, format_planck, planck_json
@@ -44,7 +44,9 @@ bindings_option = click.option(
     required=True,
     help="Holders' bindings (.json or .jsonl).",
 )
-migrator_option = click.option("--migrator", default=None, help="Migrator address (default: the manifest's).")
+migrator_option = click.option(
+    "--migrator", type=ADDRESS, default=None, help="Migrator address (default: the manifest's)."
+)
 manifest_option = click.option(
     "--manifest",
     "manifest_file",
@@ -279,7 +281,7 @@ def _print_build(snapshot: Any) -> None:
 @manifest_option
 @click.option("--closes-in-days", default=90.0, show_default=True, help="Window before the admin may close.")
 @click.option("--operator", default=None, help="Migration operator (default: the deployer).")
-@click.option("--admin", default=None, help="Migrator admin (default: the token's admin).")
+@click.option("--admin", type=ADDRESS, default=None, help="Migrator admin (default: the token's admin).")
 @click.option(
     "--replace",
     is_flag=True,

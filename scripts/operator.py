@@ -103,7 +103,7 @@ def register(
 @cli.command()
 @network_option
 @account_option
-@click.option("--worker", required=True, help="The worker's current signing address.")
+@click.option("--worker", type=ADDRESS, required=True, help="The worker's current signing address.")
 @_verifier_options
 def renew(
     network_choice: str, account_alias: str | None, worker: str, worker_url: str, verifier: str,
@@ -130,7 +130,7 @@ def renew(
 @cli.command()
 @network_option
 @account_option
-@click.option("--worker", required=True)
+@click.option("--worker", type=ADDRESS, required=True)
 def deregister(network_choice: str, account_alias: str | None, worker: str) -> None:
     """Remove a worker from its pool (stake is never tied to it)."""
     with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
@@ -145,7 +145,7 @@ def deregister(network_choice: str, account_alias: str | None, worker: str) -> N
 @network_option
 @account_option
 @click.option("--pool", "pool_id", type=int, required=True)
-@click.option("--relayer", required=True, help="The relayer's address.")
+@click.option("--relayer", type=ADDRESS, required=True, help="The relayer's address.")
 @click.option("--revoke", is_flag=True, help="Withdraw the authorisation.")
 def authorise_relayer(
     network_choice: str, account_alias: str | None, pool_id: int, relayer: str, revoke: bool

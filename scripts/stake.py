@@ -25,7 +25,15 @@ from typing import Any
 
 import click
 
-from pha.cli import ADDRESS, account_option, connected, network_option, require_manifest, resolve_account
+from pha.cli import (
+    ADDRESS,
+    NEGATIVE_NUMBERS_ARE_ARGUMENTS,
+    account_option,
+    connected,
+    network_option,
+    require_manifest,
+    resolve_account,
+)
 from pha.fmt import echo_json, json_option
 from pha.staking import actions
 from pha.staking.amounts import AmountError, parse_pha
@@ -94,7 +102,10 @@ def cli() -> None:
 @cli.command("open-pool")
 @_common
 @click.option(
-    "--commission-bps", type=int, required=True, help="Commission on rewards in basis points (1000 = 10%)."
+    "--commission-bps",
+    type=click.IntRange(0, 10_000),
+    required=True,
+    help="Commission on rewards in basis points (1000 = 10%).",
 )
 def open_pool(network_choice: str, account_alias: str | None, commission_bps: int) -> None:
     """Open a pool operated by the account."""
@@ -102,19 +113,19 @@ def open_pool(network_choice: str, account_alias: str | None, commission_bps: in
         _echo(actions.open_pool(w["staking"], w["account"], commission_bps))
 
 
-@cli.command("set-commission")
+@cli.command("set-commission", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
-@click.argument("commission_bps", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
+@click.argument("commission_bps", type=click.IntRange(0, 10_000))
 def set_commission(network_choice: str, account_alias: str | None, pool_id: int, commission_bps: int) -> None:
     """Change a pool's commission (increases wait for the notice period)."""
     with _session(network_choice, account_alias) as w:
         _echo(actions.set_commission(w["staking"], w["account"], pool_id, commission_bps))
 
 
-@cli.command("delegate")
+@cli.command("delegate", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.argument("amount")
 @click.option(
     "--permit", is_flag=True, help="Approve with an ERC-2612 permit signature instead of a transaction."
@@ -126,9 +137,9 @@ def delegate(network_choice: str, account_alias: str | None, pool_id: int, amoun
         _echo(actions.delegate(w["staking"], w["token"], w["account"], pool_id, assets, permit=permit))
 
 
-@cli.command("undelegate")
+@cli.command("undelegate", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.argument("amount", required=False)
 @click.option("--all", "everything", is_flag=True, help="Undelegate the whole position.")
 def undelegate(
@@ -149,9 +160,9 @@ def undelegate(
         _echo(actions.undelegate(w["staking"], w["account"], pool_id, assets))
 
 
-@cli.command("withdraw")
+@cli.command("withdraw", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.option(
     "--request", "request_id", type=int, default=None, help="One request id (default: every matured one)."
 )
@@ -161,19 +172,19 @@ def withdraw(network_choice: str, account_alias: str | None, pool_id: int, reque
         _echo(actions.withdraw(w["staking"], w["account"], pool_id, request_id))
 
 
-@cli.command("claim-commission")
+@cli.command("claim-commission", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_id", type=int)
-@click.option("--to", default=None, help="Recipient (default: the operator).")
+@click.argument("pool_id", type=click.IntRange(min=0))
+@click.option("--to", type=ADDRESS, default=None, help="Recipient (default: the operator).")
 def claim_commission(network_choice: str, account_alias: str | None, pool_id: int, to: str | None) -> None:
     """Pay out the operator's accrued commission."""
     with _session(network_choice, account_alias) as w:
         _echo(actions.claim_commission(w["staking"], w["account"], pool_id, to))
 
 
-@cli.command("sync-backing")
+@cli.command("sync-backing", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_ids", type=int, nargs=-1)
+@click.argument("pool_ids", type=click.IntRange(min=0), nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every pool that has workers.")
 def sync_backing(
     network_choice: str, account_alias: str | None, pool_ids: tuple[int, ...], everything: bool
@@ -185,9 +196,9 @@ def sync_backing(
         _echo(actions.sync_backing(w["staking"], w["account"], None if everything else list(pool_ids)))
 
 
-@cli.command("flush-rewards")
+@cli.command("flush-rewards", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @_common
-@click.argument("pool_ids", type=int, nargs=-1)
+@click.argument("pool_ids", type=click.IntRange(min=0), nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every pool whose escrow ledger holds something.")
 @click.option("--dry-run", is_flag=True, help="Only show the ledgers.")
 def flush_rewards(
@@ -220,9 +231,9 @@ def sweep_slashed(network_choice: str, account_alias: str | None) -> None:
         _echo(actions.sweep_slashed(w["staking"], w["account"]))
 
 
-@cli.command("pool-status")
+@cli.command("pool-status", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
-@click.argument("pool_id", type=int)
+@click.argument("pool_id", type=click.IntRange(min=0))
 @click.option(
     "--delegator", type=ADDRESS, default=None, help="Also show this address's position and requests."
 )

@@ -1,5 +1,6 @@
 """Running `ape run <script>` as people do, against a project-started Base-like anvil."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from web3 import Web3
 
 from pha.anvil import Anvil
@@ -74,3 +76,12 @@ def deployed_devnet(tmp_path: Path) -> Iterator[Devnet]:
         manifest = json.loads((tmp_path / "base-devnet.json").read_text())
         addresses = {name: entry["address"] for name, entry in manifest["contracts"].items()}
         yield Devnet(net, env, addresses, Web3(Web3.HTTPProvider(node.url)))
+
+
+def load_script(name: str) -> click.Command:
+    """scripts/<name>.py's `cli`, for click's CliRunner (checks that run before any connection)."""
+    spec = importlib.util.spec_from_file_location(f"pha_script_{name}", ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli

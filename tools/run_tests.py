@@ -29,6 +29,7 @@ ORDER = [
     "deploy",
     "escrow",
     "relayer",
+    "newcomer",
     "registry",
     "migration",
     "staking",

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from pha.anvil import PortInUseError, require_free_port
 from worker.attestation import AttestationError
 from worker.settings import WorkerSettings
 
@@ -70,6 +71,10 @@ def serve(**options: Any) -> None:
     )
     from worker.server import build_state, run_server
 
+    try:
+        require_free_port(settings.host, settings.port, "--port (PHA_WORKER_PORT)")
+    except PortInUseError as error:
+        raise click.ClickException(str(error)) from None
     try:
         state = build_state(settings)
     except (AttestationError, ValueError) as error:

@@ -5,7 +5,6 @@ The keyfile lives in a temporary Ape data folder (the real one's other entries l
 in the repository or the shared data folder. Every command runs with stdin on /dev/null (no TTY).
 """
 
-import importlib.util
 import json
 import os
 from collections.abc import Iterator
@@ -17,8 +16,7 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from pha.cli import passphrase_env_var
-from pha.paths import ROOT
-from tests.scripts import Devnet, deployed_devnet, ok, one_line_error
+from tests.scripts import Devnet, deployed_devnet, load_script, ok, one_line_error
 
 ALIAS = "pha-test-signer"
 PASSPHRASE = "correct horse battery staple "  # a trailing space is part of it
@@ -193,17 +191,9 @@ def test_unknown_test_account__one_line(devnet):
     )
 
 
-def _script(name: str) -> click.Command:
-    spec = importlib.util.spec_from_file_location(f"pha_script_{name}", ROOT / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
-
-
 @pytest.mark.parametrize("script", sorted(SIGNING))
 def test_every_signing_command__offers_account_passphrase_file_and_autosign(script):
-    cli = _script(script)
+    cli = load_script(script)
     commands = (
         {None: cli} if SIGNING[script] is None else {name: cli.commands[name] for name in SIGNING[script]}
     )

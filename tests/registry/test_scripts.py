@@ -43,7 +43,10 @@ def test_governance_and_operator_scripts__register_status_revoke(tmp_path, proje
             register = ("operator", "register", "--pool", "1", "--worker-url", worker.url)
 
             # Not allowed yet: registration fails with the registry's reason, in one line.
-            one_line_error(run(*register, account="test:4"), "RegistryMeasurementNotAllowed")
+            # The line says what to run first (issue 18: "register before allow-measurement").
+            refused = run(*register, account="test:4")
+            one_line_error(refused, "RegistryMeasurementNotAllowed")
+            assert "governance allows it first: `ape run governance allow-measurement" in refused.stderr
             out = ok(run("governance", "allow-measurement", "--worker-url", worker.url, "--label", "test"))
             assert attestation["measurement_id"] in out
             one_line_error(run(*register, account="test:6"), "is not operated by")  # someone else's pool
