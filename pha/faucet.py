@@ -14,7 +14,8 @@ from typing import Any
 
 from pha.chains import LOCAL_CHAIN_IDS, PUBLIC_CHAIN_IDS
 from pha.cli import UserError, current_network_choice
-from pha.staking.amounts import PHA, AmountError, format_pha, parse_pha
+from pha.fmt import PHA, format_pha
+from pha.staking.amounts import AmountError, parse_pha
 
 DEFAULT_AMOUNT = "1000"
 """PHA per call when --amount is not given."""

@@ -7,7 +7,9 @@
     pha-relayer fees --config relayer.toml [--withdraw] [--to 0x...]  (accrued relay fees)
     pha-relayer flush --config relayer.toml [--pool N ...] [--send]  (pool ledgers; pay them once)
 
-Mistakes are one line on stderr and exit code 1, never a traceback.
+check, status, fees, flush and watch --once take --json: one JSON document on stdout (amounts
+as wei and PHA strings, times as Unix and ISO; docs/relayer.md). Mistakes are one line on
+stderr and exit code 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import click
 
 from pha.anvil import PortInUseError, require_free_port
+from pha.fmt import amount_json, echo_json, format_pha, json_option
 from relayer.chain.rpc import RpcUnavailable
 from relayer.settings import RelayerSettings, SettingsError, load_settings
 
@@ -100,19 +103,33 @@ def _require_metrics_port(settings: RelayerSettings) -> None:
 
 @main.command()
 @config_option
-def check(config: Path | None) -> None:
+@json_option
+def check(config: Path | None, as_json: bool) -> None:
     """Validate the settings and reach the RPC, the contracts and every worker."""
     settings = _settings(config)
     try:
-        problems = asyncio.run(_check(settings))
+        report = asyncio.run(_check(settings))
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    problems = report["problems"]
+    if as_json:
+        echo_json({**report, "ok": not problems})
+    else:
+        if report["rpc"] is not None:
+            rpc, relayer = report["rpc"], report["relayer"]
+            click.echo(f"rpc: chain {rpc['chain_id']}, head {rpc['head']}")
+            balance = format_pha(int(relayer["balance"]["wei"]), unit="ETH")
+            click.echo(f"relayer {relayer['address']}: {balance} for gas")
+        for w in report["workers"]:
+            click.echo(f"worker {w['url']}: {w['address'] or '-'} {w['reason']}")
     if problems:
         raise click.ClickException("; ".join(problems))
-    click.echo("ok")
+    if not as_json:
+        click.echo("ok")
 
 
-async def _check(settings: RelayerSettings) -> list[str]:
+async def _check(settings: RelayerSettings) -> dict[str, Any]:
+    """What `check` found: the RPC, the relayer's gas money, every worker, and the problems."""
     from eth_account import Account
 
     from pha.escrow.typed_data import Domain
@@ -124,6 +141,7 @@ async def _check(settings: RelayerSettings) -> list[str]:
     address = Account.from_key(key).address
     escrow, registry, _ = settings.resolved_addresses()
     rpc = Rpc(settings.rpc_urls, settings.rpc_timeout)
+    report: dict[str, Any] = {"rpc": None, "relayer": None, "workers": [], "problems": problems}
     try:
         chain_id, head, code, balance = await rpc.run(
             lambda w3: (
@@ -134,8 +152,10 @@ async def _check(settings: RelayerSettings) -> list[str]:
             )
         )
     except RpcUnavailable as error:
-        return [str(error)]
-    click.echo(f"rpc: chain {chain_id}, head {head}; relayer {address} balance {balance} wei")
+        problems.append(str(error))
+        return report
+    report["rpc"] = {"chain_id": int(chain_id), "head": int(head)}
+    report["relayer"] = {"address": address, "balance": amount_json(balance, name="eth")}
     if settings.chain_id is not None and chain_id != settings.chain_id:
         problems.append(f"chain id {chain_id} != configured {settings.chain_id}")
     if not code:
@@ -151,17 +171,19 @@ async def _check(settings: RelayerSettings) -> list[str]:
     finally:
         await pool.close()
     for w in pool.workers:
-        click.echo(f"worker {w.url}: {w.address or '-'} {w.reason}")
+        report["workers"].append(
+            {"url": w.url, "address": w.address, "eligible": bool(w.eligible), "reason": w.reason}
+        )
         if not w.eligible:
             problems.append(f"worker {w.url}: {w.reason}")
     if not settings.workers:
         problems.append("no workers configured")
-    return problems
+    return report
 
 
 @main.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def status(config: Path | None, as_json: bool) -> None:
     """Jobs by state, the checkpoint and open transactions, from the relayer's database."""
     from relayer.store import OPEN_INTENT, Store
@@ -191,7 +213,7 @@ def status(config: Path | None, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data)
         return
     click.echo(f"deployment {data['deployment']}, checkpoint {data['checkpoint']}")
     for state, n in sorted(data["jobs"].items()):
@@ -207,13 +229,16 @@ def status(config: Path | None, as_json: bool) -> None:
 
 @main.command()
 @config_option
-@click.option("--once", is_flag=True, help="One pass, a line per worker; exit 1 if any warning.")
-def watch(config: Path | None, once: bool) -> None:
+@click.option("--once", is_flag=True, help="One pass, a block per worker; exit 1 if any warning.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the pass as one JSON document.")
+def watch(config: Path | None, once: bool, as_json: bool) -> None:
     """Operator watch: warn before attestations expire or TCB grace closes; renew where configured.
 
     Without --once it runs until SIGTERM, serving its gauges on metrics_host:metrics_port."""
-    from relayer.watch import Watch, describe
+    from relayer.watch import Watch, assessment_json, describe
 
+    if as_json and not once:
+        raise click.ClickException("--json needs --once (the running watch logs and serves metrics)")
     settings = _settings(config)
     setup_logging(settings)
     try:
@@ -223,10 +248,13 @@ def watch(config: Path | None, once: bool) -> None:
             raise click.ClickException("no workers to watch: set watch_workers (or workers)")
         if once:
             results = w.run_once()
-            for a in results:
+            if as_json:
+                echo_json({
+                    "workers": [assessment_json(a) for a in results],
+                    "unreadable": len(w.watched) - len(results),
+                })  # fmt: skip
+            for a in [] if as_json else results:
                 click.echo(describe(a))
-                for alert in a.warnings:
-                    click.echo(f"  warning ({alert.kind}): {alert.message}")
             if len(results) < len(w.watched) or any(a.warnings for a in results):
                 sys.exit(1)
             return
@@ -266,20 +294,31 @@ async def _watch_forever(w: Any, settings: RelayerSettings) -> None:
 @config_option
 @click.option("--withdraw", is_flag=True, help="Withdraw the accrued relay fees (a transaction).")
 @click.option("--to", "to", default=None, help="Pay the fees to this address (default: the relayer).")
-def fees(config: Path | None, withdraw: bool, to: str | None) -> None:
+@json_option
+def fees(config: Path | None, withdraw: bool, to: str | None, as_json: bool) -> None:
     """Relay fees this relayer has earned (JobEscrow pays them on withdrawal, not per settlement)."""
-    from pha.staking.amounts import format_pha
     from relayer.fees import FeesError, relay_fees, withdraw_relay_fees
 
     settings = _settings(config)
     try:
         owed, withdrawn, address = relay_fees(settings)
-        click.echo(f"relayer {address}: owed {format_pha(owed)}, withdrawn so far {format_pha(withdrawn)}")
+        if not as_json:
+            click.echo(
+                f"relayer {address}: owed {format_pha(owed)}, withdrawn so far {format_pha(withdrawn)}"
+            )
+        done = None
         if withdraw:
             amount, tx_hash, receiver = withdraw_relay_fees(settings, to)
-            click.echo(f"withdrew {format_pha(amount)} to {receiver} (tx {tx_hash})")
+            done = {"amount": amount_json(amount), "to": receiver, "tx": tx_hash}
+            if not as_json:
+                click.echo(f"withdrew {format_pha(amount)} to {receiver} (tx {tx_hash})")
     except (SettingsError, FeesError) as error:
         raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json({
+            "relayer": address, "owed": amount_json(owed), "withdrawn": amount_json(withdrawn),
+            "withdrawal": done,
+        })  # fmt: skip
 
 
 @main.command()
@@ -292,10 +331,10 @@ def fees(config: Path | None, withdraw: bool, to: str | None) -> None:
     help="A pool id (repeat for several; default: every pool in the relayer's database).",
 )
 @click.option("--send", is_flag=True, help="Pay the non-empty ledgers: one flushPoolRewards transaction.")
-def flush(config: Path | None, pools: tuple[int, ...], send: bool) -> None:
+@json_option
+def flush(config: Path | None, pools: tuple[int, ...], send: bool, as_json: bool) -> None:
     """Pool ledgers: what single settlements left owed to each pool (reward) and to the protocol
     (fee) until the pool's next batch or a flush; --send pays them once from the relayer's key."""
-    from pha.staking.amounts import format_pha
     from relayer.decide import MAX_FLUSH_POOLS
     from relayer.ledgers import LedgerError, flush_ledgers, known_pools, show_ledgers
 
@@ -307,14 +346,24 @@ def flush(config: Path | None, pools: tuple[int, ...], send: bool) -> None:
         if send and len(chosen) > MAX_FLUSH_POOLS:
             raise LedgerError(f"{len(chosen)} pools: one flush takes at most {MAX_FLUSH_POOLS} (use --pool)")
         owed = show_ledgers(settings, chosen)
-        for pool in chosen:
-            reward, fee = owed[pool]
-            click.echo(f"pool {pool}: reward {format_pha(reward)}, fee {format_pha(fee)}")
-        if send:
-            done = flush_ledgers(settings, chosen)
+        if not as_json:
+            for pool in chosen:
+                reward, fee = owed[pool]
+                click.echo(f"pool {pool}: reward {format_pha(reward)}, fee {format_pha(fee)}")
+        done = flush_ledgers(settings, chosen) if send else None
+        if done is not None and not as_json:
             paid = ", ".join(
                 f"pool {p} {format_pha(r)} (fee {format_pha(f)})" for p, (r, f) in done.paid.items()
             )
             click.echo(f"flushed {paid} (tx {done.tx_hash})")
     except (SettingsError, LedgerError) as error:
         raise click.ClickException(str(error)) from None
+    if as_json:
+
+        def ledger(pool: int, reward: int, fee: int) -> dict[str, Any]:
+            return {"pool_id": pool, "reward": amount_json(reward), "fee": amount_json(fee)}
+
+        flushed = None
+        if done is not None:
+            flushed = {"tx": done.tx_hash, "paid": [ledger(p, r, f) for p, (r, f) in done.paid.items()]}
+        echo_json({"pools": [ledger(p, *owed[p]) for p in chosen], "flushed": flushed})

@@ -30,6 +30,7 @@ from web3 import Web3
 
 from pha.escrow.spec import JobSpec, claim_commitment, spec_hash
 from pha.escrow.typed_data import Domain, ResultEntry
+from pha.fmt import format_pha
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi, encode_call, eth_calls
 from relayer.chain.txmanager import Landed, Simulation, TxManager
 from relayer.chain.watcher import Scan, Watcher
@@ -252,8 +253,8 @@ class Relayer:
         self.metrics.balance.set(balance)
         if balance < self.s.min_balance_wei:
             log.warning(
-                "relayer balance low: %s has %d wei, below min_balance_wei %d: fund it or settlements stop",
-                self.address, balance, self.s.min_balance_wei,
+                "relayer balance low: %s has %s, below min_balance_wei (%s): fund it or settlements stop",
+                self.address, format_pha(balance, unit="ETH"), format_pha(self.s.min_balance_wei, unit="ETH"),
             )  # fmt: skip
 
     def _update_gauges(self) -> None:

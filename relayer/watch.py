@@ -22,8 +22,10 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from pha.cli import UserError
+from pha.fmt import format_duration, format_time, iso, time_json, wrap
 from pha.registry.actions import WorkerAttestation, choose_verifier, prepare_renewal
-from pha.registry.watch import Assessment, Thresholds, WorkerView, assess, hours, when
+from pha.registry.reasons import reason_name
+from pha.registry.watch import Assessment, Thresholds, WorkerView, assess
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
 from relayer.metrics import WatchMetrics
 from relayer.settings import RelayerSettings, SettingsError, WatchTarget
@@ -146,7 +148,7 @@ class Watch:
                 view.worker, view.pool_id, alert.message, f"; {a.renew_note}" if a.renew_note else "",
             )  # fmt: skip
         if not a.warnings:
-            log.debug("watch: worker %s ok, %s to expiry", view.worker, hours(a.seconds_to_expiry))
+            log.debug("watch: worker %s ok, %s to expiry", view.worker, format_duration(a.seconds_to_expiry))
         if a.renew:
             watched.last_renew_attempt = view.now
             self._renew(watched, view)
@@ -213,8 +215,8 @@ class Watch:
         watched.address = new
         log.warning(
             "watch: worker %s renewed%s: attested until %s (was %s), tx %s",
-            new, f" (rotated from {view.worker})" if renewal.rotated else "", when(fresh.attested_until),
-            when(view.attested_until), "0x" + bytes(receipt["transactionHash"]).hex(),
+            new, f" (rotated from {view.worker})" if renewal.rotated else "", iso(fresh.attested_until),
+            iso(view.attested_until), "0x" + bytes(receipt["transactionHash"]).hex(),
         )  # fmt: skip
         self._export(assess(fresh, self.thresholds, True, watched.last_renew_attempt))
 
@@ -253,12 +255,35 @@ class Watch:
 
 
 def describe(a: Assessment) -> str:
-    """One line for `pha-relayer watch --once`."""
+    """The block `pha-relayer watch --once` prints for one worker (lines within 80 columns)."""
     v = a.view
     if not v.registered:
         return f"{v.worker}: not registered"
-    parts = [f"{v.worker} pool {v.pool_id}: {'eligible' if v.eligible else 'NOT eligible'}"]
-    parts.append(f"{hours(a.seconds_to_expiry)} to expiry ({when(v.eligible_until)})")
+    lines = [f"{v.worker} pool {v.pool_id}: {'eligible' if v.eligible else 'NOT eligible'}"]
+    lines.append(f"  eligible until {format_time(v.eligible_until, v.now, past='ended {} ago')}")
     if a.seconds_to_grace_close is not None:
-        parts.append(f"TCB grace closes in {hours(a.seconds_to_grace_close)}")
-    return ", ".join(parts)
+        lines.append(f"  TCB grace closes {format_time(v.attested_until, v.now)}")
+    for alert in a.warnings:
+        lines.append(wrap(f"warning ({alert.kind}): {alert.message}"))
+    return "\n".join(lines)
+
+
+def assessment_json(a: Assessment) -> dict[str, Any]:
+    """One worker of `pha-relayer watch --once --json` (docs/relayer.md "Operator watch")."""
+    v = a.view
+    registered = v.registered
+    return {
+        "worker": v.worker,
+        "now": time_json(v.now),
+        "registered": registered,
+        "eligible": v.eligible,
+        "reason": reason_name(v.reason),
+        "pool_id": v.pool_id if registered else None,
+        "eligible_until": time_json(v.eligible_until) if registered else None,
+        "attested_until": time_json(v.attested_until) if registered else None,
+        "seconds_to_expiry": a.seconds_to_expiry,
+        "tcb_grace_closes_at": time_json(v.attested_until) if a.seconds_to_grace_close is not None else None,
+        "warnings": [{"kind": w.kind, "message": w.message} for w in a.warnings],
+        "renew": a.renew,
+        "renew_note": a.renew_note,
+    }

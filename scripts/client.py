@@ -1,8 +1,8 @@
 """Client commands for the job escrow.
 
     ape run client post --measurement 0x.. --input '{"handler":"echo","data":"hi"}' --payment 10
-    ape run client status 7
-    ape run client wait 7 [--timeout 600]
+    ape run client status 7 [--json]
+    ape run client wait 7 [--timeout 600] [--json]
     ape run client cancel 7
     ape run client expire 7
 
@@ -37,10 +37,9 @@ from pha.envelope import is_envelope
 from pha.escrow.client import TCB_NAMES, JobView, load_job, render_output
 from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
 from pha.faucet import faucet_hint
+from pha.fmt import PHA, amount_json, echo_json, format_pha, format_time, json_option, time_json, wrap
 from pha.jobs import JobInputError, input_problem, parse_job_input
 from pha.permit import PermitRefusedError, sign_permit
-
-PHA = 10**18
 
 
 def _pha(text: str, name: str) -> int:
@@ -177,7 +176,7 @@ def post(
         balance = int(token.balanceOf(account))
         if balance < amount:
             raise click.ClickException(
-                f"{account.address} holds {Decimal(balance) / PHA} PHA, needs {payment}"
+                f"{account.address} holds {format_pha(balance)}, needs {format_pha(amount)}"
                 + faucet_hint(str(account.address))
             )
         spec = JobSpec(
@@ -197,8 +196,9 @@ def post(
             tx = _send(escrow.post, spec.as_tuple(), amount, data, sender=account)
         job_id = tx.decode_logs(escrow.JobPosted)[0].jobId
         click.echo(
-            f"job {job_id} posted: {payment} PHA, deadline {spec.deadline}, "
-            f"inputHash 0x{spec.input_hash.hex()}"
+            f"job {job_id} posted: {format_pha(amount)}, deadline "
+            f"{format_time(spec.deadline, int(chain.pending_timestamp))}\n"
+            f"  inputHash 0x{spec.input_hash.hex()}"
         )
 
 
@@ -213,11 +213,12 @@ def _check_input(data: bytes, any_handler: bool) -> None:
         raise click.ClickException(str(error)) from None
 
 
-def _reclaim_hint(view: JobView) -> str:
+def _reclaim_hint(view: JobView, now: int) -> str:
     """How the client gets the payment of an active job back, and when."""
     if view.claimer:
         return (
-            f"claimed, so the payment comes back after the deadline {view.spec.deadline}: "
+            f"claimed, so the payment comes back after the deadline "
+            f"{format_time(view.spec.deadline, now, past='passed {} ago')}: "
             f"`ape run client expire {view.job_id}`"
         )
     return f"reclaim the payment now: `ape run client cancel {view.job_id}`"
@@ -230,40 +231,86 @@ def _permit(token: Any, account: Any, spender: Any, amount: int) -> tuple[int, b
         raise click.ClickException(str(error)) from None
 
 
-def _describe(view: JobView) -> str:
+def _chain_now() -> int:
+    from ape import chain
+
+    return int(chain.pending_timestamp)
+
+
+def _describe(view: JobView, now: int) -> str:
+    """The human form of `status`: PHA amounts, ISO times, every line within 80 columns."""
+
+    def row(label: str, value: str) -> str:
+        return f"  {label:<11} {value}"
+
+    spec = view.spec
     lines = [
         f"job {view.job_id}: {view.state}",
-        f"  client   {view.client}",
-        f"  payment  {Decimal(view.payment) / PHA} PHA (relay fee {Decimal(view.spec.relay_fee) / PHA})",
-        f"  measurement 0x{view.spec.measurement_id.hex()}",
-        f"  deadline {view.spec.deadline}",
+        row("client", view.client),
+        row("payment", f"{format_pha(view.payment)} (relay fee {format_pha(spec.relay_fee)})"),
+        row("measurement", f"0x{spec.measurement_id.hex()}"),
+        row("deadline", format_time(spec.deadline, now, past="passed {} ago")),
     ]
-    if view.spec.worker != ZERO_ADDRESS:
-        lines.append(f"  chosen worker {view.spec.worker}")
+    if spec.worker != ZERO_ADDRESS:
+        lines.append(row("only worker", spec.worker))
     if view.claimer:
-        lines.append(f"  claimed by {view.claimer} (pool {view.pool_id})")
+        lines.append(row("claimed by", f"{view.claimer} (pool {view.pool_id})"))
     if view.outcome == "settled":
-        lines.append(f"  worker {view.worker}, outputHash 0x{view.output_hash.hex()}")
+        lines.append(row("settled by", str(view.worker)))
+        lines.append(row("outputHash", f"0x{(view.output_hash or b'').hex()}"))
     problem = None if view.outcome else input_problem(view.input)
     if problem:
-        lines.append(f"  refused by workers: {problem}")
-        lines.append(f"  {_reclaim_hint(view)}")
+        lines.append(wrap(f"refused by workers: {problem}"))
+        lines.append(wrap(_reclaim_hint(view, now)))
     if view.refund is not None:
         lines.append(
-            f"  refunded {Decimal(view.refund) / PHA} PHA"
-            + (f", pool slashed {Decimal(view.slashed) / PHA} PHA" if view.slashed else "")
+            row("refunded", format_pha(view.refund))
+            + (f", pool slashed {format_pha(view.slashed)}" if view.slashed else "")
         )
     return "\n".join(lines)
+
+
+def _job_json(view: JobView, now: int) -> dict[str, Any]:
+    """The `--json` document of `status` and `wait` (docs/escrow.md "Client script")."""
+    spec = view.spec
+    problem = None if view.outcome else input_problem(view.input)
+    settled = view.outcome == "settled"
+    return {
+        "job_id": view.job_id,
+        "state": view.state,
+        "now": time_json(now),
+        "client": view.client,
+        "payment": amount_json(view.payment),
+        "relay_fee": amount_json(spec.relay_fee),
+        "measurement_id": "0x" + spec.measurement_id.hex(),
+        "input_hash": "0x" + spec.input_hash.hex(),
+        "deadline": time_json(spec.deadline),
+        "max_tcb_status": TCB_NAMES[spec.max_tcb_status],
+        "only_worker": None if spec.worker == ZERO_ADDRESS else spec.worker,
+        "claimed_by": view.claimer,
+        "pool_id": view.pool_id,
+        "settled_by": view.worker if settled else None,
+        "output": render_output(view.output or b"") if settled else None,
+        "output_hash": "0x" + view.output_hash.hex() if settled and view.output_hash else None,
+        "refund": None if view.refund is None else amount_json(view.refund),
+        "slashed": None if view.slashed is None else amount_json(view.slashed),
+        "input_problem": problem,
+    }
 
 
 @cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @network_option
 @click.argument("job_id", type=click.IntRange(min=0))
-def status(network_choice: str, job_id: int) -> None:
+@json_option
+def status(network_choice: str, job_id: int, as_json: bool) -> None:
     """Print a job's state."""
     with connected(network_choice):
         escrow, _, start = _escrow()
-        click.echo(_describe(_job(escrow, start, job_id)))
+        view, now = _job(escrow, start, job_id), _chain_now()
+        if as_json:
+            echo_json(_job_json(view, now))
+        else:
+            click.echo(_describe(view, now))
 
 
 @cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -271,15 +318,19 @@ def status(network_choice: str, job_id: int) -> None:
 @click.argument("job_id", type=click.IntRange(min=0))
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait.")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between checks.")
-def wait(network_choice: str, job_id: int, timeout: int, poll: float) -> None:
-    """Wait for a job's result and print the output."""
+@json_option
+def wait(network_choice: str, job_id: int, timeout: int, poll: float, as_json: bool) -> None:
+    """Wait for a job's result and print the output (--json: the settled job, output included)."""
     with connected(network_choice):
         escrow, _, start = _escrow()
         until = time.monotonic() + timeout
         while True:
             view = _job(escrow, start, job_id)
             if view.outcome == "settled":
-                click.echo(render_output(view.output or b""))
+                if as_json:
+                    echo_json(_job_json(view, _chain_now()))
+                else:
+                    click.echo(render_output(view.output or b""))
                 return
             if view.outcome:
                 raise click.ClickException(f"job {job_id} ended without a result: {view.outcome}")
@@ -287,7 +338,7 @@ def wait(network_choice: str, job_id: int, timeout: int, poll: float) -> None:
             if problem:
                 raise click.ClickException(
                     f"job {job_id} will get no result, workers refuse its input: {problem}; "
-                    + _reclaim_hint(view)
+                    + _reclaim_hint(view, _chain_now())
                 )
             if time.monotonic() > until:
                 raise click.ClickException(f"job {job_id} still {view.state} after {timeout}s")
@@ -309,7 +360,7 @@ def cancel(network_choice: str, account_alias: str | None, job_id: int) -> None:
         if view.client != account.address:
             raise click.ClickException(f"only the client {view.client} can cancel job {job_id}")
         _send(escrow.cancel, job_id, view.spec.as_tuple(), sender=account)
-        click.echo(f"job {job_id} cancelled: {Decimal(view.payment) / PHA} PHA refunded")
+        click.echo(f"job {job_id} cancelled: {format_pha(view.payment)} refunded")
 
 
 @cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -323,7 +374,10 @@ def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
     with connected(network_choice):
         escrow, account, view = _open_job(account_alias, job_id)
         if chain.pending_timestamp <= view.spec.deadline:
-            raise click.ClickException(f"job {job_id}'s deadline {view.spec.deadline} has not passed")
+            raise click.ClickException(
+                f"job {job_id}'s deadline {format_time(view.spec.deadline, int(chain.pending_timestamp))} "
+                "has not passed"
+            )
         tx = _send(
             escrow.expire,
             job_id,
@@ -334,6 +388,6 @@ def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
         )
         event = tx.decode_logs(escrow.JobExpired)[0]
         click.echo(
-            f"job {job_id} expired: {Decimal(event.refund) / PHA} PHA refunded, "
-            f"{Decimal(event.slashed) / PHA} PHA slashed"
+            f"job {job_id} expired: {format_pha(int(event.refund))} refunded, "
+            f"{format_pha(int(event.slashed))} slashed"
         )

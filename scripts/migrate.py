@@ -5,7 +5,7 @@
     ape run migrate build --state state_dump_or_chain_spec.json --out snap.json
     ape run migrate deploy --snapshot snap.json --network ... [--closes-in-days 90]
     ape run migrate push --snapshot snap.json --bindings bindings.jsonl [--batch-size 200] [--dry-run]
-    ape run migrate status | reconcile | audit --snapshot snap.json --bindings bindings.jsonl
+    ape run migrate status | reconcile | audit --snapshot snap.json --bindings bindings.jsonl [--json]
     ape run migrate synth --accounts 100000 --seed 1 --out export.jsonl      (synthetic snapshot)
     ape run migrate synth-bindings --accounts 100000 --seed 1 --out bindings.jsonl --network ...
 
@@ -23,8 +23,9 @@ import click
 from eth_utils import is_address
 
 from pha.cli import ADDRESS, account_option, connected, current_manifest_path, network_option, resolve_account
+from pha.fmt import echo_json, format_time, json_option, percent, time_json
 from pha.manifest import ManifestError, load_manifest
-from pha.migration import PHALA_SS58_FORMAT
+from pha.migration import PHALA_SS58_FORMAT, format_planck, planck_json
 
 DEFAULT_SNAPSHOT = "migration-data/snapshot.json"
 
@@ -142,17 +143,19 @@ def _deploy_block(client: Any, manifest_file: Path | None) -> int:
     return 0
 
 
-def _reconcile(snapshot: Any, bindings: Any, client: Any, out: Path | None) -> dict:
-    from rich.console import Console
-
+def _reconcile(snapshot: Any, bindings: Any, client: Any, out: Path | None, as_json: bool = False) -> dict:
     from pha.migration.reconcile import reconcile, render, write_report
 
     state = client.state()
     claimed = client.claimed(snapshot.count) if int(state.predecessor, 16) else None
     report = reconcile(snapshot, bindings, client.bitmap(snapshot.count), state, claimed)
-    Console().print(render(report))
     if out is not None:
         write_report(report, out)
+    if as_json:
+        echo_json(report)
+        return report
+    click.echo(render(report))
+    if out is not None:
         click.echo(f"report: {out}")
     return report
 
@@ -258,9 +261,10 @@ def _listed(snapshot: Any) -> str:
 def _print_build(snapshot: Any) -> None:
     click.echo(f"source     {snapshot.source}")
     click.echo(f"accounts   {snapshot.count:,}")
-    click.echo(f"total      {snapshot.total} planck")
+    click.echo(f"total      {format_planck(snapshot.total)}")
     click.echo(
-        f"excluded   {len(snapshot.excluded):,} accounts, {snapshot.excluded_total} planck (never minted)"
+        f"excluded   {len(snapshot.excluded):,} accounts, {format_planck(snapshot.excluded_total)} "
+        "(never minted)"
     )
     click.echo(
         f"empty      {len(snapshot.empty):,} accounts with zero balance (not leaves){_listed(snapshot)}"
@@ -403,7 +407,7 @@ def push(
         verb = "would push" if dry_run else "pushed"
         click.echo(
             f"{verb} {summary.accounts:,} accounts in {summary.batches:,} batches "
-            f"({summary.amount} planck, {summary.gas_used:,} gas, {summary.seconds:.1f} s)"
+            f"({format_planck(summary.amount)}, {summary.gas_used:,} gas, {summary.seconds:.1f} s)"
         )
         if dry_run:
             return
@@ -417,14 +421,48 @@ def push(
 @rpc_option
 @manifest_option
 @migrator_option
+@json_option
 def status(
-    network_choice: str, rpc_url: str | None, manifest_file: Path | None, migrator: str | None
+    network_choice: str, rpc_url: str | None, manifest_file: Path | None, migrator: str | None, as_json: bool
 ) -> None:
+    from ape import chain
+
     with _connect(network_choice, rpc_url):
         state = _client(migrator, manifest_file).state()
-        for key, value in state.__dict__.items():
-            shown = "0x" + value.hex() if isinstance(value, bytes) else value
-            click.echo(f"{key:<18} {shown}")
+        now = int(chain.blocks.head.timestamp)
+    if as_json:
+        echo_json(_status_json(state, now))
+        return
+    done = percent(state.total_migrated, state.total)
+    predecessor = state.predecessor if int(state.predecessor, 16) else "none (the first migrator)"
+    window = "closable" if now >= state.closes_at else "open"
+    for label, value in (
+        ("migrator", state.address),
+        ("token", state.token),
+        ("replaces", predecessor),
+        ("root", "0x" + state.root.hex()),
+        ("snapshot", f"{state.count:,} accounts, {format_planck(state.total)}"),
+        ("migrated", f"{state.accounts_migrated:,} accounts, {format_planck(state.total_migrated)} ({done})"),
+        ("state", "closed" if state.closed else "paused" if state.paused else "open"),
+        ("closes from", f"{format_time(state.closes_at, now)} (window {window})"),
+    ):
+        click.echo(f"{label:<12} {value}")
+
+
+def _status_json(state: Any, now: int) -> dict[str, Any]:
+    """`migrate status --json` (docs/migration.md "Scripts' output")."""
+    return {
+        "migrator": state.address,
+        "token": state.token,
+        "predecessor": state.predecessor if int(state.predecessor, 16) else None,
+        "root": "0x" + state.root.hex(),
+        "now": time_json(now),
+        "snapshot": {"accounts": state.count, "total": planck_json(state.total)},
+        "migrated": {"accounts": state.accounts_migrated, "amount": planck_json(state.total_migrated)},
+        "paused": state.paused,
+        "closed": state.closed,
+        "closes_at": time_json(state.closes_at),
+    }
 
 
 @cli.command(short_help="Reconciliation report: snapshot total = migrated + pending")
@@ -435,6 +473,7 @@ def status(
 @manifest_option
 @migrator_option
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
+@json_option
 def reconcile(
     snapshot_path: Path,
     bindings_path: Path,
@@ -443,11 +482,13 @@ def reconcile(
     manifest_file: Path | None,
     migrator: str | None,
     out: Path | None,
+    as_json: bool,
 ) -> None:
     snapshot = _snapshot(snapshot_path)
     with _connect(network_choice, rpc_url):
         client = _client(migrator, manifest_file)
-        report = _reconcile(snapshot, _bindings(bindings_path, snapshot, client), client, out)
+        bindings = _bindings(bindings_path, snapshot, client)
+        report = _reconcile(snapshot, bindings, client, out, as_json)
         if not report["balanced"]:
             raise click.ClickException("reconciliation does NOT balance")
 
@@ -461,6 +502,7 @@ def reconcile(
 @migrator_option
 @click.option("--from-block", default=None, type=int, help="First block to scan (default: deploy block).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the JSON audit here.")
+@json_option
 def audit(
     snapshot_path: Path,
     bindings_path: Path,
@@ -470,6 +512,7 @@ def audit(
     migrator: str | None,
     from_block: int | None,
     out: Path | None,
+    as_json: bool,
 ) -> None:
     from pha.migration.audit import audit_events
 
@@ -480,12 +523,18 @@ def audit(
         start = _deploy_block(client, manifest_file) if from_block is None else from_block
         # Streamed: events are read page by page and reconciled as they come (flat memory).
         report = audit_events(snapshot, bindings, client.state(), client.migration_events(start))
-        click.echo(
-            f"audited {report.mints_checked:,} mints in {report.batches_checked:,} batches "
-            f"({report.amount} planck): {'OK' if report.ok else f'{len(report.problems)} PROBLEM(S)'}"
-        )
-        for problem in report.problems[:50]:
-            click.echo(f"  {problem}")
+        if as_json:
+            echo_json({**report.as_dict(), "from_block": start})
+        else:
+            click.echo(
+                f"audited {report.mints_checked:,} mints in {report.batches_checked:,} batches "
+                f"({format_planck(report.amount)}): "
+                + ("OK" if report.ok else f"{len(report.problems)} PROBLEM(S)")
+            )
+            for problem in report.problems[:50]:
+                click.echo(f"  {problem}")
+            if len(report.problems) > 50:
+                click.echo(f"  (first 50 of {len(report.problems):,} problems; all: --json or --out FILE)")
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report.as_dict(), indent=1) + "\n")

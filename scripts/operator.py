@@ -6,7 +6,7 @@
     ape run operator renew --worker 0x... --worker-url URL [...]
     ape run operator deregister --worker 0x...
     ape run operator authorise-relayer --pool 1 --relayer 0x... [--revoke]
-    ape run operator worker-status --worker 0x... [--measurement-id 0x...]
+    ape run operator worker-status --worker 0x... [--measurement-id 0x...] [--json]
 
 The worker's quote must bind this chain, this registry and the pool (start the worker with
 them: see docs/worker.md). With the committee verifier the first attester proposes a statement
@@ -21,12 +21,13 @@ from typing import Any
 import click
 
 from pha.cli import ADDRESS, UserError, account_option, network_option, script_session
+from pha.fmt import echo_json, json_option
 from pha.registry.actions import (
     WorkerAttestation,
     choose_verifier,
     prepare_renewal,
     quote_and_evidence,
-    status_lines,
+    worker_status,
 )
 
 
@@ -93,7 +94,7 @@ def register(
             evidence,
             sender=w["account"],
         )
-        _, lines = status_lines(registry, attestation.worker)
+        lines = worker_status(registry, attestation.worker, _chain_now()).lines()
         click.echo(
             "\n".join(["registered" + (" (SIMULATED quote)" if attestation.simulated else ""), *lines])
         )
@@ -122,7 +123,7 @@ def renew(
             list(attester_urls), threshold,
         )  # fmt: skip
         registry.renewWorker(*renewal.args, sender=w["account"])
-        _, lines = status_lines(registry, renewal.attestation.worker)
+        lines = worker_status(registry, renewal.attestation.worker, _chain_now()).lines()
         click.echo("\n".join([f"renewed{' with new keys' if renewal.rotated else ''}", *lines]))
 
 
@@ -165,12 +166,22 @@ def authorise_relayer(
 @click.option(
     "--measurement-id", default=None, help="Check against this measurement (default: the worker's)."
 )
-def worker_status(network_choice: str, worker: str, measurement_id: str | None) -> None:
+@json_option
+def worker_status_cmd(network_choice: str, worker: str, measurement_id: str | None, as_json: bool) -> None:
     """Whether a worker is eligible, why not, and when its attestation expires. Exit 1 if not eligible."""
     with script_session(network_choice, None, ("WorkerRegistry",), need_account=False,
                         user_errors=(ValueError,)) as w:  # fmt: skip
         mid = bytes.fromhex(measurement_id.removeprefix("0x")) if measurement_id else None
-        eligible, lines = status_lines(w["WorkerRegistry"], worker, mid)
-        click.echo("\n".join(lines))
-        if not eligible:
+        status = worker_status(w["WorkerRegistry"], worker, _chain_now(), mid)
+        if as_json:
+            echo_json(status.as_json())
+        else:
+            click.echo("\n".join(status.lines()))
+        if not status.eligible:
             raise SystemExit(1)
+
+
+def _chain_now() -> int:
+    from ape import chain
+
+    return int(chain.blocks.head.timestamp)

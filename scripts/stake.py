@@ -6,7 +6,7 @@
     ape run stake withdraw 1 [--request 0]
     ape run stake claim-commission 1 [--to 0x...]
     ape run stake set-commission 1 1500
-    ape run stake pool-status 1 [--delegator 0x...]
+    ape run stake pool-status 1 [--delegator 0x...] [--json]
     ape run stake sync-backing 1 2 | --all   (after governance changed the minimum stake per worker)
     ape run stake sweep-slashed         (pay slashed PHA to the treasury; anyone)
     ape run stake flush-rewards 1 2 | --all  (pay pools what single job settlements left them; anyone)
@@ -34,6 +34,7 @@ from pha.cli import (
     require_manifest,
     resolve_account,
 )
+from pha.fmt import echo_json, json_option
 from pha.staking import actions
 from pha.staking.amounts import AmountError, parse_pha
 
@@ -236,7 +237,12 @@ def sweep_slashed(network_choice: str, account_alias: str | None) -> None:
 @click.option(
     "--delegator", type=ADDRESS, default=None, help="Also show this address's position and requests."
 )
-def pool_status(network_choice: str, pool_id: int, delegator: str | None) -> None:
+@json_option
+def pool_status(network_choice: str, pool_id: int, delegator: str | None, as_json: bool) -> None:
     """Backing, share price, queue, workers, commission and pending change of a pool."""
     with _session(network_choice, None, need_account=False) as w:
-        _echo(actions.pool_status(w["staking"], pool_id, delegator))
+        status = actions.read_pool_status(w["staking"], pool_id, delegator)
+        if as_json:
+            echo_json(status.as_json())
+        else:
+            _echo(status.lines())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pha.staking.amounts import format_pha
+from pha.fmt import format_pha
 
 
 @dataclass(frozen=True)

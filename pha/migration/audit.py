@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pha.migration import planck_json
 from pha.migration.bindings import BindingSet
 from pha.migration.chain import BatchEvent, MigratedEvent, OnChainState
 from pha.migration.plan import records_hash
@@ -40,7 +41,7 @@ class AuditReport:
         return {
             "mints_checked": self.mints_checked,
             "batches_checked": self.batches_checked,
-            "amount": str(self.amount),
+            "amount": planck_json(self.amount),
             "ok": self.ok,
             "problems": self.problems,
         }

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pha.migration import SCALE
+from pha.fmt import Column, amount_json, format_pha, table
+from pha.migration import PLANCK_DECIMALS, SCALE, planck_json
 from pha.migration.bindings import BindingSet
 from pha.migration.chain import OnChainState
 from pha.migration.plan import Bitmap
@@ -54,12 +55,12 @@ def reconcile(
                 "index": leaf.index,
                 "account": address,
                 "pubkey": "0x" + leaf.pubkey.hex(),
-                "amount": str(leaf.amount),
+                "amount": planck_json(leaf.amount),
                 "status": status,
             }
         )
     pending_amount = snapshot.total - migrated_amount - earlier_amount
-    listed_pending = sum(int(p["amount"]) for p in pending)
+    listed_pending = sum(int(p["amount"]["planck"]) for p in pending)
     checks = {
         "total_equals_migrated_plus_pending": snapshot.total
         == migrated_amount + earlier_amount + listed_pending,
@@ -71,26 +72,26 @@ def reconcile(
     return {
         "migrator": state.address,
         "root": "0x" + snapshot.root.hex(),
-        "snapshot": {"accounts": snapshot.count, "total": str(snapshot.total)},
+        "snapshot": {"accounts": snapshot.count, "total": planck_json(snapshot.total)},
         "migrated": {
             "accounts": migrated_count,
-            "amount": str(migrated_amount),
-            "wei_minted": str(migrated_amount * SCALE),
+            "amount": planck_json(migrated_amount),
+            "minted": amount_json(migrated_amount * SCALE),
         },
         "paid_by_predecessor": {
             "migrator": state.predecessor,
             "accounts": earlier_count,
-            "amount": str(earlier_amount),
+            "amount": planck_json(earlier_amount),
         },
-        "pending": {"accounts": len(pending), "amount": str(pending_amount), "list": pending},
+        "pending": {"accounts": len(pending), "amount": planck_json(pending_amount), "list": pending},
         "excluded": {
             "accounts": len(snapshot.excluded),
-            "amount": str(snapshot.excluded_total),
+            "amount": planck_json(snapshot.excluded_total),
             "list": [
                 {
                     "account": snapshot.address(e.pubkey),
                     "pubkey": "0x" + e.pubkey.hex(),
-                    "amount": str(e.amount),
+                    "amount": planck_json(e.amount),
                     "reason": e.reason,
                 }
                 for e in snapshot.excluded
@@ -100,7 +101,7 @@ def reconcile(
             {"where": r.where, "account": r.account, "reason": r.reason} for r in bindings.rejected
         ],
         "on_chain": {
-            "total_migrated": str(state.total_migrated),
+            "total_migrated": planck_json(state.total_migrated),
             "accounts_migrated": state.accounts_migrated,
             "paused": state.paused,
             "closed": state.closed,
@@ -116,31 +117,41 @@ def write_report(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def render(report: dict[str, Any], max_pending: int = 20) -> Any:
-    """A rich renderable: totals table, then the first pending accounts."""
-    from rich.console import Group
-    from rich.table import Table
-
-    def pha(planck: str) -> str:
-        whole, frac = divmod(int(planck), 10**12)
-        return f"{whole:,}.{frac:012d}"
-
-    totals = Table(title=f"Migration reconciliation ({report['migrator']})")
-    for column in ("", "accounts", "planck", "PHA"):
-        totals.add_column(column, justify="right" if column else "left")
-    rows = [("snapshot", "snapshot"), ("migrated", "migrated"), ("pending", "pending")]
-    if report.get("paid_by_predecessor", {}).get("accounts"):
-        rows.insert(2, ("paid by a predecessor", "paid_by_predecessor"))
-    for label, key in rows:
-        part = report[key]
-        amount = part.get("total", part.get("amount"))
-        totals.add_row(label, f"{part['accounts']:,}", amount, pha(amount))
-    ex = report["excluded"]
-    totals.add_row("excluded (never minted)", f"{ex['accounts']:,}", ex["amount"], pha(ex["amount"]))
-    totals.add_row("balanced", "", "", "yes" if report["balanced"] else "NO")
-    pending = Table(title=f"Pending accounts (first {max_pending} of {report['pending']['accounts']})")
-    for column in ("index", "account", "planck", "status"):
-        pending.add_column(column)
-    for p in report["pending"]["list"][:max_pending]:
-        pending.add_row(str(p["index"]), p["account"], p["amount"], p["status"])
-    return Group(totals, pending) if report["pending"]["accounts"] else totals
+def render(report: dict[str, Any], max_pending: int = 20) -> str:
+    """The human form: the totals in PHA, then the first `max_pending` pending accounts, within
+    80 columns (every account and reason is in the JSON report)."""
+    rows = [("snapshot", report["snapshot"]["accounts"], report["snapshot"]["total"])]
+    rows.append(("migrated", report["migrated"]["accounts"], report["migrated"]["amount"]))
+    earlier = report.get("paid_by_predecessor", {})
+    if earlier.get("accounts"):
+        rows.append(("paid by a predecessor", earlier["accounts"], earlier["amount"]))
+    rows.append(("pending", report["pending"]["accounts"], report["pending"]["amount"]))
+    rows.append(("excluded (never minted)", report["excluded"]["accounts"], report["excluded"]["amount"]))
+    totals = table(
+        [Column("", cut=None), Column("accounts", ">", cut=None), Column("PHA", ".", cut=None)],
+        [[label, f"{count:,}", format_pha(int(amount["planck"]), PLANCK_DECIMALS, unit="")]
+         for label, count, amount in rows],
+    )  # fmt: skip
+    lines = [
+        f"Migration reconciliation (migrator {report['migrator']})",
+        totals,
+        f"balanced: {'yes' if report['balanced'] else 'NO'}",
+    ]
+    for name, ok in report["checks"].items():
+        if not ok:
+            lines.append(f"  FAILED: {name.replace('_', ' ')}")
+    pending = report["pending"]
+    if pending["accounts"]:
+        shown = pending["list"][:max_pending]
+        more = f"first {len(shown)} of {pending['accounts']:,}; all: --json or --out FILE"
+        lines += [
+            "",
+            f"Pending accounts ({more})" if len(shown) < pending["accounts"] else "Pending accounts",
+            table(
+                [Column("account", cut="middle", min_width=48), Column("PHA", ".", cut=None),
+                 Column("status", min_width=10)],
+                [[p["account"], format_pha(int(p["amount"]["planck"]), PLANCK_DECIMALS, unit=""), p["status"]]
+                 for p in shown],
+            ),
+        ]  # fmt: skip
+    return "\n".join(lines)

@@ -10,12 +10,12 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import to_checksum_address
 
 from pha.cli import UserError
+from pha.fmt import format_time, time_json
 from pha.quote.committee import Statement, encode_evidence
 from pha.quote.io import decode_quote
 from pha.quote.tcb import TcbStatus
@@ -127,23 +127,78 @@ def quote_and_evidence(
     return attestation.quote, b""
 
 
-def status_lines(registry: Any, worker: str, measurement_id: bytes | None = None) -> tuple[bool, list[str]]:
-    """`worker-status`: eligibility (with the reason) and the attestation's expiry."""
+@dataclass(frozen=True)
+class WorkerStatus:
+    """`worker-status`: one worker as the registry sees it at chain time `now`."""
+
+    worker: str
+    now: int
+    registered: bool
+    eligible: bool = False
+    reason: str = "not registered"
+    pool_id: int = 0
+    measurement_id: bytes = bytes(32)
+    checked_measurement_id: bytes = bytes(32)
+    tcb_status: int = 0
+    attested_until: int = 0
+    verified_at: int = 0
+
+    def lines(self) -> list[str]:
+        """The human form: ISO times with how far they are, each line within 80 columns."""
+        if not self.registered:
+            return [f"worker {self.worker}: not registered"]
+        lines = [
+            f"worker:       {self.worker}",
+            f"pool:         {self.pool_id}",
+            f"measurement:  0x{self.measurement_id.hex()}",
+            f"TCB status:   {TcbStatus(self.tcb_status).name}",
+            f"verified:     {format_time(self.verified_at, self.now)}",
+            f"attested to:  {format_time(self.attested_until, self.now, past='expired {} ago')}",
+            f"eligible:     {'yes' if self.eligible else 'no'} ({self.reason})",
+        ]
+        if self.checked_measurement_id != self.measurement_id:
+            lines.insert(3, f"checked for:  0x{self.checked_measurement_id.hex()}")
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` document (docs/registry.md "Scripts")."""
+        registered = self.registered
+        return {
+            "worker": self.worker,
+            "now": time_json(self.now),
+            "registered": registered,
+            "eligible": self.eligible,
+            "reason": self.reason,
+            "pool_id": self.pool_id if registered else None,
+            "measurement_id": "0x" + self.measurement_id.hex() if registered else None,
+            "checked_measurement_id": "0x" + self.checked_measurement_id.hex() if registered else None,
+            "tcb_status": TcbStatus(self.tcb_status).name if registered else None,
+            "verified_at": time_json(self.verified_at) if registered else None,
+            "attested_until": time_json(self.attested_until) if registered else None,
+        }
+
+
+def worker_status(registry: Any, worker: str, now: int, measurement_id: bytes | None = None) -> WorkerStatus:
+    """Eligibility (with the registry's reason) for `measurement_id` (default: the worker's own)."""
     info = registry.workerInfo(worker)
     if not info.registered:
-        return False, [f"worker {worker}: not registered"]
-    measurement = measurement_id or bytes(info.measurementId)
-    eligible, reason = registry.explain(worker, measurement)
-    until = datetime.fromtimestamp(int(info.attestedUntil), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    lines = [
-        f"worker:       {worker}",
-        f"pool:         {info.poolId}",
-        f"measurement:  0x{bytes(info.measurementId).hex()}",
-        f"TCB status:   {TcbStatus(int(info.tcbStatus)).name}",
-        f"attested to:  {until}",
-        f"eligible:     {'yes' if eligible else 'no'} ({reason})",
-    ]
-    return bool(eligible), lines
+        return WorkerStatus(worker, now, registered=False)
+    own = bytes(info.measurementId)
+    checked = measurement_id or own
+    eligible, reason = registry.explain(worker, checked)
+    return WorkerStatus(
+        worker=worker,
+        now=now,
+        registered=True,
+        eligible=bool(eligible),
+        reason=str(reason),
+        pool_id=int(info.poolId),
+        measurement_id=own,
+        checked_measurement_id=checked,
+        tcb_status=int(info.tcbStatus),
+        attested_until=int(info.attestedUntil),
+        verified_at=int(info.verifiedAt),
+    )
 
 
 @dataclass(frozen=True)

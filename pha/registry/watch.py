@@ -11,8 +11,8 @@ Times are the chain's (block timestamps), in seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
+from pha.fmt import format_duration, iso
 from pha.quote.tcb import TcbStatus
 from pha.registry.reasons import reason_hint, reason_name
 
@@ -118,14 +118,6 @@ class Assessment:
     """Why a renewal is or is not attempted (for the log)."""
 
 
-def when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def hours(seconds: int) -> str:
-    return f"{seconds / 3600:.1f} h"
-
-
 def assess(
     view: WorkerView,
     thresholds: Thresholds,
@@ -154,7 +146,7 @@ def assess(
                     "grace",
                     f"TCB {TcbStatus(view.tcb_status).name} is below the policy "
                     f"({TcbStatus(view.max_tcb_status).name}) and accepted only until the grace window "
-                    f"closes in {hours(grace_left)} ({when(view.attested_until)}): update the "
+                    f"closes in {format_duration(grace_left)} ({iso(view.attested_until)}): update the "
                     "platform's TCB (microcode / firmware), then renew",
                 )
             )
@@ -163,13 +155,16 @@ def assess(
                 warnings.append(
                     Alert(
                         "measurement_expiry",
-                        f"measurement 0x{view.measurement_id.hex()[:16]}… expires in {hours(left)} "
-                        f"({when(view.eligible_until)}): move the worker to a newer allowed measurement",
+                        f"measurement 0x{view.measurement_id.hex()[:16]}… expires in {format_duration(left)} "
+                        f"({iso(view.eligible_until)}): move the worker to a newer allowed measurement",
                     )
                 )
             else:
                 warnings.append(
-                    Alert("expiry", f"attestation expires in {hours(left)} ({when(view.attested_until)})")
+                    Alert(
+                        "expiry",
+                        f"attestation expires in {format_duration(left)} ({iso(view.attested_until)})",
+                    )
                 )
     renew, note = _renewal(view, t, renew_configured, last_renew_attempt)
     return Assessment(view, left, grace_left, tuple(warnings), renew, note)

@@ -1,5 +1,5 @@
 """Staking helpers for scripts and services: amounts, pool status, checked user actions."""
 
-from pha.staking.amounts import format_pha, format_when, parse_pha, shares_for_assets
+from pha.staking.amounts import parse_pha, shares_for_assets
 
-__all__ = ["format_pha", "format_when", "parse_pha", "shares_for_assets"]
+__all__ = ["parse_pha", "shares_for_assets"]

@@ -12,7 +12,8 @@ from typing import Any
 
 from pha import permit
 from pha.faucet import faucet_hint
-from pha.staking.amounts import format_pha, format_when, shares_for_assets
+from pha.fmt import amount_json, format_duration, format_pha, format_share, format_time, percent, time_json
+from pha.staking.amounts import shares_for_assets
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def set_commission(staking: Any, account: Any, pool_id: int, commission_bps: int
     tx = staking.setCommission(pool_id, commission_bps, sender=account)
     scheduled = tx.decode_logs(staking.CommissionChangeScheduled)
     if scheduled:
-        when = format_when(int(scheduled[0].effectiveAt), _now())
+        when = format_time(int(scheduled[0].effectiveAt), _now())
         return [f"pool {pool_id}: commission {commission_bps / 100:g}% from {when}"]
     return [f"pool {pool_id}: commission {commission_bps / 100:g}% now"]
 
@@ -99,12 +100,22 @@ def delegate(
         tx = staking.invoke_transaction("delegate", pool_id, assets, sender=account)
     event = tx.decode_logs(staking.Delegated)[0]
     taken = int(event.assets)  # what the shares cost, rounded up: at most the amount offered
-    lines = [f"delegated {format_pha(taken)} to pool {pool_id} for {int(event.shares):,} shares"]
+    lines = [
+        f"delegated {format_pha(taken)} to pool {pool_id}: you hold {_position(staking, pool_id, account)}"
+    ]
     if taken != assets:
         lines.append(
-            f"  {assets - taken} wei of the {format_pha(assets)} offered buy no whole share: not taken"
+            f"  {format_pha(assets - taken)} of the {format_pha(assets)} offered buy no whole share: "
+            "not taken"
         )
     return lines
+
+
+def _position(staking: Any, pool_id: int, holder: Any) -> str:
+    """'12.34 % of the pool (≈ 1,234.5 PHA)': a holder's shares as people read them."""
+    shares = int(staking.sharesOf(pool_id, holder))
+    total = int(staking.poolInfo(pool_id).totalShares)
+    return format_share(shares, total, int(staking.convertToAssets(pool_id, shares)))
 
 
 def sign_permit(
@@ -142,7 +153,7 @@ def undelegate(staking: Any, account: Any, pool_id: int, assets: int | None) -> 
     event = tx.decode_logs(staking.Undelegated)[0]
     return [
         f"undelegated {format_pha(int(event.assets))} from pool {pool_id} (request {event.requestId});"
-        f" withdrawable from {format_when(int(event.unlockAt), _now())}"
+        f" withdrawable from {format_time(int(event.unlockAt), _now())}"
     ]
 
 
@@ -164,7 +175,7 @@ def withdraw(staking: Any, account: Any, pool_id: int, request_id: int | None) -
         first = min(requests, key=lambda r: r.unlock_at)
         raise StakeError(
             f"cooldown not over: request {first.request_id} ({format_pha(first.assets)})"
-            f" unlocks at {format_when(first.unlock_at, now)}"
+            f" unlocks at {format_time(first.unlock_at, now)}"
         )
     lines = []
     for request in ready:
@@ -219,39 +230,157 @@ def sweep_slashed(staking: Any, account: Any) -> list[str]:
     return [f"paid {format_pha(int(event.amount))} of slashed PHA to the treasury {event.treasury}"]
 
 
-def pool_status(staking: Any, pool_id: int, delegator: str | None = None) -> list[str]:
-    """What `stake pool-status` prints: backing, price, queue, workers, commission, a position."""
+@dataclass(frozen=True)
+class Position:
+    """A delegator's stake in one pool: shares, what they are worth, open withdrawal requests."""
+
+    delegator: str
+    shares: int
+    value: int
+    requests: list[Request]
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """What `stake pool-status` shows, read once at chain time `now`."""
+
+    pool_id: int
+    now: int
+    operator: str
+    commission_bps: int
+    pending_commission_bps: int
+    commission_effective_at: int
+    """When the pending commission applies (0: no change pending)."""
+    active: int
+    queued: int
+    total_shares: int
+    share_price: int
+    commission_owed: int
+    min_stake_per_worker: int
+    workers: int
+    under_backed: bool
+    cooldown: int
+    position: Position | None = None
+
+    @property
+    def backing(self) -> int:
+        return self.active + self.queued
+
+    @property
+    def max_workers(self) -> int:
+        return self.backing // self.min_stake_per_worker if self.min_stake_per_worker else 0
+
+    def lines(self) -> list[str]:
+        """The human form (every line fits 80 columns for amounts below a billion PHA)."""
+        lines = [
+            f"pool {self.pool_id}",
+            f"  operator           {self.operator}",
+            f"  commission         {self.commission_bps / 100:g}%",
+        ]
+        if self.commission_effective_at:
+            lines.append(
+                f"  pending commission {self.pending_commission_bps / 100:g}% from "
+                f"{format_time(self.commission_effective_at, self.now)}"
+            )
+        lines += [
+            f"  backing            {format_pha(self.backing)} (slashable)",
+            f"    active           {format_pha(self.active)}",
+            f"    queued           {format_pha(self.queued)} in withdrawal requests",
+            f"  share price        {format_pha(self.share_price)} per 1 PHA at the start",
+            f"  commission owed    {format_pha(self.commission_owed)}",
+            f"  min stake / worker {format_pha(self.min_stake_per_worker)}: backs up to "
+            f"{self.max_workers} worker(s)",
+            f"  workers            {self.workers}"
+            + (" (UNDER-BACKED: its workers are not eligible)" if self.under_backed else ""),
+            f"  cooldown           {format_duration(self.cooldown)}",
+        ]
+        p = self.position
+        if p is not None:
+            lines += [
+                f"  delegator          {p.delegator}",
+                f"    position         {format_share(p.shares, self.total_shares, p.value)}",
+            ]
+            for r in p.requests:
+                state = (
+                    "ready" if r.unlock_at <= self.now else f"unlocks {format_time(r.unlock_at, self.now)}"
+                )
+                lines.append(f"    request {r.request_id}: {format_pha(r.assets)}, {state}")
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` document (docs/staking.md "Scripts")."""
+        p = self.position
+        pending = None
+        if self.commission_effective_at:
+            pending = {
+                "bps": self.pending_commission_bps,
+                "effective_at": time_json(self.commission_effective_at),
+            }
+        return {
+            "pool_id": self.pool_id,
+            "now": time_json(self.now),
+            "operator": self.operator,
+            "commission_bps": self.commission_bps,
+            "pending_commission": pending,
+            "backing": amount_json(self.backing),
+            "active": amount_json(self.active),
+            "queued": amount_json(self.queued),
+            "total_shares": str(self.total_shares),
+            "share_price": amount_json(self.share_price),
+            "commission_owed": amount_json(self.commission_owed),
+            "min_stake_per_worker": amount_json(self.min_stake_per_worker),
+            "max_workers": self.max_workers,
+            "workers": self.workers,
+            "under_backed": self.under_backed,
+            "cooldown_s": self.cooldown,
+            "delegator": None
+            if p is None
+            else {
+                "address": p.delegator,
+                "shares": str(p.shares),
+                "pool_percent": percent(p.shares, self.total_shares).removesuffix(" %"),
+                "value": amount_json(p.value),
+                "requests": [
+                    {
+                        "request_id": r.request_id,
+                        "assets": amount_json(r.assets),
+                        "unlock_at": time_json(r.unlock_at),
+                        "ready": r.unlock_at <= self.now,
+                    }
+                    for r in p.requests
+                ],
+            },
+        }
+
+
+def read_pool_status(staking: Any, pool_id: int, delegator: str | None = None) -> PoolStatus:
+    """Backing, price, queue, workers, commission and (with `delegator`) a position, read now."""
     info = _require_pool(staking, pool_id)
-    now = _now()
-    backing = int(info.activeAssets) + int(info.queuedAssets)
-    per_worker = int(staking.minStakePerWorker())
-    lines = [
-        f"pool {pool_id}",
-        f"  operator           {info.operator}",
-        f"  commission         {int(info.commissionBps) / 100:g}%",
-    ]
-    if int(info.commissionEffectiveAt):
-        lines.append(
-            f"  pending commission {int(info.pendingCommissionBps) / 100:g}% from "
-            f"{format_when(int(info.commissionEffectiveAt), now)}"
-        )
-    lines += [
-        f"  backing            {format_pha(backing)} (slashable)",
-        f"    active           {format_pha(int(info.activeAssets))} for {int(info.totalShares):,} shares",
-        f"    queued           {format_pha(int(info.queuedAssets))} in withdrawal requests",
-        f"  share price        {format_pha(int(staking.sharePrice(pool_id)))} per 1 PHA at the start",
-        f"  commission owed    {format_pha(int(info.commissionOwed))}",
-        f"  min stake / worker {format_pha(per_worker)}: backs up to {backing // per_worker} worker(s)",
-        f"  workers            {int(staking.workersOf(pool_id))}"
-        + (" (UNDER-BACKED: its workers are not eligible)" if staking.isUnderBacked(pool_id) else ""),
-        f"  cooldown           {int(staking.cooldown()) // 3600} h",
-    ]
+    position = None
     if delegator is not None:
         shares = int(staking.sharesOf(pool_id, delegator))
-        lines.append(
-            f"  {delegator}: {shares:,} shares = {format_pha(int(staking.convertToAssets(pool_id, shares)))}"
-        )
-        for request in open_requests(staking, pool_id, delegator):
-            state = "ready" if request.unlock_at <= now else f"unlocks {format_when(request.unlock_at, now)}"
-            lines.append(f"    request {request.request_id}: {format_pha(request.assets)}, {state}")
-    return lines
+        value = int(staking.convertToAssets(pool_id, shares))
+        position = Position(delegator, shares, value, open_requests(staking, pool_id, delegator))
+    return PoolStatus(
+        pool_id=pool_id,
+        now=_now(),
+        operator=str(info.operator),
+        commission_bps=int(info.commissionBps),
+        pending_commission_bps=int(info.pendingCommissionBps),
+        commission_effective_at=int(info.commissionEffectiveAt),
+        active=int(info.activeAssets),
+        queued=int(info.queuedAssets),
+        total_shares=int(info.totalShares),
+        share_price=int(staking.sharePrice(pool_id)),
+        commission_owed=int(info.commissionOwed),
+        min_stake_per_worker=int(staking.minStakePerWorker()),
+        workers=int(staking.workersOf(pool_id)),
+        under_backed=bool(staking.isUnderBacked(pool_id)),
+        cooldown=int(staking.cooldown()),
+        position=position,
+    )
+
+
+def pool_status(staking: Any, pool_id: int, delegator: str | None = None) -> list[str]:
+    """What `stake pool-status` prints: backing, price, queue, workers, commission, a position."""
+    return read_pool_status(staking, pool_id, delegator).lines()

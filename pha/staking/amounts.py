@@ -1,11 +1,16 @@
-"""Pure helpers: PHA amounts in and out, share conversion as the contract does it, times."""
+"""Pure helpers: PHA amounts read from people, share conversion as the contract does it.
+
+Showing amounts and times is pha.fmt's (`format_pha` is re-exported here for older callers).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-PHA = 10**18
+from pha.fmt import PHA, format_pha
+
+__all__ = ["PHA", "AmountError", "format_pha", "parse_pha", "shares_for_assets"]
+
 VIRTUAL_SHARES = 1_000
 VIRTUAL_ASSETS = 1
 
@@ -26,28 +31,6 @@ def parse_pha(text: str) -> int:
     if wei != wei.to_integral_value():
         raise AmountError(f"PHA has 18 decimals: {text!r} has more")
     return int(wei)
-
-
-def format_pha(wei: int) -> str:
-    """wei -> '1,234.5 PHA' (exact, trailing zeros dropped)."""
-    whole, frac = divmod(int(wei), PHA)
-    text = f"{whole:,}"
-    if frac:
-        text += "." + f"{frac:018d}".rstrip("0")
-    return f"{text} PHA"
-
-
-def format_when(timestamp: int, now: int) -> str:
-    """A UTC time and how far it is from `now`, e.g. '2026-12-02 19:00:00 UTC (in 6d 23h 59m)'."""
-    when = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    delta = timestamp - now
-    if delta <= 0:
-        return f"{when} (passed)"
-    days, rest = divmod(delta, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = max(1, rest // 60) if not (days or hours) else rest // 60
-    parts = ([f"{days}d"] if days else []) + ([f"{hours}h"] if days or hours else []) + [f"{minutes}m"]
-    return f"{when} (in {' '.join(parts)})"
 
 
 def shares_for_assets(assets: int, active_assets: int, total_shares: int) -> int:

@@ -10,7 +10,7 @@ from pha.anvil import Anvil
 from pha.chains import LOCAL_CHAIN_IDS, PUBLIC_CHAIN_IDS
 from pha.deploy import L2_STANDARD_BRIDGE
 from pha.faucet import FaucetError, require_local_chain
-from pha.staking.amounts import format_pha
+from pha.fmt import format_pha
 from tests.devnet import artifacts
 from tests.scripts import ape_run, deployed_devnet, ok, one_line_error
 
@@ -103,7 +103,8 @@ def test_delegate_and_post_without_pha__name_the_faucet(devnet, token):
         "5",
     )
     result = devnet.run(*post, account="test:4")
-    one_line_error(result, f"holds 0 PHA, needs 5; on this development chain get test PHA with `{faucet}`")
+    hint = f"on this development chain get test PHA with `{faucet}`"
+    one_line_error(result, f"holds 0 PHA, needs 5 PHA; {hint}")
 
     # The command the message names works as written, and then so does the delegation.
     ok(ape_run(*faucet.split()[2:], env=devnet.env))

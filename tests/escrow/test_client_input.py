@@ -78,7 +78,8 @@ def test_client_post__bad_input_refused__slipped_through_refused_by_worker_and_r
         assert reason == messages[bad.decode()]  # the worker says what `client post` says
 
         status = ok(devnet.run("client", "status", "3"))
-        assert f"refused by workers: {reason}" in status
+        assert all(len(line) <= 80 for line in status.splitlines()), status
+        assert f"refused by workers: {reason}" in " ".join(status.split())  # wrapped to 80 columns
         assert "`ape run client cancel 3`" in status
         one_line_error(devnet.run("client", "wait", "3", "--timeout", "60"), "workers refuse its input")
         assert "refused" not in ok(devnet.run("client", "status", "1"))

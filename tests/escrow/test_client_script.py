@@ -1,7 +1,12 @@
 """`ape run client` as a client runs it, against a Base-like anvil: post (approve and permit),
 status, cancel, expire, wait, and one-line errors for mistakes."""
 
+import json
+import re
+from datetime import UTC, datetime
+
 import pytest
+from eth_utils import keccak
 
 from tests.scripts import deployed_devnet, mint, ok, one_line_error
 
@@ -28,7 +33,11 @@ def test_client_script__post_status_cancel_expire_wait(tmp_path, project):
         out = ok(client_run(*post, "--payment", "2", "--relay-fee", "0.1"))
         assert "job 1 posted: 2 PHA" in out
         assert token.functions.balanceOf(client).call() == 8 * PHA
-        assert "job 1: open" in ok(query("status", "1"))
+        assert re.search(r"deadline \S+Z \(in (59 min \d+ s|1 h)\)", out), out
+        out = ok(query("status", "1"))
+        assert "job 1: open" in out and "  payment     2 PHA (relay fee 0.1 PHA)" in out
+        assert re.search(r"  deadline    \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (59 min|1 h)", out), out
+        assert all(len(line) <= 80 for line in out.splitlines()), out
 
         one_line_error(client_run("cancel", "1", account="test:2"), "only the client")
         assert "job 1 cancelled: 2 PHA refunded" in ok(client_run("cancel", "1"))
@@ -43,8 +52,18 @@ def test_client_script__post_status_cancel_expire_wait(tmp_path, project):
         out = ok(client_run("expire", "2", account="test:3"))  # anyone may expire
         assert "job 2 expired: 3 PHA refunded, 0 PHA slashed" in out
         assert token.functions.balanceOf(client).call() == 10 * PHA
-        assert "job 2: expired" in ok(query("status", "2"))
-        one_line_error(query("wait", "2", "--timeout", "5"), "ended without a result: expired")
+        job = json.loads(ok(query("status", "2", "--json")))  # one document, nothing else
+        assert job["job_id"] == 2 and job["state"] == "expired"
+        assert job["payment"] == {"wei": str(3 * PHA), "pha": "3"}
+        assert job["refund"] == {"wei": str(3 * PHA), "pha": "3"} and job["slashed"]["wei"] == "0"
+        assert job["relay_fee"] == {"wei": "0", "pha": "0"} and job["claimed_by"] is None
+        deadline = job["deadline"]
+        assert deadline["iso"] == datetime.fromtimestamp(deadline["unix"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert job["now"]["unix"] > deadline["unix"]  # past it: that is why it could expire
+        assert job["input_hash"] == "0x" + keccak(b'{"handler":"echo","data":"hi"}').hex()
+        result = query("wait", "2", "--timeout", "5", "--json")
+        one_line_error(result, "ended without a result: expired")
+        assert result.stdout == ""  # an error is on stderr only, with the human form's exit code
 
         one_line_error(client_run(*post, "--payment", "1", "--relay-fee", "2"), "cannot exceed --payment")
         one_line_error(client_run(*post, "--payment", "100"), "needs 100")

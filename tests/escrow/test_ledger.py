@@ -2,7 +2,7 @@
 flush-rewards` and `ape run governance sweep-fees`)."""
 
 from pha.escrow import ledger
-from pha.staking.amounts import format_pha
+from pha.fmt import format_pha
 from tests.escrow.conftest import split
 
 

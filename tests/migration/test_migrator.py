@@ -59,7 +59,10 @@ def test_push__half_bound_then_rest__pending_then_balanced(world):
     report = reconcile(world.snapshot, first, world.client.bitmap(8), world.client.state())
     assert report["balanced"] and report["pending"]["accounts"] == 4
     assert {p["status"] for p in report["pending"]["list"]} == {"unbound"}
-    assert int(report["migrated"]["amount"]) + int(report["pending"]["amount"]) == world.snapshot.total
+    assert (
+        int(report["migrated"]["amount"]["planck"]) + int(report["pending"]["amount"]["planck"])
+        == world.snapshot.total
+    )
     everyone = world.bind()
     summary = run(world, everyone)
     assert summary.accounts == 4

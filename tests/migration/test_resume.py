@@ -70,7 +70,10 @@ def test_resume__random_snapshot_and_kill_point__balanced_and_minted_once(
         bitmap = world.client.bitmap(world.snapshot.count)
         report = reconcile(world.snapshot, bindings, bitmap, state)
         assert report["balanced"]
-        assert int(report["migrated"]["amount"]) + int(report["pending"]["amount"]) == world.snapshot.total
+        assert (
+            int(report["migrated"]["amount"]["planck"]) + int(report["pending"]["amount"]["planck"])
+            == world.snapshot.total
+        )
         index = {leaf.pubkey: leaf.index for leaf in leaves}
         minted = [index[m.account] for m in world.client.migrated_events(0)]
         assert len(minted) == len(set(minted)) == len(bound_keys)

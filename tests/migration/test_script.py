@@ -1,6 +1,7 @@
 """`ape run migrate` as an operator runs it, on a Base-like anvil (the devnet chain id 20350, `--optimism`,
 1-second blocks): build -> deploy -> push --dry-run -> push, killed with SIGKILL after its first
-batch landed -> push again -> status -> reconcile -> audit; and bad input as one-line errors.
+batch landed -> push again -> status -> reconcile -> audit (each as people read it, in PHA within 80
+columns, and as --json); and bad input as one-line errors.
 
 Everything is a subprocess against a project-started anvil on 127.0.0.1; nothing else runs.
 """
@@ -22,6 +23,7 @@ from eth_utils import keccak, to_checksum_address
 
 from pha.anvil import Anvil
 from pha.chains import DEVNET_CHAIN_ID
+from pha.fmt import format_pha, pha_text
 from pha.migration import SCALE
 from pha.migration.bindings import binding_message
 from pha.migration.keys import to_ss58
@@ -105,6 +107,7 @@ def test_migrate_script__build_deploy_push_killed_and_rerun__minted_once_and_bal
     out = op.ok("migrate", "build", "--export", str(export), "--out", str(snapshot_path), network=False)
     snapshot = Snapshot.load(snapshot_path)
     assert snapshot.count == ACCOUNTS and f"accounts   {ACCOUNTS:,}" in out
+    assert f"total      {pha(snapshot.total)} PHA" in out
     assert f"root       0x{snapshot.root.hex()}" in out and "excluded   1 accounts" in out
 
     # deploy: the Migrator for this snapshot, into the stack's manifest
@@ -178,46 +181,57 @@ def test_migrate_script__build_deploy_push_killed_and_rerun__minted_once_and_bal
     assert op.call(migrator, "totalMigrated()") == minted
     assert op.call(token, "totalSupply()") - supply_before == minted * SCALE
 
-    # the push's reconciliation: migrated + pending = total, to the planck
+    # the push's reconciliation: migrated + pending = total, to the planck; shown in PHA, 80 columns
+    assert_fits_80(out[out.index("Migration reconciliation") :])
+    assert re.search(rf"migrated\s+{bound:,}\s+{re.escape(pha(minted))}\n", out), out[-3000:]
+    assert "balanced: yes" in out and "planck" not in out
+    assert f"Pending accounts (first 20 of {ACCOUNTS - bound:,}; all: --json or --out FILE)" in out
     report = json.loads(report_path.read_text())
     assert report["balanced"] and all(report["checks"].values())
-    assert int(report["migrated"]["amount"]) == minted and report["migrated"]["accounts"] == bound
+    assert report["migrated"]["amount"] == {"planck": str(minted), "pha": pha_text(minted, 12)}
+    assert report["migrated"]["minted"] == {"wei": str(minted * SCALE), "pha": pha_text(minted, 12)}
+    assert report["migrated"]["accounts"] == bound
     assert report["pending"]["accounts"] == ACCOUNTS - bound
-    assert int(report["migrated"]["amount"]) + int(report["pending"]["amount"]) == snapshot.total
+    pending = int(report["pending"]["amount"]["planck"])
+    assert int(report["migrated"]["amount"]["planck"]) + pending == snapshot.total
     assert {p["status"] for p in report["pending"]["list"]} == {"unbound"}
     assert report["excluded"]["accounts"] == 1
 
-    # status, reconcile and audit, as a user reads them
+    # status, as a user reads it and as a script does
     out = op.ok("migrate", "status")
-    assert re.search(rf"accounts_migrated\s+{bound}\b", out) and re.search(
-        rf"total_migrated\s+{minted}\b", out
+    assert_fits_80(out)
+    assert f"migrated     {bound:,} accounts, {pha(minted)} PHA (" in out
+    assert f"snapshot     {ACCOUNTS:,} accounts, {pha(snapshot.total)} PHA" in out
+    assert re.search(r"closes from  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in 89 d 23 h\) \(window open\)", out), (
+        out
     )
+    status = json.loads(op.ok("migrate", "status", "--json"))
+    assert status["migrator"] == migrator and status["predecessor"] is None
+    assert status["migrated"] == {
+        "accounts": bound,
+        "amount": {"planck": str(minted), "pha": pha_text(minted, 12)},
+    }
+    assert status["snapshot"]["total"]["planck"] == str(snapshot.total)
+    assert status["closes_at"]["unix"] == op.call(migrator, "CLOSES_AT()")
+    assert status["closes_at"]["iso"] in out and not status["paused"] and not status["closed"]
+
+    # reconcile --json: the report on stdout, the same as the one it writes
+    files = ["--snapshot", str(snapshot_path), "--bindings", str(bindings)]
     again = work / "reconcile.json"
-    op.ok(
-        "migrate",
-        "reconcile",
-        "--snapshot",
-        str(snapshot_path),
-        "--bindings",
-        str(bindings),
-        "--out",
-        str(again),
-    )
-    assert json.loads(again.read_text())["migrated"] == report["migrated"]
+    printed = json.loads(op.ok("migrate", "reconcile", *files, "--out", str(again), "--json"))
+    assert printed == json.loads(again.read_text())
+    assert printed["migrated"] == report["migrated"] and printed["balanced"]
+
+    # audit, human and --json
     audit_path = work / "audit.json"
-    out = op.ok(
-        "migrate",
-        "audit",
-        "--snapshot",
-        str(snapshot_path),
-        "--bindings",
-        str(bindings),
-        "--out",
-        str(audit_path),
-    )
-    assert f"audited {bound:,} mints" in out and ": OK" in out
+    out = op.ok("migrate", "audit", *files, "--out", str(audit_path))
+    assert f"audited {bound:,} mints" in out and f"({pha(minted)} PHA): OK" in out
     audit = json.loads(audit_path.read_text())
-    assert audit["ok"] and audit["mints_checked"] == bound and int(audit["amount"]) == minted
+    assert audit["ok"] and audit["mints_checked"] == bound
+    assert audit["amount"] == {"planck": str(minted), "pha": pha_text(minted, 12)}
+    printed = json.loads(op.ok("migrate", "audit", *files, "--json"))
+    assert printed["ok"] and printed["mints_checked"] == bound and printed["amount"] == audit["amount"]
+    assert printed["from_block"] == op.manifest()["contracts"]["Migrator"]["block"]
 
     # bad input: a bindings file for another chain; a built snapshot cut short
     other = other_chain_binding(work, migrator)
@@ -231,6 +245,16 @@ def test_migrate_script__build_deploy_push_killed_and_rerun__minted_once_and_bal
     result = op.run("migrate", "push", "--snapshot", str(cut), "--bindings", str(bindings))
     assert_one_line_error(result, "cut-snapshot.json: not JSON")
     assert op.call(migrator, "accountsMigrated()") == bound
+
+
+def pha(planck: int) -> str:
+    """A planck amount as the scripts show it, without the unit."""
+    return format_pha(planck, 12, unit="")
+
+
+def assert_fits_80(text: str) -> None:
+    wide = [line for line in text.splitlines() if len(line) > 80]
+    assert not wide, wide
 
 
 def test_migrate_script__export_with_a_broken_line__one_line_error(tmp_path):

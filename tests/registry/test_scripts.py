@@ -1,9 +1,14 @@
 """The governance and operator scripts as people run them, against a Base-like anvil and a live worker."""
 
+import json
+import re
+from datetime import UTC, datetime
+
 import pytest
 
 from pha.chains import DEVNET_CHAIN_ID
 from pha.registry.actions import http_json
+from relayer.chain.rpc import abi as packaged_abi
 from tests.scripts import deployed_devnet, mint, ok, one_line_error
 from worker.server import BackgroundWorker
 from worker.settings import WorkerSettings
@@ -50,9 +55,47 @@ def test_governance_and_operator_scripts__register_status_revoke(tmp_path, proje
 
         status = run("operator", "worker-status", "--worker", worker_address)
         assert status.returncode == 0 and "eligible:     yes" in status.stdout
+        iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+        assert re.search(rf"attested to:  {iso} \(in (1 d|23 h \d+ min)\)", status.stdout), status.stdout
+        assert all(len(line) <= 80 for line in status.stdout.splitlines()), status.stdout
+        read_back_in_pha_and_iso(run, w3, addresses, worker_address, operator)
         relayer = w3.eth.accounts[5]
         ok(run("operator", "authorise-relayer", "--pool", "1", "--relayer", relayer, account="test:4"))
         ok(run("governance", "revoke-measurement", "--measurement-id", attestation["measurement_id"]))
-        status = run("operator", "worker-status", "--worker", worker_address)
-        assert status.returncode == 1
-        assert "measurement is not allowed" in status.stdout
+        status = run("operator", "worker-status", "--worker", worker_address, "--json")
+        assert status.returncode == 1  # not eligible: the same exit code as the human form
+        verdict = json.loads(status.stdout)  # one document, nothing else on stdout
+        assert verdict["worker"] == worker_address and verdict["registered"] and not verdict["eligible"]
+        assert "measurement is not allowed" in verdict["reason"]
+        assert verdict["measurement_id"] == attestation["measurement_id"] and verdict["pool_id"] == 1
+        registry = w3.eth.contract(address=addresses["WorkerRegistry"], abi=packaged_abi("IWorkerRegistry"))
+        until = registry.functions.workerInfo(worker_address).call()[2]
+        assert verdict["attested_until"]["unix"] == until
+        assert verdict["attested_until"]["iso"] == datetime.fromtimestamp(until, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        assert verdict["tcb_status"] == "UpToDate" and verdict["now"]["unix"] < until
+
+
+def read_back_in_pha_and_iso(run, w3, addresses, worker: str, operator: str) -> None:
+    """stake pool-status and log verify, as people read them (PHA, shares as a share of the pool,
+    ISO times, 80 columns) and as --json: one run of each form."""
+    out = ok(run("stake", "pool-status", "1", "--delegator", operator))
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert "backing            5,000 PHA (slashable)" in out and "workers            1" in out
+    assert "position         100.00 % of the pool (≈ 5,000 PHA)" in out and "cooldown           7 d" in out
+    pool = json.loads(ok(run("stake", "pool-status", "1", "--delegator", operator, "--json")))
+    assert pool["backing"] == {"wei": str(5_000 * PHA), "pha": "5000"} and pool["workers"] == 1
+    assert pool["operator"] == operator and pool["delegator"]["pool_percent"] == "100.00"
+    assert pool["delegator"]["value"]["pha"] == "5000" and pool["commission_bps"] == 1_000
+
+    out = ok(run("log", "verify"))  # the registration appended the log's first entry
+    assert "entries:  1 (on-chain count 1)" in out and "log verified" in out
+    assert re.search(
+        r"last:     \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \((\d+ s ago|\d+ min( \d+ s)? ago|now)\)", out
+    ), out
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    log = json.loads(ok(run("log", "verify", "--json")))
+    assert log["ok"] and log["entries"] == log["onchain_count"] == 1 and log["problem"] is None
+    assert log["rebuilt_head"] == log["onchain_head"] and log["rebuilt_head"] in out
+    assert log["last_entry_at"]["unix"] <= log["now"]["unix"]

@@ -41,7 +41,7 @@ def test_assess__far_from_expiry__no_warning_no_renewal():
 def test_assess__expiry_within_warning_window__warns_with_hours_left():
     a = assess(view(20 * HOUR), T)
     assert kinds(a) == ["expiry"]
-    assert "20.0 h" in a.warnings[0].message
+    assert "expires in 20 h (" in a.warnings[0].message
     assert not a.renew  # 20 h > renew_before (12 h)
 
 
@@ -84,7 +84,7 @@ def test_assess__out_of_date_in_grace_window_closing__warns_grace_not_expiry():
     a = assess(view(48 * HOUR, tcb_status=int(TcbStatus.OutOfDate), out_of_date_grace=30 * 86_400), T)
     assert kinds(a) == ["grace"]
     assert a.seconds_to_grace_close == 48 * HOUR
-    assert "OutOfDate" in a.warnings[0].message and "48.0 h" in a.warnings[0].message
+    assert "OutOfDate" in a.warnings[0].message and "closes in 2 d (" in a.warnings[0].message
 
 
 def test_assess__out_of_date_in_grace_far_from_close__exports_grace_without_warning():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from pha.fmt import format_pha
 from tests.relayer.conftest import RelayerThread, make_settings, wait_until
 
 
@@ -38,6 +39,7 @@ def test_balance__gauge_set_once_per_interval_and_low_balance_warned(net, tmp_pa
         assert _gauge(r) == float(balance)  # not re-read within the interval
         warnings = _low_warnings(caplog)
         assert len(warnings) == 1 and address in warnings[0].message
+        assert f"has {format_pha(balance, unit='ETH')}, below" in warnings[0].message  # ETH, not wei
 
 
 def test_balance__re_read_each_interval_no_warning_when_funded(net, tmp_path, caplog):

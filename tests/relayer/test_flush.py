@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pha.staking.amounts import format_pha
+from pha.fmt import amount_json, format_pha
 from relayer.cli import main
 from relayer.store import Store
 from tests.relayer.conftest import (
@@ -201,6 +201,11 @@ def test_cli_flush__shows_the_ledger_then_pays_it_once(mined, honest, tmp_path, 
     assert shown.exit_code == 0, shown.output
     assert shown.output.strip() == f"pool {net.pool}: reward {format_pha(reward)}, fee {format_pha(fee)}"
     assert owed(net, net.pool) == (reward, fee)
+    document = json.loads(runner.invoke(main, ["flush", "--config", str(config), "--json"]).output)
+    assert document == {
+        "pools": [{"pool_id": net.pool, "reward": amount_json(reward), "fee": amount_json(fee)}],
+        "flushed": None,
+    }
 
     staked0 = staking_balance(net)
     sent = runner.invoke(main, ["flush", "--config", str(config), "--pool", str(net.pool), "--send"])

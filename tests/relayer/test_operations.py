@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from pha.fmt import format_pha
 from pha.paths import ROOT
-from pha.staking.amounts import format_pha
 from relayer.cli import main
 from tests.relayer.conftest import RelayerThread, ended, make_settings, measurement_of, wait_until
 
@@ -118,6 +119,20 @@ def test_watch_once__fresh_worker_with_default_thresholds__exits_0(mined, tmp_pa
     result = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
     assert result.exit_code == 0, result.output + result.stderr
     assert "eligible" in result.output and "warning" not in result.output
+    iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.search(rf"eligible until {iso} \(in (1 d|23 h \d+ min)\)", result.output), result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
+    as_json = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--json", "--config", path])
+    assert as_json.exit_code == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    address = worker.state.keys.address
+    assert document["unreadable"] == 0 and len(document["workers"]) == 1
+    [seen] = document["workers"]
+    assert seen["worker"] == address and seen["eligible"] and seen["reason"] == "Eligible"
+    assert seen["warnings"] == [] and seen["pool_id"] == net.pool
+    assert seen["attested_until"]["unix"] == attested_until(net, address)
+    assert seen["attested_until"]["iso"] in result.output
+    assert seen["seconds_to_expiry"] == seen["eligible_until"]["unix"] - seen["now"]["unix"]
 
 
 def test_watch_once__renew_without_operator_key__one_line_error(mined, tmp_path, monkeypatch):
@@ -141,6 +156,13 @@ def test_fees__shows_and_withdraws_relay_fees_then_nothing_owed(mined, tmp_path,
     shown = CliRunner(mix_stderr=False).invoke(main, ["fees", "--config", path])
     assert shown.exit_code == 0, shown.stderr
     assert f"relayer {relayer.address}: owed 0.2 PHA" in shown.output
+    as_json = CliRunner(mix_stderr=False).invoke(main, ["fees", "--config", path, "--json"])
+    assert json.loads(as_json.stdout) == {
+        "relayer": relayer.address,
+        "owed": {"wei": str(owed), "pha": "0.2"},
+        "withdrawn": {"wei": "0", "pha": "0"},
+        "withdrawal": None,
+    }
     receiver = net.client.address
     before = int(token.functions.balanceOf(receiver).call())
     args = ["fees", "--withdraw", "--to", receiver, "--config", path]

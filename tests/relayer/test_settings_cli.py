@@ -65,6 +65,11 @@ def test_cli_check__unreachable_rpc__one_line_and_exit_1(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1 and "no RPC endpoint answered" in result.output
     assert "Traceback" not in result.output
+    as_json = CliRunner(mix_stderr=False).invoke(main, ["check", "--config", str(path), "--json"])
+    assert as_json.exit_code == 1 and "no RPC endpoint answered" in as_json.stderr
+    report = json.loads(as_json.stdout)  # the same verdict, one document on stdout
+    assert report["ok"] is False and report["rpc"] is None and report["workers"] == []
+    assert len(report["problems"]) == 1 and "no RPC endpoint answered" in report["problems"][0]
 
 
 def test_cli_status__no_database__one_line(tmp_path):

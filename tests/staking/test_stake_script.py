@@ -1,12 +1,16 @@
 """`ape run stake`: the checked actions behind each subcommand, the CLI's one-line errors, and
 the deploy step."""
 
+import json
+import re
+
 import pytest
 from click.testing import CliRunner
 
+from pha.fmt import WIDTH, format_pha
 from pha.permit import sign_permit
 from pha.staking import actions
-from pha.staking.amounts import AmountError, format_pha, format_when, parse_pha, shares_for_assets
+from pha.staking.amounts import AmountError, parse_pha, shares_for_assets
 from tests.conftest import PHA
 from tests.staking.conftest import COOLDOWN
 
@@ -24,11 +28,6 @@ def test_format_pha__exact():
     assert format_pha(1_234_500_000_000_000_000_000) == "1,234.5 PHA"
     assert format_pha(1) == "0.000000000000000001 PHA"
     assert format_pha(0) == "0 PHA"
-
-
-def test_format_when__says_how_long():
-    assert format_when(90_061, 0).endswith("(in 1d 1h 1m)")
-    assert format_when(5, 10).endswith("(passed)")
 
 
 def test_shares_for_assets__rounds_up_so_the_amount_is_reached():
@@ -75,7 +74,7 @@ def test_delegate__not_enough_pha__says_balance(staking, token, pool_id, alice, 
 def test_delegate__approves_then_delegates(staking, token, pool_id, alice, fund):
     fund(alice, 5 * PHA)
     lines = actions.delegate(staking, token, alice, pool_id, 5 * PHA)
-    assert lines[0].startswith(f"delegated 5 PHA to pool {pool_id} ")
+    assert lines == [f"delegated 5 PHA to pool {pool_id}: you hold 100.00 % of the pool (≈ 5 PHA)"]
     assert staking.assetsOf(pool_id, alice) >= 5 * PHA - 1
 
 
@@ -137,7 +136,8 @@ def test_withdraw__cooldown_not_over__says_when(staking, pool_id, alice, stake):
     stake(alice, PHA)
     actions.undelegate(staking, alice, pool_id, None)
     with pytest.raises(
-        actions.StakeError, match=r"cooldown not over: request 0 .* unlocks at .*UTC \(in (6d 23h|7d 0h)"
+        actions.StakeError,
+        match=r"cooldown not over: request 0 .* unlocks at \d{4}-\d\d-\d\dT[\d:]+Z \(in (6 d 23 h|7 d)\)",
     ):
         actions.withdraw(staking, alice, pool_id, None)
 
@@ -179,15 +179,41 @@ def test_set_commission__increase__says_when(staking, pool_id, operator, alice):
         actions.set_commission(staking, alice, pool_id, 0)
 
 
-def test_pool_status__shows_position_queue_and_pending_commission(staking, pool_id, operator, alice, stake):
+def test_pool_status__shows_position_queue_and_pending_commission(
+    staking, pool_id, operator, alice, bob, stake, chain
+):
     stake(alice, 2_500 * PHA)
+    stake(bob, 7_500 * PHA)
     actions.undelegate(staking, alice, pool_id, 500 * PHA)
     actions.set_commission(staking, operator, pool_id, 2_000)
-    text = "\n".join(actions.pool_status(staking, pool_id, alice.address))
-    assert "backing            2,500 PHA" in text
-    assert "pending commission 20% from" in text
-    assert "backs up to 2 worker(s)" in text
-    assert "request 0:" in text and "unlocks" in text
+    status = actions.read_pool_status(staking, pool_id, alice.address)
+    lines = status.lines()
+    text = "\n".join(lines)
+    assert all(len(line) <= WIDTH for line in lines), text
+    assert "backing            10,000 PHA" in text
+    assert "pending commission 20% from 20" in text and "Z (in " in text
+    assert "backs up to 10 worker(s)" in text
+    assert "cooldown           7 d" in text
+    # alice holds 2,000 of the 9,500 PHA still active: a share of the pool and its value, no share count
+    assert "position         21.05 % of the pool (≈ 2,000 PHA)" in text
+    assert re.search(r"request 0: 500 PHA, unlocks 20\S+Z \(in (6 d 23 h|7 d)\)", text), text
+    assert "shares" not in text.replace("per 1 PHA", "")
+
+    document = json.loads(json.dumps(status.as_json()))
+    now = int(chain.pending_timestamp)
+    assert document["pool_id"] == pool_id and abs(document["now"]["unix"] - now) <= 2
+    assert document["backing"] == {"wei": str(10_000 * PHA), "pha": "10000"}
+    assert document["queued"] == {"wei": str(500 * PHA), "pha": "500"}
+    assert document["pending_commission"]["bps"] == 2_000
+    assert document["pending_commission"]["effective_at"]["unix"] > now
+    assert document["cooldown_s"] == COOLDOWN and document["max_workers"] == 10
+    position = document["delegator"]
+    assert position["address"] == alice.address and position["pool_percent"] == "21.05"
+    assert int(position["shares"]) == staking.sharesOf(pool_id, alice)
+    assert position["value"]["pha"] == "2000"
+    [request] = position["requests"]
+    assert request["assets"]["wei"] == str(500 * PHA) and not request["ready"]
+    assert request["unlock_at"]["iso"].endswith("Z") and request["unlock_at"]["unix"] > now
 
 
 def test_cli__undelegate_without_amount_or_all__one_line_nonzero():
