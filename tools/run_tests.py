@@ -38,6 +38,7 @@ ORDER = [
     "worker",
     "log",
     "token",
+    "cli",
 ]
 SUMMARY = re.compile(r"^=*\s*(?P<body>(\d+ \w+(, )?)+) in [\d.]+s")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)")
