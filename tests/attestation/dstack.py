@@ -24,8 +24,8 @@ def quote() -> ParsedQuote:
     return parse_quote(raw_quote())
 
 
-@cache
 def tcb_info() -> dict:
+    """A fresh parse each call: tests may edit what they get."""
     return json.loads((DSTACK / "tcb_info.json").read_text())
 
 

@@ -31,7 +31,8 @@ def window_start() -> int:
 
 
 def log_json() -> list:
-    return tcb_info()["event_log"]
+    """A fresh copy of the sample's event log (tests edit it)."""
+    return json.loads(json.dumps(tcb_info()["event_log"]))
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_attest__without_a_log__compose_zero_as_before(pair):
 
 
 def test_attest__log_not_replaying_to_the_quote__refused(pair):
-    log = json.loads(json.dumps(log_json()))
+    log = log_json()
     del log[-3]  # os-image-hash
     with pytest.raises(EventLogError, match=r"^RTMR3 replays"):
         pair[0].attest(raw_quote(), collateral(), window_start() + 60, log)
