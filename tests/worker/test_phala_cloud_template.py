@@ -26,4 +26,3 @@ def test_template__environment_is_the_workers_settings_with_the_manifest_values(
     for key in ("PHA_WORKER_CHAIN_ID", "PHA_WORKER_REGISTRY", "PHA_WORKER_ESCROW", "PHA_WORKER_POOL_ID"):
         assert env[key] == "${" + key + "}"
     assert "PHA_WORKER_SIMULATE" not in env and "PHA_WORKER_APP_COMPOSE" not in env
-
