@@ -3,6 +3,9 @@
     ape run governance allow-measurement --worker-url http://127.0.0.1:8001 --label "pha-worker v1"
     ape run governance allow-measurement --measurement-id 0x... --tee tdx \
         --max-tcb SWHardeningNeeded --grace-days 30
+    ape run governance allow-measurement --app-compose app-compose.json --quote quote.hex
+        (a dstack app: sha256 of the file is its compose hash; the id is TDXCompose of the quote's
+        MRTD/RTMR0..2 and it; --worker-url or --mr-td/--rtmr0..2 may give the registers instead)
     ape run governance set-policy --measurement-id 0x... --max-tcb UpToDate
     ape run governance revoke-measurement --measurement-id 0x...
     ape run governance tolerate-advisory --measurement-id 0x... INTEL-SA-00615 [--off]
@@ -46,6 +49,67 @@ def _measurement(measurement_id: str | None, worker_url: str | None) -> bytes:
     return _hex32(str(measurement_id), "--measurement-id")
 
 
+def _registers(
+    quote_path: str | None, worker_url: str | None, fields: dict[str, str | None]
+) -> tuple[bytes, ...]:
+    """MRTD, RTMR0..2 from a quote file, a worker's /attestation quote, or given as options."""
+    from pha.quote.errors import QuoteError
+    from pha.quote.io import read_quote
+    from pha.quote.layout import TeeType, parse_quote
+
+    given = [name for name, value in fields.items() if value]
+    if sum((bool(quote_path), bool(worker_url), bool(given))) != 1:
+        raise UserError("with --app-compose give the registers: --quote, --worker-url or --mr-td/--rtmr0..2")
+    if given:
+        if len(given) != 4:
+            raise UserError("give all of --mr-td, --rtmr0, --rtmr1, --rtmr2")
+        regs = []
+        for name, value in fields.items():
+            try:
+                raw = bytes.fromhex(str(value).removeprefix("0x"))
+            except ValueError:
+                raise UserError(f"--{name} is not hex") from None
+            if len(raw) != 48:
+                raise UserError(f"--{name} must be 48 bytes, got {len(raw)}")
+            regs.append(raw)
+        return tuple(regs)
+    try:
+        raw_quote = read_quote(quote_path) if quote_path else WorkerAttestation.fetch(str(worker_url)).quote
+        parsed = parse_quote(raw_quote)
+    except OSError as error:
+        raise UserError(f"cannot read {quote_path}: {error.strerror or error}") from None
+    except QuoteError as error:
+        raise UserError(f"{quote_path or worker_url}: {error}") from None
+    if parsed.tee_type != TeeType.TDX:
+        raise UserError("a dstack app compose applies to TDX quotes only")
+    return tuple(parsed.field(name) for name in ("mr_td", "rt_mr0", "rt_mr1", "rt_mr2"))
+
+
+def _app_measurement(
+    app_compose: str, quote_path: str | None, worker_url: str | None, fields: dict[str, str | None]
+) -> tuple[bytes, bytes]:
+    """(compose hash, measurement id) of a dstack app: sha256 of the file, TDXCompose of the
+    registers and it. A worker that reports another id runs another compose: refused."""
+    from pathlib import Path
+
+    from pha.quote.eventlog import compose_hash_of
+    from pha.quote.measurement import tdx_measurement_id
+
+    try:
+        compose = compose_hash_of(Path(app_compose).read_bytes())
+    except OSError as error:
+        raise UserError(f"cannot read {app_compose}: {error.strerror or error}") from None
+    mid = tdx_measurement_id(*_registers(quote_path, worker_url, fields), compose)
+    if worker_url:
+        reported = WorkerAttestation.fetch(worker_url).measurement_id
+        if reported != mid:
+            raise UserError(
+                f"the worker reports measurement 0x{reported.hex()}, but {app_compose} gives 0x{mid.hex()}: "
+                "it runs another app compose (or none)"
+            )
+    return compose, mid
+
+
 def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
         click.option("--tee", type=click.Choice(["tdx", "sgx"]), default="tdx", show_default=True),
@@ -86,14 +150,35 @@ def cli() -> None:
     "--source-commit", default="0x" + "00" * 20, help="Git commit the image was built from (20 bytes)."
 )
 @click.option("--image-digest", default="0x" + "00" * 32, help="Reproducible image digest (32 bytes).")
+@click.option(
+    "--app-compose", default=None, help="A dstack app's app-compose.json: allow that app on the image."
+)
+@click.option(
+    "--quote", "quote_path", default=None, help="With --app-compose: a TDX quote giving the registers."
+)
+@click.option("--mr-td", default=None, help="With --app-compose: MRTD (48 bytes hex).")
+@click.option("--rtmr0", default=None)
+@click.option("--rtmr1", default=None)
+@click.option("--rtmr2", default=None)
 def allow_measurement(
     network_choice: str, account_alias: str | None, measurement_id: str | None, worker_url: str | None,
     tee: str, max_tcb: str, grace_days: float, expires_at: int, allow_debug: bool, label: str,
-    source_commit: str, image_digest: str,
+    source_commit: str, image_digest: str, app_compose: str | None, quote_path: str | None,
+    mr_td: str | None, rtmr0: str | None, rtmr1: str | None, rtmr2: str | None,
 ) -> None:  # fmt: skip
     """Allow a measurement with its policy and build metadata."""
+    fields = {"mr-td": mr_td, "rtmr0": rtmr0, "rtmr1": rtmr1, "rtmr2": rtmr2}
     with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
-        mid = _measurement(measurement_id, worker_url)
+        if app_compose is None and (quote_path or any(fields.values())):
+            raise UserError("--quote and --mr-td/--rtmr0..2 go with --app-compose")
+        if app_compose is not None and measurement_id:
+            raise UserError("give --app-compose or --measurement-id, not both")
+        if app_compose is not None:
+            compose, mid = _app_measurement(app_compose, quote_path, worker_url, fields)
+            click.echo(f"compose hash 0x{compose.hex()} (sha256 of {app_compose})")
+            click.echo(f"measurement  0x{mid.hex()} (TDXCompose: MRTD, RTMR0..2 and the compose hash)")
+        else:
+            mid = _measurement(measurement_id, worker_url)
         policy = _policy(tee, max_tcb, grace_days, expires_at, allow_debug)
         commit = bytes.fromhex(source_commit.removeprefix("0x"))
         if len(commit) != 20:

@@ -4,21 +4,39 @@ Either way the quote's report_data is `pha.quote.report_data(chain_id, registry,
 encryption_key, pool_id)` (PROTOCOL-SPEC.md "Worker binding"), so the quote is bound to this
 worker's keys and cannot be replayed for another key, chain, registry or pool.
 
+Inside dstack the worker replays dstack's event log against its own quote before it serves
+anything (`pha.quote.eventlog.verify_event_log`): a log that does not prove the quote's RTMR3 (and
+so the app's compose hash) stops the worker at start. The measurement id is then the app's
+(TDXCompose: MRTD, RTMR0..2, compose hash).
+
 The simulator builds a TDX v4 quote with pha.quote's simulated-quote helpers and signs it with the
 public development key: only the development verifier on a local chain accepts it. It proves
-nothing about the machine it runs on.
+nothing about the machine it runs on. With `app_compose` set it emulates a dstack app: a 0.5.x-shaped
+runtime log (with a random per-process instance id) whose replay is the quote's RTMR3, and
+mr_config_id = 0x01 || compose hash || zeros.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pha.quote import parse_quote, report_data, simulated_tdx_quote, tdx_measurement_id
+from pha.quote.eventlog import (
+    AppIdentity,
+    Event,
+    EventLogError,
+    compose_hash_of,
+    mr_config_id_v1,
+    parse_event_log,
+    replay,
+    simulated_app_log,
+    verify_event_log,
+)
 from pha.quote.layout import strip_padding
 from worker.keys import WorkerKeys
 from worker.settings import WorkerSettings
@@ -44,7 +62,15 @@ class Attestation:
     measurement_id: bytes
     simulated: bool
     source: str  # "simulator" or the dstack endpoint
-    compose_hash: bytes | None = None
+    event_log: tuple[Event, ...] | None = None
+    """dstack's RTMR event log (None: no log, a plain simulated quote)."""
+    app_compose: str | None = None
+    app: AppIdentity | None = None
+    """What the replayed log proves (checked before the worker starts)."""
+
+    @property
+    def compose_hash(self) -> bytes | None:
+        return None if self.app is None else self.app.compose_hash
 
 
 @dataclass(frozen=True)
@@ -96,38 +122,68 @@ def dstack_endpoint(settings: WorkerSettings) -> str | None:
     return None
 
 
+def read_app_compose(path: str) -> str:
+    try:
+        return Path(path).read_bytes().decode()
+    except OSError as error:
+        raise AttestationError(f"cannot read the app compose {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise AttestationError(f"the app compose {path} is not UTF-8 text") from None
+
+
 def simulated_attestation(settings: WorkerSettings, keys: WorkerKeys) -> Attestation:
     rd = binding_for(settings, keys)
     m = simulated_measurements(settings)
-    quote = simulated_tdx_quote(mr_td=m.mrtd, rt_mr0=m.rtmr0, rt_mr1=m.rtmr1, rt_mr2=m.rtmr2, report_data=rd)
+    if settings.app_compose is None:
+        quote = simulated_tdx_quote(
+            mr_td=m.mrtd, rt_mr0=m.rtmr0, rt_mr1=m.rtmr1, rt_mr2=m.rtmr2, report_data=rd
+        )
+        return Attestation(
+            quote=quote, report_data=rd, measurement_id=m.measurement_id, simulated=True, source="simulator"
+        )
+    app_compose = read_app_compose(settings.app_compose)
+    compose = compose_hash_of(app_compose)
+    events = simulated_app_log(compose, instance_id=os.urandom(20))
+    quote = simulated_tdx_quote(
+        mr_td=m.mrtd,
+        rt_mr0=m.rtmr0,
+        rt_mr1=m.rtmr1,
+        rt_mr2=m.rtmr2,
+        rt_mr3=replay(events, 3),
+        report_data=rd,
+        mr_config_id=mr_config_id_v1(compose),
+    )
+    app = verify_event_log(events, parse_quote(quote), app_compose)
     return Attestation(
-        quote=quote, report_data=rd, measurement_id=m.measurement_id, simulated=True, source="simulator"
+        quote=quote,
+        report_data=rd,
+        measurement_id=app.measurement_id,
+        simulated=True,
+        source="simulator (dstack app emulation)",
+        event_log=events,
+        app_compose=app_compose,
+        app=app,
     )
 
 
-def compose_hash_from_event_log(event_log: str) -> bytes | None:
-    """The app compose hash dstack measures into RTMR3 (event "compose-hash"), if logged."""
+def _own_app_compose(client: Any) -> str | None:
+    """The app compose dstack's Info reports (None if this guest agent does not say)."""
     try:
-        events: Any = json.loads(event_log) if event_log else []
-    except json.JSONDecodeError:
+        return str(client.info().tcb_info.app_compose)
+    except Exception as error:  # an older agent's Info has another shape: the log still proves the hash
+        log.warning("dstack Info gave no app compose (%s): serving the event log without it", error)
         return None
-    for event in events if isinstance(events, list) else []:
-        if isinstance(event, dict) and event.get("event") == "compose-hash":
-            try:
-                value = bytes.fromhex(str(event.get("event_payload", "")))
-            except ValueError:
-                return None
-            return value if len(value) == 32 else None
-    return None
 
 
 def dstack_attestation(settings: WorkerSettings, keys: WorkerKeys, endpoint: str) -> Attestation:
-    """Ask dstack's guest agent for a TDX quote over our report_data; check that it binds it."""
+    """Ask dstack's guest agent for a TDX quote over our report_data; check that it binds it and
+    that dstack's event log replays to it (else the worker refuses to start)."""
     from dstack_sdk import DstackClient
 
     rd = binding_for(settings, keys)
     try:
-        response = DstackClient(endpoint, timeout=30).get_quote(rd)
+        client = DstackClient(endpoint, timeout=30)
+        response = client.get_quote(rd)
         quote = strip_padding(response.decode_quote())
         parsed = parse_quote(quote)
     except Exception as error:
@@ -137,19 +193,31 @@ def dstack_attestation(settings: WorkerSettings, keys: WorkerKeys, endpoint: str
             f"dstack quote does not carry this worker's report_data "
             f"(got 0x{parsed.report_data.hex()}, expected 0x{rd.hex()})"
         )
-    compose = compose_hash_from_event_log(response.event_log)
+    app_compose = _own_app_compose(client)
+    try:
+        events = parse_event_log(response.event_log)
+        app = verify_event_log(events, parsed, app_compose)
+    except EventLogError as error:
+        raise AttestationError(f"dstack's event log does not prove this worker's quote: {error}") from None
+    log.info("event log replayed: dstack %s app, compose hash 0x%s", app.generation, app.compose_hash.hex())
     return Attestation(
         quote=quote,
         report_data=rd,
-        measurement_id=parsed.measurement_id_with_compose(compose),
+        measurement_id=app.measurement_id,
         simulated=parsed.simulated,
         source=endpoint,
-        compose_hash=compose,
+        event_log=events,
+        app_compose=app_compose,
+        app=app,
     )
 
 
 def obtain_attestation(settings: WorkerSettings, keys: WorkerKeys) -> Attestation:
     endpoint = dstack_endpoint(settings)
+    if endpoint is not None and settings.app_compose is not None:
+        raise AttestationError(
+            "app_compose is for the simulator; inside dstack the app compose is dstack's own (add --simulate)"
+        )
     if endpoint is not None:
         log.info("getting a TDX quote from dstack at %s", endpoint)
         return dstack_attestation(settings, keys, endpoint)

@@ -45,6 +45,11 @@ def main() -> None:
 @click.option("--rtmr1", help="Simulated RTMR1 (48-byte hex).")
 @click.option("--rtmr2", help="Simulated RTMR2 (48-byte hex).")
 @click.option(
+    "--app-compose",
+    help="Simulator: emulate a dstack app with this app-compose.json (a 0.5.x RTMR3 log, the "
+    "compose measurement id) (PHA_WORKER_APP_COMPOSE).",
+)
+@click.option(
     "--handler", "handlers", multiple=True, help="Extra handler: module:function or name=module:function."
 )
 @click.option("--log-level", help="DEBUG, INFO, WARNING (PHA_WORKER_LOG_LEVEL).")

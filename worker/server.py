@@ -75,9 +75,14 @@ class WorkerState:
             "chain_id": self.settings.chain_id,
             "registry": self.settings.registry,
             "pool_id": self.settings.pool_id,
-            # Beyond the spec's fields: what results are signed for, and dstack's compose hash.
+            # Beyond the spec's fields: what results are signed for, and the dstack app it runs:
+            # the compose hash its replayed event log proves, the log (dstack's JSON shape) and the
+            # app compose, so that anyone can replay it (None when the quote has no log).
             "escrow": self.domain.verifying_contract,
             "compose_hash": None if a.compose_hash is None else "0x" + a.compose_hash.hex(),
+            "app_id": None if a.app is None else "0x" + a.app.app_id.hex(),
+            "event_log": None if a.event_log is None else [e.as_json() for e in a.event_log],
+            "app_compose": a.app_compose,
         }
 
 

@@ -43,6 +43,8 @@ class WorkerSettings(BaseSettings):
     rtmr0: str | None = None
     rtmr1: str | None = None
     rtmr2: str | None = None
+    # Simulator only: emulate a dstack app running this app-compose.json (path); None: plain quote.
+    app_compose: str | None = None
     # Extra handlers, "module:function" or "name=module:function".
     handlers: list[str] = Field(default_factory=list)
     # Limits.

@@ -1,4 +1,5 @@
-"""`pha-quote`: parse, verify, measurement-id, report-data, attest, serve, simulate.
+"""`pha-quote`: parse, verify, measurement-id, report-data, attest, serve, simulate, event-log
+verify, compose-hash.
 
 Bad input gives one line on stderr and a non-zero exit, never a traceback.
 """
@@ -39,6 +40,21 @@ def _hex(value: str, size: int | None, name: str) -> bytes:
     if size is not None and len(raw) != size:
         raise click.ClickException(f"{name} must be {size} bytes, got {len(raw)}")
     return raw
+
+
+def _read_bytes(path: str) -> bytes:
+    """A file's bytes ('-' reads stdin); a missing or unreadable file is one line."""
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as error:
+        raise click.ClickException(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _read_text(path: str) -> str:
+    try:
+        return _read_bytes(path).decode()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text") from None
 
 
 def _emit(data: dict[str, Any], as_json: bool) -> None:
@@ -177,7 +193,16 @@ def report_data_cmd(chain_id: int, registry: str, signer: str, encryption_key: s
     )
 
 
-def _attester(chain_id: int, verifier: str, lifetime: int) -> Any:
+MAX_AGE_OPTION = click.option(
+    "--max-collateral-age-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Refuse collateral (TCB info, QE identity, PCK CRL) issued longer ago than this.",
+)
+
+
+def _attester(chain_id: int, verifier: str, lifetime: int, max_age_days: float = 7.0) -> Any:
     from eth_utils import is_address
 
     from pha.quote.attester import Attester
@@ -187,8 +212,12 @@ def _attester(chain_id: int, verifier: str, lifetime: int) -> Any:
         raise click.ClickException(f"set {KEY_ENV} to the attester's private key (hex)")
     if not is_address(verifier):
         raise click.ClickException("--verifier is not an address")
+    if max_age_days <= 0:
+        raise click.ClickException("--max-collateral-age-days must be positive")
     try:
-        return Attester(key, chain_id, verifier, lifetime)
+        return Attester(key, chain_id, verifier, lifetime, int(max_age_days * 86400))
+    except QuoteError:
+        raise
     except (ValueError, TypeError):
         raise click.ClickException(f"{KEY_ENV} is not a private key") from None
 
@@ -201,6 +230,11 @@ def _attester(chain_id: int, verifier: str, lifetime: int) -> Any:
 @click.option("--lifetime", type=int, default=24 * 3600, show_default=True, help="Statement lifetime (s).")
 @click.option("--now", type=int, default=None, help="Verification time (Unix seconds; default: now).")
 @click.option("--at-collateral-issue", is_flag=True, help="Verify just after the collateral was issued.")
+@click.option(
+    "--event-log", "event_log_path", help="dstack event log (JSON): sign the compose hash it proves."
+)
+@click.option("--app-compose", "app_compose_path", help="With --event-log: the app-compose.json to check.")
+@MAX_AGE_OPTION
 def attest(
     quote_file: str,
     collateral_path: str,
@@ -209,14 +243,23 @@ def attest(
     lifetime: int,
     now: int | None,
     at_collateral_issue: bool,
+    event_log_path: str | None,
+    app_compose_path: str | None,
+    max_collateral_age_days: float,
 ) -> None:
     """Verify a quote with dcap-qvl and print this attester's signed statement (JSON).
 
     The key comes from the environment variable PHA_ATTESTER_KEY.
     """
-    attester = _attester(chain_id, verifier, lifetime)
+    attester = _attester(chain_id, verifier, lifetime, max_collateral_age_days)
     collateral = _collateral(collateral_path)
-    signed = attester.attest(_read_quote(quote_file), collateral, _now(now, collateral, at_collateral_issue))
+    signed = attester.attest(
+        _read_quote(quote_file),
+        collateral,
+        _now(now, collateral, at_collateral_issue),
+        None if event_log_path is None else _read_text(event_log_path),
+        None if app_compose_path is None else _read_text(app_compose_path),
+    )
     click.echo(json.dumps(signed.as_json(), indent=2))
 
 
@@ -227,13 +270,22 @@ def attest(
 @click.option("--verifier", required=True, help="CommitteeQuoteVerifier address.")
 @click.option("--lifetime", type=int, default=24 * 3600, show_default=True)
 @click.option("--pccs-url", default=None, help="Fetch collateral here when a request carries none.")
-def serve(host: str, port: int, chain_id: int, verifier: str, lifetime: int, pccs_url: str | None) -> None:
+@MAX_AGE_OPTION
+def serve(
+    host: str,
+    port: int,
+    chain_id: int,
+    verifier: str,
+    lifetime: int,
+    pccs_url: str | None,
+    max_collateral_age_days: float,
+) -> None:
     """Run the attester HTTP service (POST /attest, GET /health)."""
     from aiohttp import web
 
     from pha.quote.service import make_app, pccs_provider
 
-    attester = _attester(chain_id, verifier, lifetime)
+    attester = _attester(chain_id, verifier, lifetime, max_collateral_age_days)
     app = make_app(attester, pccs_provider(pccs_url) if pccs_url else None)
     web.run_app(app, host=host, port=port, print=None)
 
@@ -278,6 +330,54 @@ def simulate(
         Path(out).write_bytes(quote)
     else:
         click.echo("0x" + quote.hex())
+
+
+@cli.group("event-log")
+def event_log_group() -> None:
+    """dstack RTMR event logs: replay them against a quote."""
+
+
+@event_log_group.command("verify")
+@click.argument("quote_file")
+@click.argument("log_file")
+@click.option(
+    "--app-compose", "app_compose_path", help="app-compose.json: its sha256 must be the compose hash."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def event_log_verify(quote_file: str, log_file: str, app_compose_path: str | None, as_json: bool) -> None:
+    """Replay LOG_FILE (dstack's event_log JSON, or a tcb_info JSON holding it) against the quote's
+    RTMR0..3 and print the app it proves with its measurement id. Exit 1 with the reason if refused.
+
+    The quote's signature is not checked here (use `pha-quote verify`)."""
+    from pha.quote.eventlog import parse_event_log, verify_event_log
+    from pha.quote.layout import parse_quote
+
+    parsed = parse_quote(_read_quote(quote_file))
+    events = parse_event_log(_read_bytes(log_file))
+    app_compose = None if app_compose_path is None else _read_text(app_compose_path)
+    identity = verify_event_log(events, parsed, app_compose).as_json()
+    if not as_json:
+        for i, register in enumerate(identity.pop("rtmr")):
+            identity[f"rtmr{i}"] = register
+        kp = identity.pop("key_provider")
+        identity["key_provider"] = "-" if kp is None else f"{kp['name']} {kp['id']}"
+        identity = {k: "-" if v is None else v for k, v in identity.items()}
+    _emit(identity, as_json)
+
+
+@cli.command("compose-hash")
+@click.argument("compose_file")
+@click.option("--quote", "quote_file", help="A TDX quote of the image: also print the app measurement id.")
+def compose_hash_cmd(compose_file: str, quote_file: str | None) -> None:
+    """Print sha256 of an app-compose.json exactly as dstack measures it (the file's bytes)."""
+    from pha.quote.eventlog import compose_hash_of
+    from pha.quote.layout import parse_quote
+
+    compose = compose_hash_of(_read_bytes(compose_file))
+    click.echo(f"compose_hash    0x{compose.hex()}")
+    if quote_file:
+        mid = parse_quote(_read_quote(quote_file)).measurement_id_with_compose(compose)
+        click.echo(f"measurement_id  0x{mid.hex()}")
 
 
 def main() -> None:

@@ -1,9 +1,14 @@
 """The attester's HTTP service (aiohttp).
 
     POST /attest   {"quote": "0x..." (full quote), "collateral": {...} (optional),
+                    "event_log": [...] or "[...]" (optional: dstack's RTMR event log),
+                    "app_compose": "..." (optional, with event_log: the app-compose.json text),
                     "statement": {...} (optional: co-sign another attester's statement)}
-                   -> 200 {"statement": {...}, "attester", "signature", "chainId", "verifier", "quote"}
-                   -> 400 {"error": "one line"} for bad input, 422 when dcap-qvl refuses the quote
+                   -> 200 {"statement": {...}, "attester", "signature", "chainId", "verifier", "quote",
+                           "app": {...} (what the replayed log proves) or null}
+                   -> 400 {"error": "one line"} for bad input (an event log that does not replay
+                      to the quote included), 422 when dcap-qvl refuses the quote or the
+                      collateral is older than the attester's maximum age
     GET  /health   -> 200 {"attester", "chainId", "verifier"}
 
 Collateral: the request's, else the service's configured provider (a file, or a PCCS fetch). The
@@ -76,12 +81,27 @@ def make_app(
             else:
                 collateral_json = collateral if isinstance(collateral, str) else json.dumps(collateral)
             now = clock() if clock else None
+            event_log, app_compose = body.get("event_log"), body.get("app_compose")
+            if event_log is not None and not isinstance(event_log, str | list):
+                return _error(400, "event_log must be dstack's event list (or its JSON text)")
+            if app_compose is not None and not isinstance(app_compose, str):
+                return _error(400, "app_compose must be the app-compose.json text")
             proposed = body.get("statement")
             if proposed is None:
-                signed = await asyncio.to_thread(attester.attest, raw, collateral_json, now)
+                signed = await asyncio.to_thread(
+                    attester.attest, raw, collateral_json, now, event_log, app_compose
+                )
             else:
                 statement = _statement(proposed)
-                signed = await asyncio.to_thread(attester.cosign, raw, collateral_json, statement, now)
+                signed = await asyncio.to_thread(
+                    attester.cosign,
+                    raw,
+                    collateral_json,
+                    statement,
+                    now,
+                    event_log=event_log,
+                    app_compose=app_compose,
+                )
         except QuoteFormatError as error:
             return _error(400, str(error))
         except VerificationError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,29 +56,62 @@ def load_collateral_json(path: Path) -> str:
     return text
 
 
-def collateral_window(collateral_json: str) -> tuple[int, int]:
-    """(not_before, not_after): the latest issue date and earliest next update of TCB info, QE
-    identity and both CRLs. Verification is only meaningful for a time inside this window."""
+def collateral_dates(collateral_json: str) -> dict[str, tuple[int, int | None]]:
+    """{part: (issued, next update)} for TCB info, QE identity and, when readable, the PCK and root
+    CA CRLs (Unix seconds; a CRL's next update may be absent)."""
     try:
         data = json.loads(collateral_json)
         tcb = json.loads(data["tcb_info"])
         qe = json.loads(data["qe_identity"])
-        starts = [_ts(tcb["issueDate"]), _ts(qe["issueDate"])]
-        ends = [_ts(tcb["nextUpdate"]), _ts(qe["nextUpdate"])]
+        dates: dict[str, tuple[int, int | None]] = {
+            "TCB info": (_ts(tcb["issueDate"]), _ts(tcb["nextUpdate"])),
+            "QE identity": (_ts(qe["issueDate"]), _ts(qe["nextUpdate"])),
+        }
     except (KeyError, TypeError, ValueError) as error:
         raise QuoteError(f"collateral has no readable issue/next-update dates: {error}") from None
     try:
         from cryptography import x509
 
-        for key in ("pck_crl", "root_ca_crl"):
+        for key, name in (("pck_crl", "PCK CRL"), ("root_ca_crl", "root CA CRL")):
             raw = bytes.fromhex(data[key]) if isinstance(data[key], str) else bytes(data[key])
             crl = x509.load_der_x509_crl(raw)
-            starts.append(int(crl.last_update_utc.timestamp()))
-            if crl.next_update_utc is not None:
-                ends.append(int(crl.next_update_utc.timestamp()))
+            upcoming = crl.next_update_utc
+            dates[name] = (int(crl.last_update_utc.timestamp()), upcoming and int(upcoming.timestamp()))
     except (ImportError, KeyError, ValueError):
         pass
-    return max(starts), min(ends)
+    return dates
+
+
+def collateral_window(collateral_json: str) -> tuple[int, int]:
+    """(not_before, not_after): the latest issue date and earliest next update of TCB info, QE
+    identity and both CRLs. Verification is only meaningful for a time inside this window."""
+    dates = collateral_dates(collateral_json).values()
+    return max(issued for issued, _ in dates), min(end for _, end in dates if end is not None)
+
+
+# Intel reissues these often (the PCS serves fresh ones daily); the root CA CRL only about yearly, so
+# its age says nothing and it is left out of the freshness rule (its next update still bounds it).
+FRESHNESS_PARTS = ("TCB info", "QE identity", "PCK CRL")
+
+
+def oldest_collateral(collateral_json: str) -> tuple[str, int]:
+    """(part, issued): the least recently issued of the collateral parts that must be fresh."""
+    dates = collateral_dates(collateral_json)
+    name = min((n for n in FRESHNESS_PARTS if n in dates), key=lambda n: dates[n][0])
+    return name, dates[name][0]
+
+
+def check_collateral_age(collateral_json: str, now: int, max_age: int) -> None:
+    """Refuse collateral one of whose parts (TCB info, QE identity, PCK CRL) was issued more than
+    `max_age` seconds before `now`: old collateral may predate a TCB recovery or a revocation."""
+    name, issued = oldest_collateral(collateral_json)
+    age = now - issued
+    if age > max_age:
+        raise VerificationError(
+            f"collateral too old: its {name} was issued {datetime.fromtimestamp(issued, UTC):%Y-%m-%d %H:%M} "
+            f"UTC, {age / 86400:.1f} days before the verification time (at most {max_age / 86400:g} "
+            "days allowed): fetch fresh collateral"
+        )
 
 
 def verify_quote(raw: bytes, collateral_json: str, now: int | None = None) -> Verdict:

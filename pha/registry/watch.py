@@ -43,6 +43,9 @@ class WorkerView:
     """The measurement's policy expiry (0: never)."""
     verified_at: int = 0
     """When the evidence the registry holds was verified (workerInfo's verifiedAt; 0: unknown)."""
+    collateral_issued_at: int = 0
+    """Issue date of the oldest part (TCB info, QE identity, PCK CRL) of the collateral the next
+    renewal would use (`pha.quote.verify.oldest_collateral`; 0: unknown, no warning)."""
 
     @property
     def lifetime(self) -> int:
@@ -83,6 +86,10 @@ class Thresholds:
     registry's attestationValidity, or every renewal is due again at once."""
     renew_retry_s: int = 600
     """After a renewal attempt, wait this long before the next one for the same worker."""
+    collateral_max_age_s: int = 7 * 24 * 3600
+    """The attesters' maximum collateral age (`pha-quote serve --max-collateral-age-days`)."""
+    collateral_warn_s: int = 24 * 3600
+    """Warn this long before the collateral reaches that age."""
 
     def for_lifetime(self, lifetime: int) -> Thresholds:
         """These thresholds for an attestation that lasts `lifetime` seconds in all: the expiry
@@ -101,7 +108,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Alert:
     kind: str
-    """expiry | measurement_expiry | grace | ineligible"""
+    """expiry | measurement_expiry | grace | ineligible | collateral"""
     message: str
 
 
@@ -166,8 +173,33 @@ def assess(
                         f"attestation expires in {format_duration(left)} ({iso(view.attested_until)})",
                     )
                 )
+    collateral = collateral_alert(view.collateral_issued_at, now, t)
+    if collateral is not None:
+        warnings.append(collateral)
     renew, note = _renewal(view, t, renew_configured, last_renew_attempt)
     return Assessment(view, left, grace_left, tuple(warnings), renew, note)
+
+
+def collateral_alert(issued_at: int, now: int, t: Thresholds) -> Alert | None:
+    """A warning once the collateral is within `collateral_warn_s` of the attesters' maximum age
+    (their renewals would then be refused), None before or when the issue date is unknown."""
+    if not issued_at:
+        return None
+    refused_from = issued_at + t.collateral_max_age_s
+    if now < refused_from - t.collateral_warn_s:
+        return None
+    age_days = (now - issued_at) / 86400
+    if now > refused_from:
+        state = (
+            f"older than the attesters' {t.collateral_max_age_s / 86400:g} days since {when(refused_from)}"
+        )
+    else:
+        state = f"refused by the attesters from {when(refused_from)} (in {hours(refused_from - now)})"
+    return Alert(
+        "collateral",
+        f"collateral issued {when(issued_at)} is {age_days:.1f} days old, {state}: renewals need fresh "
+        "collateral (point the attesters at a PCCS, or refresh the collateral file)",
+    )
 
 
 def _renewal(view: WorkerView, t: Thresholds, configured: bool, last_attempt: int | None) -> tuple[bool, str]:

@@ -41,7 +41,7 @@ def test_cosign__agreeing_verdict__signs_the_same_statement(pair, tdx_raw, tdx_c
         ({"advisory_ids": ["INTEL-SA-00001"]}, "advisory ids differ"),
         ({"quote_hash": b"\x01" * 32}, "another quote"),
         ({"tcb_date": 1}, "TCB date differs"),
-        ({"compose_hash": b"\x02" * 32}, "compose hashes"),
+        ({"compose_hash": b"\x02" * 32}, "no event log was given"),
     ],
 )
 def test_cosign__statement_disagreeing_with_own_verdict__refused(

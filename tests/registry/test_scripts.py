@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,86 @@ def read_back_in_pha_and_iso(run, w3, addresses, worker: str, operator: str) -> 
     assert log["ok"] and log["entries"] == log["onchain_count"] == 1 and log["problem"] is None
     assert log["rebuilt_head"] == log["onchain_head"] and log["rebuilt_head"] in out
     assert log["last_entry_at"]["unix"] <= log["now"]["unix"]
+
+
+@pytest.mark.slow
+def test_governance_allow_measurement__app_compose(tmp_path, project):
+    """A dstack app on an image: sha256 of its app-compose.json with the image's registers (from a
+    real Phala Cloud quote, or from a simulated worker emulating the app) is what gets allowed."""
+    from pha.quote.eventlog import compose_hash_of
+    from pha.quote.io import decode_quote
+    from pha.quote.layout import parse_quote
+
+    data = Path(__file__).parents[1] / "data" / "dstack"
+    compose_file, quote_file = data / "app-compose.json", data / "quote.hex"
+    compose = compose_hash_of(compose_file.read_bytes())
+    expected = parse_quote(decode_quote(quote_file.read_bytes())).measurement_id_with_compose(compose)
+    with deployed_devnet(tmp_path) as devnet:
+        run = devnet.run
+        out = ok(
+            run(
+                "governance",
+                "allow-measurement",
+                "--app-compose",
+                str(compose_file),
+                "--quote",
+                str(quote_file),
+            )
+        )
+        assert f"compose hash 0x{compose.hex()}" in out and f"0x{expected.hex()}" in out
+        registry = devnet.w3.eth.contract(
+            address=devnet.addresses["WorkerRegistry"],
+            abi=[
+                item.model_dump(mode="json", by_alias=True)
+                for item in project.WorkerRegistry.contract_type.abi
+            ],
+        )
+        assert registry.functions.measurementStatus(expected).call() == 1
+
+        settings = dict(
+            chain_id=DEVNET_CHAIN_ID,
+            registry=devnet.addresses["WorkerRegistry"],
+            pool_id=1,
+            escrow="0x" + "11" * 20,
+            simulate=True,
+            port=0,
+        )
+        with BackgroundWorker(WorkerSettings(**settings, app_compose=str(compose_file))) as app_worker:
+            reported = http_json(f"{app_worker.url}/attestation")["measurement_id"]
+            out = ok(
+                run(
+                    "governance",
+                    "allow-measurement",
+                    "--app-compose",
+                    str(compose_file),
+                    "--worker-url",
+                    app_worker.url,
+                )
+            )
+            assert reported in out
+        with BackgroundWorker(WorkerSettings(**settings)) as plain_worker:
+            one_line_error(
+                run(
+                    "governance",
+                    "allow-measurement",
+                    "--app-compose",
+                    str(compose_file),
+                    "--worker-url",
+                    plain_worker.url,
+                ),
+                "runs another app compose",
+            )
+        one_line_error(
+            run("governance", "allow-measurement", "--app-compose", str(compose_file)), "give the registers"
+        )
+        one_line_error(
+            run(
+                "governance",
+                "allow-measurement",
+                "--quote",
+                str(quote_file),
+                "--measurement-id",
+                "0x" + "00" * 32,
+            ),
+            "go with --app-compose",
+        )

@@ -122,3 +122,14 @@ def test_serve__missing_manifest__one_line_error_saying_to_deploy(tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "Traceback" not in err
     assert "no deployment manifest at" in err and "ape run deploy" in err
+
+
+def test_serve__app_compose__emulates_a_dstack_app_and_a_missing_file_is_one_line():
+    compose = Path(__file__).parents[1] / "data" / "dstack" / "app-compose.json"
+    args = ["--chain-id", "1", "--registry", REGISTRY, "--pool-id", "1", "--escrow", ESCROW, "--simulate"]
+    body = attestation_of(start({"PHA_WORKER_APP_COMPOSE": str(compose)}, *args))
+    assert body["compose_hash"] == "0x12a20aed7d6c68601e9f6e108a93b4199ae7231684307ffc4833c9cd08d45de7"
+    assert [e["event"] for e in body["event_log"]][:3] == ["system-preparing", "app-id", "compose-hash"]
+    process = start({}, *args, "--app-compose", str(compose.with_name("missing.json")))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0 and "cannot read the app compose" in err and "Traceback" not in err
