@@ -1,15 +1,15 @@
 """Pure helpers: PHA amounts read from people, share conversion as the contract does it.
 
-Showing amounts and times is pha.fmt's (`format_pha` is re-exported here for older callers).
+Showing amounts and times is pha.fmt's.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from pha.fmt import PHA, format_pha
+from pha.fmt import PHA
 
-__all__ = ["PHA", "AmountError", "format_pha", "parse_pha", "shares_for_assets"]
+__all__ = ["PHA", "AmountError", "parse_pha", "shares_for_assets"]
 
 VIRTUAL_SHARES = 1_000
 VIRTUAL_ASSETS = 1
