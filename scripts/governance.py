@@ -25,10 +25,10 @@ from typing import Any
 import click
 
 from pha.cli import ADDRESS, UserError, account_option, network_option, script_session
+from pha.fmt import format_pha
 from pha.quote.tcb import advisory_id_hash
 from pha.registry.actions import WorkerAttestation
 from pha.registry.policy import Policy
-from pha.fmt import format_pha
 
 
 def _hex32(value: str, what: str) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pha.fmt import format_duration, iso
+from pha.fmt import format_duration, format_time, iso
 from pha.quote.tcb import TcbStatus
 from pha.registry.reasons import reason_hint, reason_name
 
@@ -188,17 +188,15 @@ def collateral_alert(issued_at: int, now: int, t: Thresholds) -> Alert | None:
     refused_from = issued_at + t.collateral_max_age_s
     if now < refused_from - t.collateral_warn_s:
         return None
-    age_days = (now - issued_at) / 86400
     if now > refused_from:
-        state = (
-            f"older than the attesters' {t.collateral_max_age_s / 86400:g} days since {when(refused_from)}"
-        )
+        max_age = format_duration(t.collateral_max_age_s)
+        state = f"older than the attesters' {max_age} since {iso(refused_from)}"
     else:
-        state = f"refused by the attesters from {when(refused_from)} (in {hours(refused_from - now)})"
+        state = f"refused by the attesters from {format_time(refused_from, now)}"
     return Alert(
         "collateral",
-        f"collateral issued {when(issued_at)} is {age_days:.1f} days old, {state}: renewals need fresh "
-        "collateral (point the attesters at a PCCS, or refresh the collateral file)",
+        f"collateral issued {iso(issued_at)} is {format_duration(now - issued_at)} old, {state}: renewals "
+        "need fresh collateral (point the attesters at a PCCS, or refresh the collateral file)",
     )
 
 

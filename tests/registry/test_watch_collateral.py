@@ -27,16 +27,16 @@ def test_within_a_day_of_the_max_age__warns_when_it_will_be_refused():
     alert = collateral_alert(NOW - 6 * DAY - 1, NOW, T)
     assert alert is not None and alert.kind == "collateral"
     assert (
-        "6.0 days old" in alert.message
+        "is 6 d old" in alert.message
         and "refused by the attesters from" in alert.message
-        and "in 24.0 h" in alert.message
+        and "(in 23 h 59 min)" in alert.message
     )
     assert collateral_alert(NOW - 6 * DAY + 60, NOW, T) is None  # just outside the warning window
 
 
 def test_past_the_max_age__says_it_is_too_old():
     alert = collateral_alert(NOW - 8 * DAY, NOW, T)
-    assert alert is not None and "older than the attesters' 7 days" in alert.message
+    assert alert is not None and "older than the attesters' 7 d since" in alert.message
     assert [w.kind for w in assess(view(collateral_issued_at=NOW - 8 * DAY), T).warnings] == ["collateral"]
 
 
