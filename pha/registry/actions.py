@@ -54,6 +54,15 @@ class WorkerAttestation:
     registry: str
     pool_id: int
     simulated: bool
+    event_log: list[Any] | None = None  # dstack's RTMR event log (a dstack worker's, or a simulated app's)
+    app_compose: str | None = None  # the app-compose.json text the log's compose hash covers
+
+    @property
+    def app_evidence(self) -> dict[str, Any]:
+        """What an attester needs besides the quote to vouch for the app ({} without a log)."""
+        if self.event_log is None:
+            return {}
+        return {"event_log": self.event_log, "app_compose": self.app_compose}
 
     @classmethod
     def fetch(cls, worker_url: str) -> WorkerAttestation:
@@ -68,6 +77,8 @@ class WorkerAttestation:
                 registry=to_checksum_address(data["registry"]),
                 pool_id=int(data["pool_id"]),
                 simulated=bool(data.get("simulated", False)),
+                event_log=_optional(data, "event_log", list),
+                app_compose=_optional(data, "app_compose", str),
             )
         except (KeyError, ValueError, TypeError) as error:
             raise UserError(f"{worker_url}: malformed /attestation ({error})") from None
@@ -81,20 +92,29 @@ class WorkerAttestation:
             )
 
 
-def committee_evidence(attester_urls: list[str], quote: bytes, threshold: int) -> tuple[bytes, bytes]:
+def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ValueError(f"{key} must be a {kind.__name__} or null")
+    return value
+
+
+def committee_evidence(
+    attester_urls: list[str], quote: bytes, threshold: int, app: dict[str, Any] | None = None
+) -> tuple[bytes, bytes]:
     """Collect `threshold` signatures over one statement: the first attester proposes, the others
-    verify the quote themselves and co-sign. Returns (header+body bytes, evidence)."""
+    verify the quote (and replay the app's event log, `app`) themselves and co-sign. Returns
+    (header+body bytes, evidence)."""
     if len(attester_urls) < threshold:
         raise UserError(f"the committee needs {threshold} attesters, {len(attester_urls)} given")
-    first = http_json(attester_urls[0].rstrip("/") + "/attest", {"quote": "0x" + quote.hex()})
+    request = {"quote": "0x" + quote.hex(), **(app or {})}
+    first = http_json(attester_urls[0].rstrip("/") + "/attest", request)
     statement = Statement.from_json(first["statement"])
     signatures = [(first["attester"], bytes.fromhex(first["signature"].removeprefix("0x")))]
     for url in attester_urls[1:]:
         if len(signatures) == threshold:
             break
-        answer = http_json(
-            url.rstrip("/") + "/attest", {"quote": "0x" + quote.hex(), "statement": first["statement"]}
-        )
+        answer = http_json(url.rstrip("/") + "/attest", {**request, "statement": first["statement"]})
         signatures.append((answer["attester"], bytes.fromhex(answer["signature"].removeprefix("0x"))))
     if len(signatures) < threshold:
         raise UserError(f"only {len(signatures)} of {threshold} attesters signed")
@@ -123,7 +143,7 @@ def quote_and_evidence(
     attestation: WorkerAttestation, verifier_kind: str, attester_urls: list[str], threshold: int
 ) -> tuple[bytes, bytes]:
     if verifier_kind == "committee":
-        return committee_evidence(attester_urls, attestation.quote, threshold)
+        return committee_evidence(attester_urls, attestation.quote, threshold, attestation.app_evidence)
     return attestation.quote, b""
 
 

@@ -8,6 +8,9 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from aiohttp import ClientSession, web
@@ -307,3 +310,58 @@ def test_committee_on_anvil__yields_the_apps_measurement_id(project, attester_ke
     assert result[2] == first.app.measurement_id == quote().measurement_id_with_compose(COMPOSE_HASH)
     assert bytes(result[12]) == COMPOSE_HASH
     assert plain_result[2] == quote().measurement_id != result[2]
+
+
+# --- the operator's side: `operator register --verifier committee` for a dstack worker ----------
+
+
+@contextmanager
+def attester_services(attesters: list[Attester], at: int) -> Iterator[list[str]]:
+    """The attesters' HTTP services (real aiohttp, loopback) on a thread of their own; the sample's
+    collateral is each one's configured provider, their clock `at`."""
+    loop = asyncio.new_event_loop()
+    runners: list[web.AppRunner] = []
+
+    async def provider(_: bytes) -> str:
+        return collateral()
+
+    async def start() -> list[str]:
+        urls = []
+        for attester in attesters:
+            runner = web.AppRunner(make_app(attester, provider=provider, clock=lambda: at))
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            runners.append(runner)
+            urls.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+        return urls
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield asyncio.run_coroutine_threadsafe(start(), loop).result(30)
+    finally:
+        for runner in runners:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+
+
+def test_operator_committee_evidence__sends_the_workers_log__both_attesters_sign_the_compose(pair):
+    from eth_abi import decode
+
+    from pha.cli import UserError
+    from pha.quote.committee import STATEMENT_ABI
+    from pha.registry.actions import committee_evidence
+
+    app = {"event_log": log_json(), "app_compose": app_compose()}
+    with attester_services(list(pair), window_start() + 60) as urls:
+        signed_part, evidence = committee_evidence(urls, raw_quote(), 2, app)
+        _, plain = committee_evidence(urls, raw_quote(), 2)
+        tampered = {**app, "event_log": log_json()[:-1]}
+        with pytest.raises(UserError, match="RTMR3 replays"):
+            committee_evidence(urls, raw_quote(), 2, tampered)
+    statement, signatures = decode([STATEMENT_ABI, "bytes"], evidence)
+    assert signed_part == quote().signed_part
+    assert statement[6] == COMPOSE_HASH and len(signatures) == 2 * 65
+    assert decode([STATEMENT_ABI, "bytes"], plain)[0][6] == bytes(32)  # no log: no compose hash
