@@ -85,3 +85,18 @@ def load_script(name: str) -> click.Command:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.cli
+
+
+def keyfile_data_folder(tmp: Path, alias: str, key: str, passphrase: str) -> Path:
+    """A fresh Ape data folder holding only `alias`'s encrypted keyfile (as `ape accounts import`
+    writes it); the real folder's other entries (plugins, caches) linked in."""
+    from eth_account import Account
+
+    real = Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape"))
+    tmp.mkdir()
+    for entry in real.iterdir() if real.is_dir() else ():
+        if entry.name != "accounts":
+            (tmp / entry.name).symlink_to(entry)
+    (tmp / "accounts").mkdir()
+    (tmp / "accounts" / f"{alias}.json").write_text(json.dumps(Account.encrypt(key, passphrase)))
+    return tmp

@@ -6,9 +6,7 @@ in the repository or the shared data folder. Every command runs with stdin on /d
 """
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import click
 import pytest
@@ -16,7 +14,7 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from pha.cli import passphrase_env_var
-from tests.scripts import Devnet, deployed_devnet, load_script, ok, one_line_error
+from tests.scripts import Devnet, deployed_devnet, keyfile_data_folder, load_script, ok, one_line_error
 
 ALIAS = "pha-test-signer"
 PASSPHRASE = "correct horse battery staple "  # a trailing space is part of it
@@ -52,26 +50,11 @@ SIGNING = {
 }
 
 
-def ape_data_folder(tmp: Path) -> Path:
-    """A fresh Ape data folder holding only our keyfile; the real folder's other entries linked in."""
-    real = Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape"))
-    tmp.mkdir()
-    for entry in real.iterdir() if real.is_dir() else ():
-        if entry.name != "accounts":
-            (tmp / entry.name).symlink_to(entry)
-    (tmp / "accounts").mkdir()
-    keyfile = Account.encrypt(KEY, PASSPHRASE)
-    (tmp / "accounts" / f"{ALIAS}.json").write_text(json.dumps(keyfile))
-    return tmp
-
-
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory) -> Iterator[Devnet]:
     with deployed_devnet(tmp_path_factory.mktemp("deployments")) as net:
-        net.env = {
-            **net.env,
-            "APE_DATA_FOLDER": str(ape_data_folder(tmp_path_factory.mktemp("ape") / "data")),
-        }
+        data = keyfile_data_folder(tmp_path_factory.mktemp("ape") / "data", ALIAS, KEY, PASSPHRASE)
+        net.env = {**net.env, "APE_DATA_FOLDER": str(data)}
         net.env.pop(ENV_VAR, None)
         gov = net.w3.eth.accounts[0]
         net.w3.eth.wait_for_transaction_receipt(

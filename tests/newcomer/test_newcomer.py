@@ -26,7 +26,7 @@ from web3 import Web3
 from pha.anvil import free_port
 from pha.cli import passphrase_env_var
 from pha.paths import ROOT
-from tests.scripts import ape_run, ok
+from tests.scripts import ape_run, keyfile_data_folder, ok
 
 BIN = Path(sys.executable).parent
 ALIAS = "newcomer"
@@ -49,18 +49,6 @@ STAKING_ABI = [
         ("convertToAssets", [{"name": "poolId", "type": "uint256"}, {"name": "shares", "type": "uint256"}]),
     )
 ]
-
-
-def ape_data_folder(tmp: Path) -> Path:
-    """A data folder with the newcomer's encrypted keyfile; the real folder's other entries linked."""
-    real = Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape"))
-    tmp.mkdir()
-    for entry in real.iterdir() if real.is_dir() else ():
-        if entry.name != "accounts":
-            (tmp / entry.name).symlink_to(entry)
-    (tmp / "accounts").mkdir()
-    (tmp / "accounts" / f"{ALIAS}.json").write_text(json.dumps(Account.encrypt(KEY, PASSPHRASE)))
-    return tmp
 
 
 def background(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -96,7 +84,7 @@ def session(tmp_path) -> Iterator[dict]:
     env = {
         **os.environ,
         "PHA_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
-        "APE_DATA_FOLDER": str(ape_data_folder(tmp_path / "ape")),
+        "APE_DATA_FOLDER": str(keyfile_data_folder(tmp_path / "ape", ALIAS, KEY, PASSPHRASE)),
         passphrase_env_var(ALIAS): PASSPHRASE,
     }
     procs: list[subprocess.Popen] = []
