@@ -79,8 +79,8 @@ def test_deploy__committee_of_n__exact_attesters_threshold_manifest_and_rerun_at
 @pytest.mark.parametrize(
     ("attesters", "threshold", "fragment"),
     [
-        (["0x1234"], 1, "attester '0x1234' is not an address"),
-        ([ATTESTERS[0], "not-an-address"], 1, "attester 'not-an-address' is not an address"),
+        (["0x1234"], 1, "Invalid value for '--attester': not an address: '0x1234'"),
+        ([ATTESTERS[0], "not-an-address"], 1, "'--attester': not an address: 'not-an-address'"),
         (ATTESTERS[:2], 3, "threshold 3 is not between 1 and 2 attesters"),
         (ATTESTERS[:2], 0, "threshold 0 is not between 1 and 2 attesters"),
         ([ATTESTERS[0], ATTESTERS[0].lower()], 1, f"attester {ATTESTERS[0]} is given twice"),

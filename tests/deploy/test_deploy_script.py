@@ -98,4 +98,4 @@ def test_deploy_script__real_network_without_account__one_line_error(tmp_path):
 
 def test_deploy_script__bad_admin_address__one_line_error(tmp_path):
     result = run_deploy("--network", "ethereum:local:test", "--admin", "0x1234", tmp_path=tmp_path)
-    assert_one_line_error(result, "bad parameter")
+    assert_one_line_error(result, "Invalid value for '--admin': not an address: '0x1234'")
