@@ -20,6 +20,11 @@ def secrets_of(keys) -> list[bytes]:
     return forms
 
 
+def tampered(blob: bytes) -> bytes:
+    """The blob with its last byte flipped (always a change, unlike overwriting it)."""
+    return blob[:-1] + bytes([blob[-1] ^ 1])
+
+
 def test_no_endpoint_or_log_line_shows_a_private_key(caplog):
     caplog.set_level(logging.DEBUG)
     bodies: list[bytes] = []
@@ -44,7 +49,7 @@ def test_no_endpoint_or_log_line_shows_a_private_key(caplog):
             encrypted,
             http.post("/sign-batch", json={"entries": entries}),
             http.post("/sign-batch", json={"entries": [{**entries[0], "job_id": 9}]}),
-            http.post("/jobs", json=job_request(3, envelope.encrypt_input("echo", 1, public)[:-1] + b"\0")),
+            http.post("/jobs", json=job_request(3, tampered(envelope.encrypt_input("echo", 1, public)))),
             http.post("/jobs", json=job_request(4, envelope.build_input("nope", 1))),
             http.post("/jobs", content=b"{"),
             http.get("/missing"),
