@@ -164,6 +164,7 @@ def simulated_tdx_quote(
     debug: bool = False,
     version: int = 4,
     private_key: bytes | str = DEV_PRIVATE_KEY,
+    mr_config_id: bytes = ZERO48,
 ) -> bytes:
     """A complete simulated TDX quote signed by the development key."""
     part = build_tdx_quote_body(
@@ -175,6 +176,7 @@ def simulated_tdx_quote(
         rt_mr3=rt_mr3,
         report_data=report_data,
         debug=debug,
+        mr_config_id=mr_config_id,
     )
     return sign_simulated_quote(part, private_key)
 

@@ -37,15 +37,54 @@ class Event:
     digest: bytes
     name: str
     payload: bytes
+    version: int = 1
+    """dstack's digest format of a runtime event: 1 (binary preimage) or 2 (canonical JSON)."""
 
     @property
     def is_runtime(self) -> bool:
         return self.event_type == RUNTIME_EVENT_TYPE
 
+    def as_json(self) -> dict[str, Any]:
+        """The event in dstack's JSON shape (hex without 0x; `version` only when not 1)."""
+        out: dict[str, Any] = {
+            "imr": self.imr,
+            "event_type": self.event_type,
+            "digest": self.digest.hex(),
+            "event": self.name,
+            "event_payload": self.payload.hex(),
+        }
+        if self.version != 1:
+            out["version"] = self.version
+        return out
 
-def runtime_digest(name: str, payload: bytes, event_type: int = RUNTIME_EVENT_TYPE) -> bytes:
-    """The digest dstack extends for a runtime event: sha384(le32(type) || ":" || name || ":" || payload)."""
-    return hashlib.sha384(event_type.to_bytes(4, "little") + b":" + name.encode() + b":" + payload).digest()
+
+def runtime_preimage(
+    name: str, payload: bytes, event_type: int = RUNTIME_EVENT_TYPE, version: int = 1
+) -> bytes:
+    """The bytes dstack hashes into a runtime event's digest.
+
+    Version 1 (every released dstack): le32(type) || ":" || name || ":" || payload.
+    Version 2 (dstack's canonical-JSON log): the RFC 8785 form of {"name", "payload" (lowercase
+    hex), "type"}; for this three-key object that is sorted keys, no spaces, UTF-8, JSON's short
+    escapes, which is what json.dumps below writes.
+    """
+    if version == 1:
+        return event_type.to_bytes(4, "little") + b":" + name.encode() + b":" + payload
+    if version == 2:
+        document = {"name": name, "payload": payload.hex(), "type": event_type}
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    raise EventLogError(f"unknown runtime event version {version} (dstack has 1 and 2)")
+
+
+def runtime_digest(
+    name: str, payload: bytes, event_type: int = RUNTIME_EVENT_TYPE, version: int = 1
+) -> bytes:
+    """The digest dstack extends for a runtime event (version 1: sha384(le32(type) || ":" || name ||
+    ":" || payload); version 2: sha384 of the canonical JSON, see `runtime_preimage`)."""
+    try:
+        return hashlib.sha384(runtime_preimage(name, payload, event_type, version)).digest()
+    except UnicodeEncodeError:
+        raise EventLogError(f"runtime event name {name!r} is not valid UTF-8 text") from None
 
 
 def extend(register: bytes, digest: bytes) -> bytes:
@@ -81,14 +120,20 @@ def _event(index: int, raw: Any) -> Event:
         raise EventLogError(f"{where}: imr must be 0..3, got {imr!r}")
     if not isinstance(event_type, int) or isinstance(event_type, bool) or not 0 <= event_type <= 0xFFFFFFFF:
         raise EventLogError(f"{where}: event_type must be a 32-bit unsigned integer, got {event_type!r}")
-    digest = _hex(raw.get("digest"), f"{where} digest")
-    if len(digest) != DIGEST_LENGTH:
-        raise EventLogError(f"{where}: digest must be exactly {DIGEST_LENGTH} bytes, got {len(digest)}")
+    version = raw.get("version", 1)
+    if version not in (1, 2) or isinstance(version, bool):
+        raise EventLogError(f"{where}: version must be 1 or 2, got {version!r}")
     name = raw.get("event", "")
     if not isinstance(name, str):
         raise EventLogError(f"{where}: event name is not a string")
     payload = _hex(raw.get("event_payload", ""), f"{where} event_payload")
-    return Event(imr=imr, event_type=event_type, digest=digest, name=name, payload=payload)
+    digest = _hex(raw.get("digest", ""), f"{where} digest")
+    if not digest and event_type == RUNTIME_EVENT_TYPE:
+        # dstack strips the digest of runtime events when it ships a log: it follows from the rest.
+        digest = runtime_digest(name, payload, event_type, version)
+    if len(digest) != DIGEST_LENGTH:
+        raise EventLogError(f"{where}: digest must be exactly {DIGEST_LENGTH} bytes, got {len(digest)}")
+    return Event(imr=imr, event_type=event_type, digest=digest, name=name, payload=payload, version=version)
 
 
 def parse_event_log(source: str | bytes | Sequence[Any]) -> tuple[Event, ...]:
