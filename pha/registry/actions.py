@@ -54,6 +54,10 @@ class WorkerAttestation:
     registry: str
     pool_id: int
     simulated: bool
+    event_log: list | None = None
+    """A dstack worker's RTMR event log (dstack's JSON shape), None for other workers."""
+    app_compose: str | None = None
+    """A dstack worker's app-compose.json text (its sha256 is the compose hash), or None."""
 
     @classmethod
     def fetch(cls, worker_url: str) -> WorkerAttestation:
@@ -68,6 +72,8 @@ class WorkerAttestation:
                 registry=to_checksum_address(data["registry"]),
                 pool_id=int(data["pool_id"]),
                 simulated=bool(data.get("simulated", False)),
+                event_log=data.get("event_log"),
+                app_compose=data.get("app_compose"),
             )
         except (KeyError, ValueError, TypeError) as error:
             raise UserError(f"{worker_url}: malformed /attestation ({error})") from None
@@ -124,7 +130,21 @@ def quote_and_evidence(
 ) -> tuple[bytes, bytes]:
     if verifier_kind == "committee":
         return committee_evidence(attester_urls, attestation.quote, threshold)
-    return attestation.quote, b""
+    return attestation.quote, onchain_evidence(attestation)
+
+
+def onchain_evidence(attestation: WorkerAttestation) -> bytes:
+    """Evidence for the dev and Automata (on-chain) verifiers: the app-log form for a dstack app,
+    so that the verifier replays its RTMR3 and reports its compose measurement; else empty."""
+    if attestation.event_log is None:
+        return b""
+    from pha.quote.app_evidence import attestation_evidence
+    from pha.quote.eventlog import EventLogError
+
+    try:
+        return attestation_evidence(attestation.event_log, attestation.app_compose)
+    except EventLogError as error:
+        raise UserError(f"the worker's event log: {error}") from None
 
 
 def status_lines(registry: Any, worker: str, measurement_id: bytes | None = None) -> tuple[bool, list[str]]:

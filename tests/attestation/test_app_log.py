@@ -176,7 +176,7 @@ def test_app_restates_compose_hash__later_event_not_accepted(applog, dev):
     RTMR3) and offers that one. A quote whose RTMR3 really includes it is built, so only the
     first-compose-event rule stands between the attacker and another app's identity."""
     fake = runtime("compose-hash", b"\x66" * 32)
-    log = list(LOG3) + [fake]
+    log = [*LOG3, fake]
     quote = simulated_app_quote(_with_rtmr3(log), bytes(64), mr_config_id=bytes(48))
     digests = [e.digest for e in log]
     pre = [preimage(e) for e in log]  # every event up to the fake one
@@ -273,5 +273,4 @@ def test_dev__log_of_other_quote__replay_mismatch(dev):
 def test_gas__replay_and_compose_check(applog):
     compose, check_gas, replay_gas = applog.measure(QUOTE, _evidence())
     assert bytes(compose) == COMPOSE_HASH
-    print(f"dstack app log: whole check {check_gas} gas, 9-event replay + compose digest {replay_gas} gas")
-    assert replay_gas < check_gas
+    assert replay_gas < check_gas < 700_000  # measured: about 461k and 566k (bench: dstack.rtmr3_replay_gas)
