@@ -8,9 +8,8 @@ pragma solidity ^0.8.28;
 /// @dev A message of n bytes takes (n + 17 + 127) / 128 blocks (111 bytes: one, 112: two).
 ///      Each 64-bit word sits in the low bits of an EVM word; a rotation is one shift of the word
 ///      times 2^64 + 1 (the word twice side by side); sums are cut to 64 bits only where a value
-///      is shifted later or kept (carries above bit 63 never reach the low bits). About 44k gas a
-///      block. (Unrolling the rounds with rotating variable roles is cheaper on paper, but the
-///      via-IR code generator then runs out of stack slots and spills every variable to memory.)
+///      is shifted later or kept (carries above bit 63 never reach the low bits). About 41k gas a
+///      block.
 library Sha384 {
     /// @dev The 80 SHA-512 round constants K[0..79] (FIPS 180-4 4.2.3), 8 bytes each, big-endian.
     bytes private constant K =
@@ -105,25 +104,38 @@ library Sha384 {
                 let f := mload(sub(w, 96))
                 let g := mload(sub(w, 64))
                 let h := mload(sub(w, 32))
-                // One round per pass: t1 = h + S1(e) + Ch(e, f, g) + K[t] + W[t], then the variables
-                // move one place down, e taking d + t1 and a taking t1 + S0(a) + Maj(a, b, c).
+                // Two rounds per pass. A round: t1 = h + S1(e) + Ch(e, f, g) + K[t] + W[t] (built in h),
+                // d += t1 (the new e), h = t1 + S0(a) + Maj(a, b, c) (the new a); the second round
+                // takes the roles one place on, then the pass moves the values back into place.
+                // (More rounds per pass, or all 80 unrolled, cost more here: the via-IR code
+                // generator then shuffles or spills the eight variables.)
                 let kt := add(k, 32)
                 let wt := w
                 for {} lt(wt, add(w, 2560)) {
-                    wt := add(wt, 32)
-                    kt := add(kt, 8)
+                    wt := add(wt, 64)
+                    kt := add(kt, 16)
                 } {
                     let x := mul(e, 0x10000000000000001)
-                    let t1 := add(add(add(h, xor(xor(shr(14, x), shr(18, x)), shr(41, x))), xor(g, and(e, xor(f, g)))), add(mload(wt), shr(192, mload(kt))))
-                    h := g
-                    g := f
-                    f := e
-                    e := and(add(d, t1), 0xffffffffffffffff)
-                    d := c
-                    c := b
-                    b := a
-                    x := mul(b, 0x10000000000000001)
-                    a := and(add(add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x))), or(and(b, c), and(d, or(b, c)))), 0xffffffffffffffff)
+                    h := add(add(add(h, xor(xor(shr(14, x), shr(18, x)), shr(41, x))), xor(g, and(e, xor(f, g)))), add(mload(wt), shr(192, mload(kt))))
+                    d := and(add(d, h), 0xffffffffffffffff)
+                    x := mul(a, 0x10000000000000001)
+                    h := and(add(add(h, xor(xor(shr(28, x), shr(34, x)), shr(39, x))), or(and(a, b), and(c, or(a, b)))), 0xffffffffffffffff)
+                    x := mul(d, 0x10000000000000001)
+                    g := add(add(add(g, xor(xor(shr(14, x), shr(18, x)), shr(41, x))), xor(f, and(d, xor(e, f)))), add(mload(add(wt, 32)), shr(192, mload(add(kt, 8)))))
+                    c := and(add(c, g), 0xffffffffffffffff)
+                    x := mul(h, 0x10000000000000001)
+                    g := and(add(add(g, xor(xor(shr(28, x), shr(34, x)), shr(39, x))), or(and(h, a), and(b, or(h, a)))), 0xffffffffffffffff)
+                    // after the two rounds a..h are in g, h, a, b, c, d, e, f: move them back
+                    let na := g
+                    let nb := h
+                    h := f
+                    g := e
+                    f := d
+                    e := c
+                    d := b
+                    c := a
+                    b := nb
+                    a := na
                 }
                 // H += a..h, addressed from wt (now w + 2560): seeing the slots a..h were loaded from,
                 // the optimizer would keep the loaded copies on the stack through the rounds instead.

@@ -73,4 +73,4 @@ def test_sha384__random_inputs__equal_hashlib(sha, data):
 def test_sha384__gas__one_block_under_50k(sha):
     digest, used = sha.hashGas(bytes(96))
     assert bytes(digest) == hashlib.sha384(bytes(96)).digest()
-    assert used < 50_000  # a regression guard: about 44k today
+    assert used < 50_000  # a regression guard: about 41k today
