@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IAutomataDcapAttestation} from "./interfaces/IAutomataDcapAttestation.sol";
 import {IAutomataQuoteVerifier} from "./interfaces/IAutomataQuoteVerifier.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {DstackAppLog} from "./libraries/DstackAppLog.sol";
 import {QuoteParser} from "./libraries/QuoteParser.sol";
 import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
 
@@ -45,19 +46,29 @@ contract AutomataQuoteVerifier is IAutomataQuoteVerifier, QuoteVerifierBase {
         QuoteParser.Quote memory q = QuoteParser.parse(quote);
         if (!q.hasSignatureData) revert AutomataQuoteVerifierSignatureMissing();
 
+        bytes memory automataEvidence = evidence;
+        bytes32 composeHash;
+        if (DstackAppLog.isAppLog(evidence)) {
+            bytes memory digests;
+            bytes[] memory preimages;
+            (automataEvidence, digests, preimages) = DstackAppLog.decode(evidence);
+            composeHash = DstackAppLog.composeHash(quote, q, digests, preimages);
+        }
+
         bool ok;
         bytes memory output;
-        if (evidence.length == 0) {
+        if (automataEvidence.length == 0) {
             (ok, output) = AUTOMATA.verifyAndAttestOnChain(quote);
         } else {
-            (uint8 zkCoprocessor, bytes memory zkOutput, bytes memory proof) = abi.decode(evidence, (uint8, bytes, bytes));
+            (uint8 zkCoprocessor, bytes memory zkOutput, bytes memory proof) =
+                abi.decode(automataEvidence, (uint8, bytes, bytes));
             (ok, output) = AUTOMATA.verifyAndAttestWithZKProof(zkOutput, zkCoprocessor, proof);
         }
         if (!ok) revert AutomataQuoteVerifierRejected(string(output));
 
         (TcbStatus status, bytes32[] memory advisoryIds) = _decodeOutput(output, quote, q);
         uint64 nowTs = uint64(block.timestamp);
-        return _result(quote, q, status, advisoryIds, 0, nowTs, nowTs + VALIDITY, bytes32(0));
+        return _result(quote, q, status, advisoryIds, 0, nowTs, nowTs + VALIDITY, composeHash);
     }
 
     // ------------------------------------------------------------------ views

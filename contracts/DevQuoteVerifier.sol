@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {IDevQuoteVerifier} from "./interfaces/IDevQuoteVerifier.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {DstackAppLog} from "./libraries/DstackAppLog.sol";
 import {QuoteParser} from "./libraries/QuoteParser.sol";
 import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
 
@@ -56,8 +57,9 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
     // ------------------------------------------------------------------ external
 
     /// @inheritdoc IQuoteVerifier
-    /// @dev `evidence` is ignored: the signature is inside the quote.
-    function verify(bytes calldata quote, bytes calldata) external view returns (VerifiedQuote memory) {
+    /// @dev The signature is inside the quote. `evidence` is ignored unless it is in the app-log form
+    ///      (see IDevQuoteVerifier), which adds the dstack app's compose hash.
+    function verify(bytes calldata quote, bytes calldata evidence) external view returns (VerifiedQuote memory) {
         if (!_isLocalChain()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
         QuoteParser.Quote memory q = QuoteParser.parse(quote);
         if (!q.hasSignatureData || q.signatureDataLength != 65 || bytes16(quote[12:28]) != SIMULATED_QE_VENDOR_ID) {
@@ -74,8 +76,14 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
             digest, uint8(quote[sig + 64]), bytes32(quote[sig:sig + 32]), bytes32(quote[sig + 32:sig + 64])
         );
         if (recovered != devSigner || recovered == address(0)) revert DevQuoteVerifierBadSignature(recovered);
+        bytes32 composeHash;
+        if (DstackAppLog.isAppLog(evidence)) {
+            (bytes memory inner, bytes memory digests, bytes[] memory preimages) = DstackAppLog.decode(evidence);
+            if (inner.length != 0) revert DevQuoteVerifierBadEvidence();
+            composeHash = DstackAppLog.composeHash(quote, q, digests, preimages);
+        }
         uint64 nowTs = uint64(block.timestamp);
-        return _result(quote, q, TcbStatus.UpToDate, new bytes32[](0), 0, nowTs, nowTs + VALIDITY, bytes32(0));
+        return _result(quote, q, TcbStatus.UpToDate, new bytes32[](0), 0, nowTs, nowTs + VALIDITY, composeHash);
     }
 
     // ------------------------------------------------------------------ restricted

@@ -5,8 +5,15 @@ import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 
 /// @title IAutomataQuoteVerifier
 /// @notice Adapter from Automata's on-chain DCAP verifier to `IQuoteVerifier`.
-/// @dev evidence: empty for full on-chain verification, or abi.encode(uint8 zkCoprocessor,
-///      bytes output, bytes proof) for Automata's ZK path (the output must describe this quote).
+/// @dev evidence, one of:
+///      - empty: full on-chain verification by Automata;
+///      - abi.encode(uint8 zkCoprocessor, bytes output, bytes proof): Automata's ZK path (the
+///        output must describe this quote);
+///      - app-log form, for a dstack app: bytes.concat(DstackAppLog.EVIDENCE_TAG (0x6bee45e8),
+///        abi.encode(bytes inner, bytes digests, bytes[] preimages)), `inner` being one of the two
+///        forms above. RTMR3 is replayed from `digests` and the compose hash read from the
+///        compose-hash event (see `DstackAppLog`); the result then has that `composeHash` and the
+///        TDXCompose measurement id. Its refusals are DstackAppLog's errors.
 interface IAutomataQuoteVerifier is IQuoteVerifier {
     /// @notice Automata's output layout (differs between its releases).
     enum OutputFormat {

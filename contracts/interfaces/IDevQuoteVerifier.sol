@@ -11,6 +11,11 @@ import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 /// @dev The dev key signs EIP-712 `SimulatedQuote(bytes32 quoteHash)` in the domain
 ///      {name: "PHA Simulated Quote", version: "1"} (no chain id or contract: like a hardware
 ///      quote, a simulated quote is not tied to a chain; its report_data binding is).
+///      evidence: ignored (any bytes), except the app-log form for a simulated dstack app:
+///      bytes.concat(DstackAppLog.EVIDENCE_TAG (0x6bee45e8), abi.encode(bytes inner, bytes digests,
+///      bytes[] preimages)) with `inner` empty. RTMR3 is then replayed and the compose hash read as
+///      the on-chain Automata path does (see `DstackAppLog`); the result carries that `composeHash`
+///      and the TDXCompose measurement id.
 interface IDevQuoteVerifier is IQuoteVerifier {
     /// @notice This chain is not local (deployment and verification refused).
     error DevQuoteVerifierChainNotAllowed(uint256 chainId);
@@ -18,6 +23,8 @@ interface IDevQuoteVerifier is IQuoteVerifier {
     error DevQuoteVerifierNotSimulated();
     /// @notice The signature is not the development key's.
     error DevQuoteVerifierBadSignature(address recovered);
+    /// @notice App-log evidence with a non-empty `inner` part (this verifier takes none).
+    error DevQuoteVerifierBadEvidence();
     /// @notice Zero address or zero validity.
     error DevQuoteVerifierBadParameter();
 

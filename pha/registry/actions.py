@@ -16,7 +16,9 @@ from eth_utils import to_checksum_address
 
 from pha.cli import UserError
 from pha.fmt import format_time, time_json
+from pha.quote.app_evidence import attestation_evidence
 from pha.quote.committee import Statement, encode_evidence
+from pha.quote.eventlog import EventLogError
 from pha.quote.io import decode_quote
 from pha.quote.tcb import TcbStatus
 
@@ -144,7 +146,18 @@ def quote_and_evidence(
 ) -> tuple[bytes, bytes]:
     if verifier_kind == "committee":
         return committee_evidence(attester_urls, attestation.quote, threshold, attestation.app_evidence)
-    return attestation.quote, b""
+    return attestation.quote, onchain_evidence(attestation)
+
+
+def onchain_evidence(attestation: WorkerAttestation) -> bytes:
+    """Evidence for the dev and Automata (on-chain) verifiers: the app-log form for a dstack app,
+    so that the verifier replays its RTMR3 and reports its compose measurement; else empty."""
+    if attestation.event_log is None:
+        return b""
+    try:
+        return attestation_evidence(attestation.event_log, attestation.app_compose)
+    except EventLogError as error:
+        raise UserError(f"the worker's event log: {error}") from None
 
 
 @dataclass(frozen=True)

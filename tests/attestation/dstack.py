@@ -1,4 +1,5 @@
-"""The real dstack sample (tests/data/dstack) and quotes re-signed around edited logs."""
+"""The real dstack sample (tests/data/dstack), quotes re-signed around edited logs, and the
+on-chain app-log evidence built from its parts (for the refused forms)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ import json
 from functools import cache
 from pathlib import Path
 
+from eth_abi import encode
+
+from pha.quote.app_evidence import EVIDENCE_TAG
 from pha.quote.dev import simulated_tdx_quote
-from pha.quote.eventlog import RUNTIME_EVENT_TYPE, Event, parse_event_log, replay, runtime_digest
+from pha.quote.eventlog import (
+    RUNTIME_EVENT_TYPE,
+    Event,
+    parse_event_log,
+    replay,
+    runtime_digest,
+    runtime_preimage,
+)
 from pha.quote.io import decode_quote
 from pha.quote.layout import ParsedQuote, parse_quote
 
@@ -68,3 +79,29 @@ def requote(log: tuple[Event, ...], mr_config_id: bytes | None = None) -> Parsed
             mr_config_id=real.field("mr_config_id") if mr_config_id is None else mr_config_id,
         )
     )
+
+
+def rtmr3(log: tuple[Event, ...]) -> list[Event]:
+    return [e for e in log if e.imr == 3]
+
+
+def preimage(event: Event) -> bytes:
+    return runtime_preimage(event.name, event.payload, event.event_type)
+
+
+def raw_evidence(digests: list[bytes], preimages: list[bytes], inner: bytes = b"") -> bytes:
+    """App-log evidence from its parts as given (no checks: for building refused ones)."""
+    return EVIDENCE_TAG + encode(["bytes", "bytes", "bytes[]"], [inner, b"".join(digests), preimages])
+
+
+def registers() -> dict[str, bytes]:
+    """The real quote's MRTD, RTMR0..2 and MRCONFIGID (an app on the sample's OS image)."""
+    names = ("mr_td", "rt_mr0", "rt_mr1", "rt_mr2", "mr_config_id")
+    return {name: quote().field(name) for name in names}
+
+
+def simulated_app_quote(
+    log: tuple[Event, ...] | list[Event], report_data: bytes, **overrides: bytes
+) -> bytes:
+    """A simulated quote with the sample's registers and RTMR3 = the replay of `log`."""
+    return simulated_tdx_quote(rt_mr3=replay(log, 3), report_data=report_data, **(registers() | overrides))
