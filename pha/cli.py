@@ -289,6 +289,9 @@ def connected(network_choice: str, **provider_settings: Any) -> Iterator[Any]:
     from ape import networks
     from ape.exceptions import ApeException
 
+    from pha import ape_compat
+
+    ape_compat.install()
     token = _network_choice.set(network_choice)
     try:
         with networks.parse_network_choice(network_choice, provider_settings=provider_settings or None) as p:

@@ -10,7 +10,12 @@ import pytest
 
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.escrow.spec import ZERO_ADDRESS
+from pha import ape_compat
+from tests import strict_reverts
 from tests.world import PHA
+
+ape_compat.install()
+strict_reverts.install()
 
 
 @pytest.fixture(scope="session")
