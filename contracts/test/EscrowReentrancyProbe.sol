@@ -27,7 +27,7 @@ contract EscrowReentrancyProbe {
         return (IWorkerRegistry.Reason.Eligible, 1);
     }
 
-    function reward(uint256, uint256) external {
+    function rewardWithLedger(uint256, uint256, uint256, uint256) external {
         _reenter();
     }
 
