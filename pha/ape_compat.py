@@ -1,7 +1,8 @@
 """Make Ape (0.8) name the custom error of a reverted call on anvil 1.x.
 
 anvil 1.x answers a reverted `eth_call` with the JSON-RPC error message "execution reverted:
-custom error 0x<selector>: <arguments as raw characters>" and the revert bytes in `data`. Ape
+custom error 0x<selector>: <arguments as raw characters>" (or the whole revert as raw characters
+when its selector happens to be text) and the revert bytes in `data`. Ape
 keeps only the message, so it never decodes the contract's custom error: scripts printed
 "custom error 0x2cbebe86" instead of its name, and `ape.reverts(c.SomeError)` around a call
 could not tell one error from another. ape-foundry also fetches and prints a full call trace
@@ -17,19 +18,22 @@ from __future__ import annotations
 
 from typing import Any
 
-_ANVIL_PREFIX = "execution reverted: custom error 0x"
+_STANDARD = ("0x08c379a0", "0x4e487b71")  # Error(string), Panic(uint256): anvil words these well
 DECODABLE_PREFIX = "execution reverted: 0x"
 _installed = False
 
 
 def rewrite_response(response: Any) -> Any:
-    """The JSON-RPC `response` with anvil's custom-error summary replaced by its revert bytes."""
+    """The JSON-RPC `response` with anvil's rendering of a custom error (its "custom error 0x…"
+    summary, or the revert bytes printed as characters when they happen to be text) replaced by
+    the revert bytes in hex. Reverts with a reason string or a panic keep anvil's message."""
     error = response.get("error") if isinstance(response, dict) else None
     if not isinstance(error, dict):
         return response
     message, data = error.get("message"), error.get("data")
-    anvil_summary = isinstance(message, str) and message.startswith(_ANVIL_PREFIX)
-    if anvil_summary and isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+    if not (isinstance(message, str) and message.startswith("execution reverted")):
+        return response
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10 and data[:10] not in _STANDARD:
         error["message"] = DECODABLE_PREFIX + data[2:]
     return response
 

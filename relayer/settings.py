@@ -33,6 +33,9 @@ class WatchTarget(BaseModel):
     """The registered signing address (default: what the worker's /attestation says)."""
     renew: bool = False
     """Renew its attestation before it ends (needs PHA_RELAYER_OPERATOR_KEY and `url`)."""
+    collateral: str | None = None
+    """The DCAP collateral JSON its renewals are verified with (e.g. refreshed daily from a PCCS):
+    the watch warns before its oldest part passes the attesters' maximum age (7 days)."""
 
     @model_validator(mode="after")
     def _known(self) -> WatchTarget:
@@ -224,6 +227,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> RelayerSettings
         for name in ("db_path", "manifest"):
             if name in values and not Path(values[name]).is_absolute():
                 values[name] = str(base / values[name])
+        for target in values.get("watch_workers") or []:
+            if isinstance(target, dict) and isinstance(target.get("collateral"), str):
+                target["collateral"] = str(base / target["collateral"])
     values.update(overrides)
     try:
         return RelayerSettings(**values)

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
@@ -23,6 +24,7 @@ from web3.exceptions import ContractLogicError
 
 from pha.cli import UserError
 from pha.fmt import format_duration, format_time, iso, time_json, wrap
+from pha.quote.verify import load_collateral_json, oldest_collateral
 from pha.registry.actions import WorkerAttestation, choose_verifier, prepare_renewal
 from pha.registry.reasons import reason_name
 from pha.registry.watch import Assessment, Thresholds, WorkerView, assess
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 ZERO = "0x" + "00" * 20
 ANY_TCB = 6  # IQuoteVerifier.TcbStatus.Revoked: no job floor
-KINDS = ("expiry", "measurement_expiry", "grace", "ineligible")
+KINDS = ("expiry", "measurement_expiry", "grace", "ineligible", "collateral")
 RECEIPT_TIMEOUT = 60
 THRESHOLD_ABI = [
     {
@@ -140,6 +142,9 @@ class Watch:
             assert watched.target.url is not None
             watched.address = WorkerAttestation.fetch(watched.target.url).worker
         view = self.read(watched.address)
+        if watched.target.collateral is not None:
+            collateral = load_collateral_json(Path(watched.target.collateral))
+            view = replace(view, collateral_issued_at=oldest_collateral(collateral)[1])
         a = assess(view, self.thresholds, watched.target.renew, watched.last_renew_attempt)
         self._export(a)
         for alert in a.warnings:

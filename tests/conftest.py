@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from pha import ape_compat
 from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
 from pha.escrow.spec import ZERO_ADDRESS
-from pha import ape_compat
 from tests import strict_reverts
 from tests.world import PHA
 

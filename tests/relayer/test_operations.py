@@ -284,3 +284,22 @@ def test_watch_loop__serves_gauges_and_stops_on_sigterm(mined, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_watch_once__old_collateral_file__warns_by_its_oldest_part(mined, tmp_path):
+    # The real sample collateral (tests/data/dstack) was issued long before the chain's clock: the
+    # watch reads its dates and warns that the attesters would refuse renewals with it.
+    net = mined
+    worker = net.start_worker(net.pool)
+    collateral = tmp_path / "collateral.json"
+    collateral.write_bytes((ROOT / "tests" / "data" / "dstack" / "collateral.json").read_bytes())
+    target = {"url": worker.url, "collateral": "collateral.json"}  # relative to the config file
+    path = config(tmp_path, net, watch_workers=[target])
+    result = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--json", "--config", path])
+    [seen] = json.loads(result.stdout)["workers"]
+    [warning] = seen["warnings"]
+    assert warning["kind"] == "collateral" and "older than the attesters' 7 d" in warning["message"]
+    assert result.exit_code == 1
+    collateral.write_text("{}")
+    broken = CliRunner(mix_stderr=False).invoke(main, ["watch", "--once", "--config", path])
+    assert broken.exit_code != 0 and "not DCAP collateral JSON" in broken.stdout + broken.stderr
