@@ -47,7 +47,7 @@ contract AutomataQuoteVerifier is IAutomataQuoteVerifier, QuoteVerifierBase {
         if (!q.hasSignatureData) revert AutomataQuoteVerifierSignatureMissing();
 
         bytes memory automataEvidence = evidence;
-        bytes32 composeHash;
+        bytes32 composeHash = bytes32(0); // no app log: no compose hash
         if (DstackAppLog.isAppLog(evidence)) {
             bytes memory digests;
             bytes[] memory preimages;

@@ -76,7 +76,7 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
             digest, uint8(quote[sig + 64]), bytes32(quote[sig:sig + 32]), bytes32(quote[sig + 32:sig + 64])
         );
         if (recovered != devSigner || recovered == address(0)) revert DevQuoteVerifierBadSignature(recovered);
-        bytes32 composeHash;
+        bytes32 composeHash = bytes32(0); // no app log: no compose hash
         if (DstackAppLog.isAppLog(evidence)) {
             (bytes memory inner, bytes memory digests, bytes[] memory preimages) = DstackAppLog.decode(evidence);
             if (inner.length != 0) revert DevQuoteVerifierBadEvidence();

@@ -91,16 +91,9 @@ library DstackAppLog {
         if (last == 0 || last > count) revert DstackAppLogBadPreimageCount(last, count);
         last -= 1;
 
+        _checkPreimages(digests, preimages, last);
+        // The payload: the 32 bytes after the 18-byte prefix of the last preimage.
         bytes memory event_ = preimages[last];
-        if (event_.length < 18 || bytes18(event_) != COMPOSE_PREFIX) revert DstackAppLogNotComposeEvent(last);
-        if (event_.length != COMPOSE_PREIMAGE_LENGTH) revert DstackAppLogBadComposeHashLength(event_.length - 18);
-        for (uint256 i = 0; i <= last; ++i) {
-            event_ = preimages[i];
-            if (i < last && _isComposeEvent(event_)) revert DstackAppLogEarlierComposeEvent(i);
-            if (!digestMatches(digests, i, event_)) revert DstackAppLogDigestMismatch(i);
-        }
-        // The payload: the 32 bytes after the 18-byte prefix (event_ is the last preimage again).
-        event_ = preimages[last];
         // slither-disable-next-line assembly
         assembly ("memory-safe") {
             // Assembly: one 32-byte read at an offset of a memory `bytes` (in bounds: length is 50).
@@ -130,6 +123,19 @@ library DstackAppLog {
                 mcopy(add(step, 80), add(add(digests, 32), mul(i, 48)), 48)
             }
             (high, low) = Sha384.hashWords(step);
+        }
+    }
+
+    /// @dev Preimage `last` is a compose-hash event with a 32-byte payload, none before it is a
+    ///      compose-hash event, and each preimage hashes to its event's logged digest.
+    function _checkPreimages(bytes memory digests, bytes[] memory preimages, uint256 last) private pure {
+        bytes memory event_ = preimages[last];
+        if (event_.length < 18 || bytes18(event_) != COMPOSE_PREFIX) revert DstackAppLogNotComposeEvent(last);
+        if (event_.length != COMPOSE_PREIMAGE_LENGTH) revert DstackAppLogBadComposeHashLength(event_.length - 18);
+        for (uint256 i = 0; i <= last; ++i) {
+            event_ = preimages[i];
+            if (i < last && _isComposeEvent(event_)) revert DstackAppLogEarlierComposeEvent(i);
+            if (!digestMatches(digests, i, event_)) revert DstackAppLogDigestMismatch(i);
         }
     }
 

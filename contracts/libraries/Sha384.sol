@@ -14,6 +14,8 @@ pragma solidity ^0.8.28;
 library Sha384 {
     /// @dev The 80 SHA-512 round constants K[0..79] (FIPS 180-4 4.2.3), big-endian, each in the low
     ///      8 bytes of a 16-byte lane (the layout of the message schedule below).
+    // 64-bit words and lane masks are long hex literals by nature (FIPS 180-4 constants).
+    // slither-disable-next-line too-many-digits
     bytes private constant K =
         hex"0000000000000000428a2f98d728ae2200000000000000007137449123ef65cd"
         hex"0000000000000000b5c0fbcfec4d3b2f0000000000000000e9b5dba58189dbbc"
@@ -67,6 +69,7 @@ library Sha384 {
         bytes memory k = K;
         // Assembly: 64-bit arithmetic on bare stack words over a scratch area past the free memory
         // pointer (state, message schedule, padded message); checked Solidity costs several times more.
+        // slither-disable-start too-many-digits
         // slither-disable-next-line assembly
         assembly ("memory-safe") {
             // Scratch past the free memory pointer, addressed from w so that only w stays on the stack:
@@ -191,5 +194,6 @@ library Sha384 {
             )
             low := or(shl(192, mload(sub(w, 128))), shl(128, mload(sub(w, 96))))
         }
+        // slither-disable-end too-many-digits
     }
 }
