@@ -24,7 +24,13 @@ endef
 
 .PHONY: setup demo test bench lint fmt lock clean anvil
 
-setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled
+setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled .build/nvgpu/.installed
+
+# NVIDIA's GPU verifier pins cryptography/pyOpenSSL/PyJWT versions Ape cannot share: own venv.
+.build/nvgpu/.installed: requirements/nv-gpu-verifier.lock $(VENV)/.installed
+	$(call quietly,NVIDIA GPU verifier (.build/nvgpu),test -x .build/nvgpu/bin/python || $(PYTHON) -m venv .build/nvgpu)
+	$(call quietly,its packages (nv-gpu-verifier.lock),$(BIN)/uv pip sync --python .build/nvgpu/bin/python requirements/nv-gpu-verifier.lock)
+	@touch $@
 
 $(VENV)/.installed: requirements/requirements.lock pyproject.toml
 	$(call quietly,Python environment (.venv),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV))
