@@ -11,7 +11,6 @@ which it treats as an answer).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from eth_abi import decode
 from eth_account import Account
@@ -61,13 +60,14 @@ def _rpc(settings: RelayerSettings) -> tuple[Rpc, str]:
     return Rpc(settings.rpc_urls, settings.rpc_timeout), escrow
 
 
-def known_pools(db_path: Path) -> list[int]:
-    """The pools whose ledger this relayer's single settlements entered (from its database)."""
-    from relayer.store import Store
+def known_pools(settings: RelayerSettings) -> list[int]:
+    """The pools whose ledger this relayer's single settlements entered (from its store)."""
+    from relayer.store import StoreMissingError, open_existing
 
-    if not db_path.exists():
-        raise LedgerError(f"no database at {db_path}: name the pools with --pool")
-    store = Store(db_path)
+    try:
+        store = open_existing(settings.store_target())
+    except StoreMissingError as error:
+        raise LedgerError(f"{error}: name the pools with --pool") from None
     try:
         return store.known_pools()
     finally:

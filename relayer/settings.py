@@ -132,8 +132,20 @@ class RelayerSettings(BaseSettings):
     operator_key: SecretStr | None = None
     """The pool operator's key, for renewals: from PHA_RELAYER_OPERATOR_KEY only."""
 
-    # --- process
+    # --- store (relayer/dialect.py; docs/relayer.md "Run several relayers")
+    store: str | None = None
+    """`sqlite:///relayer.db` (relative to the config file), `sqlite:////abs/path.db`, or
+    `postgresql://user:password@host/db`; None: the SQLite file `db_path`."""
     db_path: Path = Path("relayer.db")
+    """The SQLite file when `store` is not set (the setting of relayers before `store`)."""
+    lease_ttl_s: float = Field(0.0, ge=0)
+    """0: this relayer is the store's only writer. > 0: replicas share a PostgreSQL store, the
+    holder of the leader lease (this many seconds, renewed every third of it) works, the others
+    wait to take over; fail-over takes about this long after the leader dies."""
+    replica_id: str | None = None
+    """This replica's name in the lease (default: host:pid:random)."""
+
+    # --- process
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(9400, ge=0, le=65535)
     """/health and /metrics; None disables the server, 0 picks a free port."""
@@ -156,6 +168,24 @@ class RelayerSettings(BaseSettings):
         if self.manifest is None and (self.escrow is None or self.registry is None):
             raise ValueError("give `manifest`, or both `escrow` and `registry`")
         return self
+
+    @model_validator(mode="after")
+    def _store_usable(self) -> RelayerSettings:
+        from relayer.dialect import PostgresDialect, StoreUrlError, dialect_for
+
+        try:
+            dialect = dialect_for(self.store_target())
+        except StoreUrlError as error:
+            raise ValueError(str(error)) from None
+        if self.lease_ttl_s > 0 and not isinstance(dialect, PostgresDialect):
+            raise ValueError("lease_ttl_s (replicas) needs a shared postgresql:// store")
+        if 0 < self.lease_ttl_s < 1:
+            raise ValueError("lease_ttl_s: at least 1 second (0: no replicas)")
+        return self
+
+    def store_target(self) -> str | Path:
+        """What `Store()` opens: the `store` URL, else the SQLite file `db_path`."""
+        return self.store if self.store is not None else self.db_path
 
     @field_validator("private_key", "operator_key")
     @classmethod
@@ -224,6 +254,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> RelayerSettings
         for name in ("db_path", "manifest"):
             if name in values and not Path(values[name]).is_absolute():
                 values[name] = str(base / values[name])
+        store = values.get("store")
+        if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
+            values["store"] = "sqlite:///" + str(base / store.removeprefix("sqlite:///"))
     values.update(overrides)
     try:
         return RelayerSettings(**values)
