@@ -130,15 +130,12 @@ def check(config: Path | None, as_json: bool) -> None:
 
 async def _check(settings: RelayerSettings) -> dict[str, Any]:
     """What `check` found: the RPC, the relayer's gas money, every worker, and the problems."""
-    from eth_account import Account
-
     from pha.escrow.typed_data import Domain
     from relayer.chain.rpc import Rpc, RpcUnavailable
     from relayer.workers import WorkerPool
 
     problems: list[str] = []
-    key = settings.key()
-    address = Account.from_key(key).address
+    address = settings.signer().address
     escrow, registry, _ = settings.resolved_addresses()
     rpc = Rpc(settings.rpc_urls, settings.rpc_timeout)
     report: dict[str, Any] = {"rpc": None, "relayer": None, "workers": [], "problems": problems}

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_abi import decode
-from eth_account import Account
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -91,7 +90,7 @@ def flush_ledgers(settings: RelayerSettings, pools: list[int]) -> Flushed:
     if len(pools) > MAX_FLUSH_POOLS:
         raise LedgerError(f"{len(pools)} pools: one flush takes at most {MAX_FLUSH_POOLS}")
     rpc, escrow = _rpc(settings)
-    account = Account.from_key(settings.key())
+    account = settings.signer()
 
     def sign(w3: Web3) -> bytes:
         _, owed = read_ledgers(w3, escrow, pools)

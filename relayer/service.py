@@ -106,7 +106,7 @@ class Relayer:
 
     async def setup(self) -> None:
         s = self.s
-        key = s.key()
+        signer = s.signer()
         self.rpc = Rpc(s.rpc_urls, s.rpc_timeout)
         self.rpc.on_error = self.metrics.rpc_errors.inc
         chain_id = await self._retrying(lambda w3: int(w3.eth.chain_id))
@@ -121,7 +121,7 @@ class Relayer:
         known = self.store.bind_meta("deployment", bound)
         if known != bound:
             raise SettingsError(f"store {self.store.target} belongs to deployment {known}, not {bound}")
-        self.txm = TxManager(self.rpc, self.store, key, chain_id, s)
+        self.txm = TxManager(self.rpc, self.store, signer, chain_id, s)
         self.txm.on_sent = lambda intent: self.metrics.txs_sent.labels(intent.purpose).inc()
         self.txm.on_replaced = self._on_dropped
         self.address = self.txm.address

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak
 from hexbytes import HexBytes
@@ -32,6 +31,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
 from relayer.decide import bumped_fees, initial_fees, next_nonce
 from relayer.settings import RelayerSettings
+from relayer.signer import Signer
 from relayer.store import OPEN_INTENT, Intent, Store
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,11 @@ class Landed:
 
 
 class TxManager:
-    def __init__(self, rpc: Rpc, store: Store, private_key: str, chain_id: int, settings: RelayerSettings):
+    def __init__(self, rpc: Rpc, store: Store, signer: Signer, chain_id: int, settings: RelayerSettings):
         self.rpc = rpc
         self.store = store
-        self.account = Account.from_key(private_key)
-        self.address = self.account.address
+        self.signer = signer
+        self.address = signer.address
         self.chain_id = chain_id
         self.s = settings
         self.lock = asyncio.Lock()
@@ -212,8 +212,8 @@ class TxManager:
             "maxFeePerGas": max_fee,
             "maxPriorityFeePerGas": priority,
         }
-        signed = self.account.sign_transaction(tx)
-        return bytes(signed.raw_transaction), HexBytes(signed.hash).to_0x_hex()
+        raw = self.signer.sign_transaction(tx)
+        return raw, HexBytes(keccak(raw)).to_0x_hex()
 
     async def broadcast(self, intent: Intent) -> None:
         """Send the intent's signed bytes; answers that mean "already there" count as sent."""
