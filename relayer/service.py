@@ -100,7 +100,6 @@ class Relayer:
         self.replica = settings.replica_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.token: int | None = None
         """The leader lease's fencing token while this replica leads."""
-        self.led_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -171,7 +170,6 @@ class Relayer:
             return False
         self.store.fence(LEASE, self.replica, token, ttl)
         self.token = token
-        self.led_at = time.time()
         self.metrics.leader.set(1)
         log.warning("replica %s leads now (lease token %d)", self.replica, token)
         self._take_over()
