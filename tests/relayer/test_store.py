@@ -354,3 +354,31 @@ def test_json_columns_survive_both_engines(store):
     assert store.all_intents()[0].job_ids == [2**62, 1]
     store.update_job(job_id=1, tried=json.loads('["0xa", "0xb"]'))
     assert store.job(1).tried == ["0xa", "0xb"]  # type: ignore[union-attr]
+
+
+def test_fence__a_replica_that_lost_its_lease_does_not_broadcast_recorded_bytes(store_url):
+    """Paused between recording a transaction and sending it: on resuming after a takeover the
+    old leader does not send (the new leader sends the same recorded bytes itself)."""
+    import asyncio
+
+    from relayer.chain.txmanager import TxManager
+    from relayer.settings import load_settings
+    from relayer.signer import LocalSigner
+
+    settings = load_settings(None, rpc_urls=["http://a"], escrow=WORKER, registry=WORKER)
+    a, b = Store(store_url), Store(store_url)
+    try:
+        a.fence("leader", "a", a.acquire_lease("leader", "a", 1.0), 1.0)
+        with a.tx() as db:
+            iid = _intent(a, db, 0, "0xa0")
+        time.sleep(1.1)
+        assert b.acquire_lease("leader", "b", 5.0) == 2
+        # no RPC: a send would fail on it, so returning quietly means nothing was sent
+        txm = TxManager(None, a, LocalSigner.from_key("0x" + "4c" * 32), 1, settings)  # type: ignore[arg-type]
+        intent = a.intent(iid)
+        assert intent is not None
+        asyncio.run(txm.broadcast(intent))
+        assert a.intent(iid).status == "signed"  # type: ignore[union-attr]
+    finally:
+        a.close()
+        b.close()
