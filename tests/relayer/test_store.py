@@ -382,3 +382,40 @@ def test_fence__a_replica_that_lost_its_lease_does_not_broadcast_recorded_bytes(
     finally:
         a.close()
         b.close()
+
+
+def test_status_cli__reads_either_store_names_the_leader(store_url, tmp_path):
+    from click.testing import CliRunner
+
+    from relayer.cli import main
+
+    s = Store(store_url)
+    s.bind_meta("deployment", "20350:0xescrow")
+    s.acquire_lease("leader", "relayer-a", 30.0)
+    with s.tx() as db:
+        s.add_job(db, _job(1))
+    s.close()
+    config = tmp_path / "relayer.json"
+    config.write_text(
+        json.dumps({"rpc_urls": ["http://a"], "escrow": WORKER, "registry": WORKER, "store": store_url})
+    )
+    result = CliRunner().invoke(main, ["status", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (
+        data["deployment"] == "20350:0xescrow" and data["schema_version"] == 2 and data["jobs"] == {"new": 1}
+    )
+    assert data["leader"]["replica"] == "relayer-a" and data["leader"]["token"] == 1
+
+
+def test_sqlite_store_url_in_a_config_file__relative_to_it(tmp_path):
+    from relayer.settings import load_settings
+
+    config = tmp_path / "conf" / "relayer.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"rpc_urls": ["http://a"], "escrow": WORKER, "registry": WORKER,
+                                  "store": "sqlite:///state/relayer.db"}))  # fmt: skip
+    target = load_settings(config).store_target()
+    assert target == f"sqlite:///{tmp_path}/conf/state/relayer.db"
+    Store(target).close()
+    assert (tmp_path / "conf" / "state" / "relayer.db").exists()
