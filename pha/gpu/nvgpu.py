@@ -1,0 +1,61 @@
+"""The small interface to NVIDIA's nv-local-gpu-verifier, run as a subprocess in its own venv.
+
+The package pins cryptography/pyOpenSSL/PyJWT versions that clash with Ape's, so it lives in
+.build/nvgpu (built by `make setup` from requirements/nv-gpu-verifier.lock) and `pha` never
+imports it: `nvgpu_helper.py` runs there and answers in JSON. `PHA_NVGPU_PYTHON` overrides the
+interpreter.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pha.gpu.errors import GpuEvidenceError
+
+HELPER = Path(__file__).with_name("nvgpu_helper.py")
+TIMEOUT_S = 120
+
+
+def nvgpu_python() -> Path:
+    env = os.environ.get("PHA_NVGPU_PYTHON")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = base / ".build" / "nvgpu" / "bin" / "python"
+        if candidate.exists():
+            return candidate
+    raise GpuEvidenceError(
+        "nvgpu", "NVIDIA's verifier venv .build/nvgpu is missing (run `make setup`, or set PHA_NVGPU_PYTHON)"
+    )
+
+
+def _run(*args: str) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            [str(nvgpu_python()), str(HELPER), *args], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GpuEvidenceError("nvgpu", f"NVIDIA verifier helper did not run: {error}") from None
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GpuEvidenceError("nvgpu", f"NVIDIA verifier helper failed (exit {done.returncode}): {tail}") from None
+
+
+def verify_xml_signature(rim_path: Path, signer_pem: Path) -> bytes:
+    """signxml's check of the RIM's enveloped signature by `signer_pem`; returns the signed XML."""
+    out = _run("xmldsig", str(rim_path), str(signer_pem))
+    if not out.get("ok"):
+        raise GpuEvidenceError("rim-signature", f"{rim_path.name}: XML signature invalid ({out.get('error')})")
+    return base64.b64decode(out["signed_xml"])
+
+
+def nvidia_verify(report: Path, chain: Path, driver_rim: Path, vbios_rim: Path, nonce: bytes) -> dict[str, dict[str, Any]]:
+    """NVIDIA's own checks, step by step: {step: {"ok": bool, "error"?: str}} (see nvgpu_helper)."""
+    return _run("nvidia", str(report), str(chain), str(driver_rim), str(vbios_rim), nonce.hex())

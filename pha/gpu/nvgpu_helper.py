@@ -1,0 +1,111 @@
+"""Runs INSIDE the nv-local-gpu-verifier virtualenv (.build/nvgpu), never imported by `pha`.
+
+Its pins (cryptography 43, pyOpenSSL 24, signxml 3.2) clash with Ape's, so `pha.gpu.nvgpu` calls
+this file as a subprocess. It imports nothing from `pha`. Two commands, each prints one JSON
+object on stdout:
+
+  xmldsig RIM CERT      verify the RIM's enveloped XML signature with the given signer
+                        certificate (PEM) through signxml; print the signed XML it covers.
+                        The signer's chain and dates are checked by the caller (pha.gpu.certs).
+  nvidia REPORT CHAIN DRIVER_RIM VBIOS_RIM NONCE_HEX
+                        run NVIDIA's own checks on the evidence, step by step (the ones that
+                        work offline), and report each step's outcome.
+"""
+
+import base64
+import json
+import sys
+import warnings
+
+
+def _xmldsig(rim_path, cert_path):
+    from lxml import etree
+    from signxml import XMLVerifier
+
+    with open(cert_path) as f:
+        cert = f.read()
+    with open(rim_path, "rb") as f:
+        root = etree.fromstring(f.read(), parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    try:
+        result = XMLVerifier().verify(root, x509_cert=cert)
+    except Exception as error:  # signxml raises several types; the caller gets the message
+        return {"ok": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+    signed = etree.tostring(result.signed_xml, method="c14n")
+    return {"ok": True, "signed_xml": base64.b64encode(signed).decode()}
+
+
+def _step(steps, name, fn):
+    try:
+        value = fn()
+    except Exception as error:
+        steps[name] = {"ok": False, "error": f"{type(error).__name__}: {str(error).strip()}".splitlines()[0]}
+        return None
+    steps[name] = {"ok": value is not False}
+    return value
+
+
+def _nvidia(report_path, chain_path, driver_rim, vbios_rim, nonce_hex):
+    from OpenSSL import crypto
+
+    from verifier.attestation import AttestationReport
+    from verifier.cc_admin_utils import CcAdminUtils
+    from verifier.config import BaseSettings, HopperSettings
+    from verifier.nvml.nvmlHandlerTest import NvmlHandlerTest
+    from verifier.rim import RIM
+    from verifier.utils import convert_string_to_blob, format_vbios_version
+    from verifier.verifier import Verifier
+
+    settings = HopperSettings()
+    with open(report_path) as f:
+        data = convert_string_to_blob(f.read())
+    with open(chain_path, "rb") as f:
+        chain = NvmlHandlerTest.extract_cert_chain(None, f.read())
+    steps = {}
+    report = _step(steps, "parse", lambda: AttestationReport(data, settings))
+    if report is None:
+        return steps
+    opaque = report.get_response_message().get_opaque_data()
+    driver_version = opaque.get_data("OPAQUE_FIELD_ID_DRIVER_VERSION").decode().rstrip("\0")
+    vbios_version = format_vbios_version(opaque.get_data("OPAQUE_FIELD_ID_VBIOS_VERSION")).lower()
+    _step(
+        steps,
+        "device_chain",
+        lambda: CcAdminUtils.verify_gpu_certificate_chain(chain, settings, opaque.get_data("OPAQUE_FIELD_ID_FWID").hex())[0],
+    )
+    _step(
+        steps,
+        "report",  # nonce, driver/VBIOS versions (taken from the report itself), ECDSA signature
+        lambda: CcAdminUtils.verify_attestation_report(
+            report, chain[0], bytes.fromhex(nonce_hex), driver_version, vbios_version, settings
+        ),
+    )
+    rims = {}
+    for name, path in (("driver", driver_rim), ("vbios", vbios_rim)):
+        rim = _step(steps, f"{name}_rim_parse", lambda n=name, p=path: RIM(rim_name=n, settings=settings, rim_path=p))
+        if rim is not None:
+            _step(steps, f"{name}_rim_schema", rim.validate_schema)
+            rims[name] = rim
+    if len(rims) == 2:
+        _step(steps, "measurements", lambda: Verifier(report, rims["driver"], rims["vbios"], settings).verify(settings))
+    del BaseSettings, crypto
+    return steps
+
+
+def main(argv):
+    warnings.simplefilter("ignore")
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    if argv[:1] == ["xmldsig"] and len(argv) == 3:
+        out = _xmldsig(*argv[1:])
+    elif argv[:1] == ["nvidia"] and len(argv) == 6:
+        out = _nvidia(*argv[1:])
+    else:
+        print(json.dumps({"ok": False, "error": "usage: xmldsig RIM CERT | nvidia REPORT CHAIN DRIVER VBIOS NONCE"}))
+        return 2
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
