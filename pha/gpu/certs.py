@@ -11,6 +11,7 @@ never goes to the network, and says "not checked" when no data was given.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,7 +55,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
 def _check_time(cert: x509.Certificate, at: datetime, what: str) -> None:
     if at < cert.not_valid_before_utc:
         raise GpuEvidenceError(
-            "not-yet-valid", f"{what}: {_name(cert)} is not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}"
+            "not-yet-valid",
+            f"{what}: {_name(cert)} is not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}",
         )
     if at > cert.not_valid_after_utc:
         raise GpuEvidenceError(
@@ -76,10 +78,13 @@ def verify_chain(chain: list[x509.Certificate], root: x509.Certificate, at: date
     anchored = chain[-1].public_bytes(Encoding.DER) == root.public_bytes(Encoding.DER)
     full = chain if anchored else [*chain, root]
     if not anchored and chain[-1].issuer != root.subject:
-        raise GpuEvidenceError("chain", f"{what}: ends at {chain[-1].issuer.rfc4514_string()}, not the trusted root {_name(root)}")
+        raise GpuEvidenceError(
+            "chain",
+            f"{what}: ends at {chain[-1].issuer.rfc4514_string()}, not the trusted root {_name(root)}",
+        )
     for cert in full:
         _check_time(cert, at, what)
-    for cert, issuer in zip(full, full[1:]):
+    for cert, issuer in itertools.pairwise(full):
         _check_signed_by(cert, issuer, what)
     _check_signed_by(root, root, what + " root")
 
@@ -116,14 +121,17 @@ class RevocationList:
             serials = frozenset(int(s, 16) if isinstance(s, str) else int(s) for s in raw)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise GpuEvidenceError(
-                "format", f'{what}: expected {{"revoked_serials": ["0x..", ...]}} with at most {MAX_REVOKED} entries'
+                "format",
+                f'{what}: expected {{"revoked_serials": ["0x..", ...]}} with at most {MAX_REVOKED} entries',
             ) from None
         return cls(serials=serials, source=str(doc.get("source", what)))
 
     def check(self, chain: list[x509.Certificate], what: str) -> None:
         for cert in chain:
             if cert.serial_number in self.serials:
-                raise GpuEvidenceError("revoked", f"{what}: {_name(cert)} (serial {serial_hex(cert)}) is revoked")
+                raise GpuEvidenceError(
+                    "revoked", f"{what}: {_name(cert)} (serial {serial_hex(cert)}) is revoked"
+                )
 
 
 def parse_time(text: str) -> datetime:

@@ -37,7 +37,11 @@ def nvgpu_python() -> Path:
 def _run(*args: str) -> dict[str, Any]:
     try:
         done = subprocess.run(
-            [str(nvgpu_python()), str(HELPER), *args], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            [str(nvgpu_python()), str(HELPER), *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise GpuEvidenceError("nvgpu", f"NVIDIA verifier helper did not run: {error}") from None
@@ -45,17 +49,23 @@ def _run(*args: str) -> dict[str, Any]:
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise GpuEvidenceError("nvgpu", f"NVIDIA verifier helper failed (exit {done.returncode}): {tail}") from None
+        raise GpuEvidenceError(
+            "nvgpu", f"NVIDIA verifier helper failed (exit {done.returncode}): {tail}"
+        ) from None
 
 
 def verify_xml_signature(rim_path: Path, signer_pem: Path) -> bytes:
     """signxml's check of the RIM's enveloped signature by `signer_pem`; returns the signed XML."""
     out = _run("xmldsig", str(rim_path), str(signer_pem))
     if not out.get("ok"):
-        raise GpuEvidenceError("rim-signature", f"{rim_path.name}: XML signature invalid ({out.get('error')})")
+        raise GpuEvidenceError(
+            "rim-signature", f"{rim_path.name}: XML signature invalid ({out.get('error')})"
+        )
     return base64.b64decode(out["signed_xml"])
 
 
-def nvidia_verify(report: Path, chain: Path, driver_rim: Path, vbios_rim: Path, nonce: bytes) -> dict[str, dict[str, Any]]:
+def nvidia_verify(
+    report: Path, chain: Path, driver_rim: Path, vbios_rim: Path, nonce: bytes
+) -> dict[str, dict[str, Any]]:
     """NVIDIA's own checks, step by step: {step: {"ok": bool, "error"?: str}} (see nvgpu_helper)."""
     return _run("nvidia", str(report), str(chain), str(driver_rim), str(vbios_rim), nonce.hex())

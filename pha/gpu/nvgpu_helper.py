@@ -12,13 +12,17 @@ object on stdout:
                         work offline), and report each step's outcome.
 """
 
+from __future__ import annotations
+
 import base64
 import json
 import sys
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 
-def _xmldsig(rim_path, cert_path):
+def _xmldsig(rim_path: str, cert_path: str) -> dict[str, Any]:
     from lxml import etree
     from signxml import XMLVerifier
 
@@ -34,7 +38,7 @@ def _xmldsig(rim_path, cert_path):
     return {"ok": True, "signed_xml": base64.b64encode(signed).decode()}
 
 
-def _step(steps, name, fn):
+def _step(steps: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
     try:
         value = fn()
     except Exception as error:
@@ -44,12 +48,12 @@ def _step(steps, name, fn):
     return value
 
 
-def _nvidia(report_path, chain_path, driver_rim, vbios_rim, nonce_hex):
-    from OpenSSL import crypto
-
+def _nvidia(
+    report_path: str, chain_path: str, driver_rim: str, vbios_rim: str, nonce_hex: str
+) -> dict[str, Any]:
     from verifier.attestation import AttestationReport
     from verifier.cc_admin_utils import CcAdminUtils
-    from verifier.config import BaseSettings, HopperSettings
+    from verifier.config import HopperSettings
     from verifier.nvml.nvmlHandlerTest import NvmlHandlerTest
     from verifier.rim import RIM
     from verifier.utils import convert_string_to_blob, format_vbios_version
@@ -70,7 +74,9 @@ def _nvidia(report_path, chain_path, driver_rim, vbios_rim, nonce_hex):
     _step(
         steps,
         "device_chain",
-        lambda: CcAdminUtils.verify_gpu_certificate_chain(chain, settings, opaque.get_data("OPAQUE_FIELD_ID_FWID").hex())[0],
+        lambda: CcAdminUtils.verify_gpu_certificate_chain(
+            chain, settings, opaque.get_data("OPAQUE_FIELD_ID_FWID").hex()
+        )[0],
     )
     _step(
         steps,
@@ -81,17 +87,22 @@ def _nvidia(report_path, chain_path, driver_rim, vbios_rim, nonce_hex):
     )
     rims = {}
     for name, path in (("driver", driver_rim), ("vbios", vbios_rim)):
-        rim = _step(steps, f"{name}_rim_parse", lambda n=name, p=path: RIM(rim_name=n, settings=settings, rim_path=p))
+        rim = _step(
+            steps, f"{name}_rim_parse", lambda n=name, p=path: RIM(rim_name=n, settings=settings, rim_path=p)
+        )
         if rim is not None:
             _step(steps, f"{name}_rim_schema", rim.validate_schema)
             rims[name] = rim
     if len(rims) == 2:
-        _step(steps, "measurements", lambda: Verifier(report, rims["driver"], rims["vbios"], settings).verify(settings))
-    del BaseSettings, crypto
+        _step(
+            steps,
+            "measurements",
+            lambda: Verifier(report, rims["driver"], rims["vbios"], settings).verify(settings),
+        )
     return steps
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")
     import logging
 
@@ -101,9 +112,9 @@ def main(argv):
     elif argv[:1] == ["nvidia"] and len(argv) == 6:
         out = _nvidia(*argv[1:])
     else:
-        print(json.dumps({"ok": False, "error": "usage: xmldsig RIM CERT | nvidia REPORT CHAIN DRIVER VBIOS NONCE"}))
-        return 2
-    print(json.dumps(out))
+        out = {"ok": False, "error": "usage: xmldsig RIM CERT | nvidia REPORT CHAIN DRIVER VBIOS NONCE"}
+    sys.stdout.write(json.dumps(out) + "\n")
+    return 0 if "error" not in out else 2
     return 0
 
 

@@ -81,13 +81,19 @@ def golden_of(root: ET.Element, what: str) -> tuple[str, dict[int, Golden]]:
         raise GpuEvidenceError("format", f"{what}: more than {MAX_MEASUREMENTS} measurements")
     for res in resources:
         try:
-            index, count, size = int(res.attrib["index"]), int(res.attrib["alternatives"]), int(res.attrib["size"])
+            index, count, size = (
+                int(res.attrib["index"]),
+                int(res.attrib["alternatives"]),
+                int(res.attrib["size"]),
+            )
             if not 0 <= count <= MAX_ALTERNATIVES:
                 raise ValueError
             hashes = {_local(k): v for k, v in res.attrib.items() if _local(k).startswith("Hash")}
             values = tuple(bytes.fromhex(hashes[f"Hash{i}"]) for i in range(count))
         except (KeyError, ValueError):
-            raise GpuEvidenceError("format", f"{what}: malformed measurement {res.attrib.get('index')}") from None
+            raise GpuEvidenceError(
+                "format", f"{what}: malformed measurement {res.attrib.get('index')}"
+            ) from None
         if res.attrib.get("active") == "False":
             continue
         if index in golden:
@@ -96,9 +102,7 @@ def golden_of(root: ET.Element, what: str) -> tuple[str, dict[int, Golden]]:
     return meta.attrib["colloquialVersion"], golden
 
 
-def load_rim(
-    path: Path, rim_root: x509.Certificate, at: datetime, revoked: RevocationList | None
-) -> Rim:
+def load_rim(path: Path, rim_root: x509.Certificate, at: datetime, revoked: RevocationList | None) -> Rim:
     """Authenticate a RIM file and return its active golden measurements."""
     data = path.read_bytes()
     what = f"RIM {path.name}"
@@ -138,5 +142,7 @@ def pick_rims(directory: Path) -> tuple[Path, Path]:
         kinds[_rim_version_kind(path)].append(path)
     for kind, paths in kinds.items():
         if len(paths) != 1:
-            raise GpuEvidenceError("format", f"{directory}: expected exactly one {kind} RIM, found {len(paths)}")
+            raise GpuEvidenceError(
+                "format", f"{directory}: expected exactly one {kind} RIM, found {len(paths)}"
+            )
     return kinds["driver"][0], kinds["vbios"][0]

@@ -28,29 +28,41 @@ from pha.gpu.spdm import GET_MEASUREMENTS, MEASUREMENTS
 
 NOT_BEFORE = datetime(2024, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC)
-P384_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973
+P384_ORDER = (
+    0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973
+)
 MEASUREMENT_SIZE = 48
 DEFAULT_DRIVER = "550.90.07"
 DEFAULT_VBIOS = bytes.fromhex("009f009601000000")  # "96.00.9f.00.01"
 
 
 def _key(label: str) -> ec.EllipticCurvePrivateKey:
-    seed = int.from_bytes(keccak(b"PHA simulated GPU key, public, dev chains only: " + label.encode()) * 2, "big")
+    seed = int.from_bytes(
+        keccak(b"PHA simulated GPU key, public, dev chains only: " + label.encode()) * 2, "big"
+    )
     return ec.derive_private_key(seed % (P384_ORDER - 1) + 1, ec.SECP384R1())
 
 
 ROOT_KEY = _key("root")
-MODEL_KEY = _key("model")
-LEAF_KEY = _key("leaf")
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PHA SIMULATED"), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PHA SIMULATED"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _cert(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, serial: int,
-    ca: bool, fwid: bytes | None = None,
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: str,
+    signer: ec.EllipticCurvePrivateKey,
+    serial: int,
+    ca: bool,
+    fwid: bytes | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
@@ -71,7 +83,14 @@ def _cert(
     return builder.sign(signer, hashes.SHA384())
 
 
-SIMULATOR_ROOT = _cert("PHA SIMULATED GPU ROOT (development only)", ROOT_KEY, "PHA SIMULATED GPU ROOT (development only)", ROOT_KEY, 1, True)
+SIMULATOR_ROOT = _cert(
+    "PHA SIMULATED GPU ROOT (development only)",
+    ROOT_KEY,
+    "PHA SIMULATED GPU ROOT (development only)",
+    ROOT_KEY,
+    1,
+    True,
+)
 
 
 def is_simulator_root(cert: x509.Certificate) -> bool:
@@ -107,16 +126,31 @@ def simulated_evidence(
     vbios_version: bytes = DEFAULT_VBIOS,
     device_serial: int = 0x5A5A0001,
 ) -> SimulatedEvidence:
-    """Build signed simulated evidence; `measurements` maps the SPDM block index (1..255) to a value."""
+    """Build signed simulated evidence; `measurements` maps the SPDM block index (1..255) to a value.
+    Each `device_serial` is another simulated GPU (its own device identity key, so its own device_id)."""
     if chain_id not in LOCAL_CHAIN_IDS:
-        raise GpuEvidenceError("simulated", f"the GPU simulator runs only for development chains, not chain {chain_id}")
+        raise GpuEvidenceError(
+            "simulated", f"the GPU simulator runs only for development chains, not chain {chain_id}"
+        )
+    if not 2 <= device_serial < 1 << 64:
+        raise GpuEvidenceError("format", "device_serial must be in 2..2**64-1")
     if len(nonce) != 32:
         raise GpuEvidenceError("format", f"nonce must be 32 bytes, got {len(nonce)}")
     if not measurements or len(measurements) > 255 or not all(1 <= i <= 255 for i in measurements):
         raise GpuEvidenceError("format", "simulated measurements need 1..255 blocks with indices 1..255")
     fwid = keccak(b"simulated fwid") + keccak(b"fwid tail")[:16]
-    model = _cert("PHA SIMULATED GH100", MODEL_KEY, "PHA SIMULATED GPU ROOT (development only)", ROOT_KEY, 2, True)
-    leaf = _cert("PHA SIMULATED GH100 GPU", LEAF_KEY, "PHA SIMULATED GH100", MODEL_KEY, device_serial, False, fwid)
+    device_key, leaf_key = _key(f"device {device_serial}"), _key(f"leaf {device_serial}")
+    model = _cert(
+        "PHA SIMULATED GH100",
+        device_key,
+        "PHA SIMULATED GPU ROOT (development only)",
+        ROOT_KEY,
+        device_serial,
+        True,
+    )
+    leaf = _cert(
+        "PHA SIMULATED GH100 GPU", leaf_key, "PHA SIMULATED GH100", device_key, device_serial + 1, False, fwid
+    )
     request = bytes([0x11, GET_MEASUREMENTS, 0x01, 0xFF]) + nonce + b"\x00"
     record = b""
     for index in sorted(measurements):
@@ -132,7 +166,7 @@ def simulated_evidence(
         + struct.pack("<H", len(opaque))
         + opaque
     )
-    r, s = decode_dss_signature(LEAF_KEY.sign(request + response, ec.ECDSA(hashes.SHA384())))
+    r, s = decode_dss_signature(leaf_key.sign(request + response, ec.ECDSA(hashes.SHA384())))
     report = request + response + r.to_bytes(48, "big") + s.to_bytes(48, "big")
     return SimulatedEvidence(report=report, chain=[leaf, model, SIMULATOR_ROOT])
 

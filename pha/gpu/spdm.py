@@ -107,7 +107,9 @@ class GpuReport:
 
 def _need(data: bytes, offset: int, size: int, what: str) -> bytes:
     if offset + size > len(data):
-        raise GpuEvidenceError("format", f"GPU report truncated in {what} (offset {offset}, need {size} bytes)")
+        raise GpuEvidenceError(
+            "format", f"GPU report truncated in {what} (offset {offset}, need {size} bytes)"
+        )
     return data[offset : offset + size]
 
 
@@ -122,12 +124,16 @@ def parse_measurement_record(record: bytes, blocks: int) -> dict[int, bytes]:
         index = _u(record, offset, 1, "measurement block index")
         spec = _u(record, offset + 1, 1, "measurement specification")
         if spec != DMTF_MEASUREMENT_SPEC:
-            raise GpuEvidenceError("format", f"measurement block {index} is not a DMTF measurement (spec {spec})")
+            raise GpuEvidenceError(
+                "format", f"measurement block {index} is not a DMTF measurement (spec {spec})"
+            )
         size = _u(record, offset + 2, 2, "measurement block size")
         block = _need(record, offset + 4, size, f"measurement block {index}")
         value_size = _u(block, 1, 2, f"measurement {index} value size")
         if value_size + 3 != size:
-            raise GpuEvidenceError("format", f"measurement block {index}: value size {value_size} != block size {size} - 3")
+            raise GpuEvidenceError(
+                "format", f"measurement block {index}: value size {value_size} != block size {size} - 3"
+            )
         if index in measurements:
             raise GpuEvidenceError("format", f"measurement block index {index} occurs twice")
         measurements[index] = block[3:]

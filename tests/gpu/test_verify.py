@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -56,9 +56,11 @@ def test_real_sample_verifies_signature_chain_nonce_and_rims() -> None:
     assert verdict.nonce_checked and verdict.fwid_checked and not verdict.simulated
     assert verdict.model == "GH100 A01 GSP BROM"
     assert verdict.device_serial == "0x53c22ba15e5d68088282da074ed9fb37aa585771"
+    assert len(verdict.device_id) == 66
     assert verdict.driver_rim_version == "545.00" and verdict.vbios_rim_version == "96.00.5E.00.01"
     assert not verdict.driver_rim_matches and not verdict.vbios_rim_matches
     assert verdict.revocation == "revocation not checked"
+    assert verdict.cc_mode.startswith("not verified")
     assert "revocation" in verdict.not_checked and "measurements against the RIMs" in verdict.not_checked
 
 
@@ -67,7 +69,13 @@ def test_real_sample_measurements_differ_from_the_shipped_rims() -> None:
     verifier finds too, test_nvidia_crosscheck)."""
     code, message = _code(_real, check_rim_measurements=True)
     assert code == "measurement"
-    assert "at 20 indices" in message
+    assert message == (
+        "20 measurements differ from the RIM golden values (driver RIM "
+        + ", ".join(map(str, d.SAMPLE_DRIVER_MISMATCH))
+        + "; vbios RIM "
+        + ", ".join(map(str, d.SAMPLE_VBIOS_MISMATCH))
+        + ")"
+    )
 
 
 def test_flipped_measurement_breaks_the_signature() -> None:
@@ -106,7 +114,9 @@ def test_not_yet_valid_device_chain_is_refused() -> None:
 
 def test_revoked_device_certificate_is_refused() -> None:
     leaf = d.chain()[0]
-    revoked = RevocationList.from_json(json.dumps({"revoked_serials": [hex(leaf.serial_number)], "source": "test"}).encode())
+    revoked = RevocationList.from_json(
+        json.dumps({"revoked_serials": [hex(leaf.serial_number)], "source": "test"}).encode()
+    )
     code, message = _code(_real, revoked=revoked)
     assert code == "revoked" and "device chain" in message
     clean = RevocationList.from_json(b'{"revoked_serials": ["0x1234"], "source": "ops list 2026-12-01"}')
@@ -130,8 +140,14 @@ def test_tampered_rim_golden_value_fails_its_xml_signature(tmp_path: Path) -> No
     bad.write_text(text.replace(target, target[:-1] + "2"))
     with pytest.raises(GpuEvidenceError) as info:
         verify_gpu_evidence(
-            d.report(), d.chain(), bad, d.VBIOS_RIM, d.cert(d.DEVICE_ROOT), d.cert(d.RIM_ROOT),
-            at=d.WHILE_RIMS_VALID, check_rim_measurements=False,
+            d.report(),
+            d.chain(),
+            bad,
+            d.VBIOS_RIM,
+            d.cert(d.DEVICE_ROOT),
+            d.cert(d.RIM_ROOT),
+            at=d.WHILE_RIMS_VALID,
+            check_rim_measurements=False,
         )
     assert info.value.code == "rim-signature"
 
@@ -197,12 +213,15 @@ def test_simulated_flipped_measurement_is_a_rim_mismatch() -> None:
     golden[8] = bytes([golden[8][0] ^ 1]) + golden[8][1:]  # RIM index 7 (driver, active)
     _, verify = _sim(bytes(32), golden)
     code, message = _code(verify, check_rim_measurements=True)
-    assert code == "measurement" and "at 1 indices: 7" in message
+    assert code == "measurement" and message.endswith("(driver RIM 7)")
 
 
 def test_simulator_refuses_public_chains() -> None:
     for chain_id in (1, 8453, 2035):
-        assert _code(simulated_evidence, chain_id=chain_id, nonce=bytes(32), measurements={1: bytes(48)})[0] == "simulated"
+        assert (
+            _code(simulated_evidence, chain_id=chain_id, nonce=bytes(32), measurements={1: bytes(48)})[0]
+            == "simulated"
+        )
 
 
 def test_simulated_evidence_is_refused_without_a_dev_chain() -> None:
@@ -215,12 +234,43 @@ def test_simulated_chain_under_the_nvidia_root_is_refused() -> None:
     ev, _ = _sim(bytes(32))
     with pytest.raises(GpuEvidenceError) as info:
         verify_gpu_evidence(
-            ev.report, ev.chain[:-1], d.DRIVER_RIM, d.VBIOS_RIM, d.cert(d.DEVICE_ROOT), d.cert(d.RIM_ROOT),
-            at=d.WHILE_RIMS_VALID, dev_chain_id=31337,
+            ev.report,
+            ev.chain[:-1],
+            d.DRIVER_RIM,
+            d.VBIOS_RIM,
+            d.cert(d.DEVICE_ROOT),
+            d.cert(d.RIM_ROOT),
+            at=d.WHILE_RIMS_VALID,
+            dev_chain_id=31337,
         )
     assert info.value.code == "chain"
 
 
 def test_simulated_chain_pem_round_trips() -> None:
     ev, _ = _sim(bytes(32))
-    assert [c.serial_number for c in load_pem_chain(ev.chain_pem, "sim")] == [c.serial_number for c in ev.chain]
+    assert [c.serial_number for c in load_pem_chain(ev.chain_pem, "sim")] == [
+        c.serial_number for c in ev.chain
+    ]
+
+
+def test_each_simulated_gpu_has_its_own_device_id() -> None:
+    golden = _golden()
+    ids = set()
+    for serial in (2, 1000):
+        ev = simulated_evidence(chain_id=31337, nonce=bytes(32), measurements=golden, device_serial=serial)
+        verdict = verify_gpu_evidence(
+            ev.report,
+            ev.chain,
+            d.DRIVER_RIM,
+            d.VBIOS_RIM,
+            SIMULATOR_ROOT,
+            d.cert(d.RIM_ROOT),
+            at=d.WHILE_RIMS_VALID,
+            dev_chain_id=31337,
+        )
+        ids.add(verdict.device_id)
+    assert len(ids) == 2
+
+
+def test_leaf_alone_is_not_a_device_chain() -> None:
+    assert _code(_real, chain=d.chain()[:1])[0] == "chain"
