@@ -15,10 +15,12 @@ object on stdout:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import re
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -46,6 +48,30 @@ def _step(steps: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
         return None
     steps[name] = {"ok": value is not False}
     return value
+
+
+@contextlib.contextmanager
+def _captured_info_log() -> Iterator[list[str]]:
+    """The messages NVIDIA's verifier logs to 'gpu-verifier-info' meanwhile (nothing reaches stdout)."""
+    import logging
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    log = logging.getLogger("gpu-verifier-info")
+    saved = (log.handlers[:], log.level, log.propagate)
+    log.handlers[:] = [Collect()]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    logging.disable(logging.NOTSET)
+    try:
+        yield lines
+    finally:
+        logging.disable(logging.CRITICAL)
+        log.handlers[:], log.level, log.propagate = saved
 
 
 def _nvidia(
@@ -94,11 +120,12 @@ def _nvidia(
             _step(steps, f"{name}_rim_schema", rim.validate_schema)
             rims[name] = rim
     if len(rims) == 2:
-        _step(
-            steps,
-            "measurements",
-            lambda: Verifier(report, rims["driver"], rims["vbios"], settings).verify(settings),
-        )
+        verifier = Verifier(report, rims["driver"], rims["vbios"], settings)
+        with _captured_info_log() as lines:
+            _step(steps, "measurements", lambda: verifier.verify(settings))
+        # NVIDIA logs each mismatch as "<index> [Driver|Firmware]" (index from 0, as in the RIMs)
+        found = (re.match(r"^\s*(\d+) \[(Driver|Firmware)\]$", line) for line in lines)
+        steps["measurements"]["mismatched"] = [[int(m[1]), m[2]] for m in found if m]
     return steps
 
 

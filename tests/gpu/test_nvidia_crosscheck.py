@@ -30,10 +30,14 @@ OFFLINE_STEPS = [
 ]
 
 
-def _nvidia(report: Path, nonce: bytes = d.SAMPLE_NONCE) -> dict[str, bool]:
+def _steps(report: Path, nonce: bytes = d.SAMPLE_NONCE) -> dict[str, dict]:
     steps = nvidia_verify(report, d.CHAIN, d.DRIVER_RIM, d.VBIOS_RIM, nonce)
     assert list(steps) == OFFLINE_STEPS
-    return {name: step["ok"] for name, step in steps.items()}
+    return steps
+
+
+def _nvidia(report: Path, nonce: bytes = d.SAMPLE_NONCE) -> dict[str, bool]:
+    return {name: step["ok"] for name, step in _steps(report, nonce).items()}
 
 
 def _ours_code(report: bytes, nonce: bytes = d.SAMPLE_NONCE, measurements: bool = False) -> str | None:
@@ -49,6 +53,19 @@ def test_both_accept_the_sample_report_and_both_find_the_rims_do_not_match() -> 
     assert nvidia == dict.fromkeys(OFFLINE_STEPS, True) | {"measurements": False}
     assert _ours_code(d.report()) is None
     assert _ours_code(d.report(), measurements=True) == "measurement"
+
+
+def test_both_name_the_same_mismatched_measurements() -> None:
+    nvidia = _steps(d.REPORT)["measurements"]["mismatched"]
+    expected = sorted(
+        [[i, "Driver"] for i in d.SAMPLE_DRIVER_MISMATCH] + [[i, "Firmware"] for i in d.SAMPLE_VBIOS_MISMATCH]
+    )
+    assert sorted(nvidia) == expected
+    with pytest.raises(GpuEvidenceError) as info:
+        _real(check_rim_measurements=True)
+    driver = ", ".join(map(str, d.SAMPLE_DRIVER_MISMATCH))
+    vbios = ", ".join(map(str, d.SAMPLE_VBIOS_MISMATCH))
+    assert str(info.value).endswith(f"(driver RIM {driver}; vbios RIM {vbios})")
 
 
 def test_both_refuse_a_tampered_copy(tmp_path: Path) -> None:
