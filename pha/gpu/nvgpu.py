@@ -22,16 +22,18 @@ TIMEOUT_S = 120
 
 
 def nvgpu_python() -> Path:
+    """PHA_NVGPU_PYTHON, else the checkout's .build/nvgpu (never the working directory's: a
+    directory someone else controls must not choose the interpreter we run)."""
     env = os.environ.get("PHA_NVGPU_PYTHON")
-    if env:
-        return Path(env)
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        candidate = base / ".build" / "nvgpu" / "bin" / "python"
-        if candidate.exists():
-            return candidate
-    raise GpuEvidenceError(
-        "nvgpu", "NVIDIA's verifier venv .build/nvgpu is missing (run `make setup`, or set PHA_NVGPU_PYTHON)"
+    candidate = (
+        Path(env) if env else Path(__file__).resolve().parents[2] / ".build" / "nvgpu" / "bin" / "python"
     )
+    if not candidate.exists():
+        raise GpuEvidenceError(
+            "nvgpu",
+            f"NVIDIA's verifier venv is missing ({candidate}): run `make setup` or set PHA_NVGPU_PYTHON",
+        )
+    return candidate
 
 
 def _run(*args: str) -> dict[str, Any]:

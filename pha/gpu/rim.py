@@ -40,7 +40,6 @@ class Golden:
 
 @dataclass(frozen=True)
 class Rim:
-    path: Path
     kind: str  # "driver" | "vbios"
     version: str
     golden: dict[int, Golden]  # active measurements only
@@ -117,7 +116,7 @@ def load_rim(path: Path, rim_root: x509.Certificate, at: datetime, revoked: Revo
         signed = parse_xml(nvgpu.verify_xml_signature(path, Path(signer.name)), what)
     version, golden = golden_of(signed, what)
     kind = "vbios" if VBIOS_VERSION.match(version) else "driver"
-    return Rim(path=path, kind=kind, version=version, golden=golden, signer_chain=chain)
+    return Rim(kind=kind, version=version, golden=golden, signer_chain=chain)
 
 
 def rim_files(directory: Path) -> list[Path]:

@@ -25,7 +25,6 @@ NONCE_LENGTH = 32
 GET_MEASUREMENTS = 0xE0
 MEASUREMENTS = 0x60
 DMTF_MEASUREMENT_SPEC = 1
-MAX_BLOCKS = 255  # the block count is one byte: the parse loop is bounded by it
 
 OPAQUE_FIELDS = {
     1: "cert_issuer_name",

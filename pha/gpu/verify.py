@@ -127,7 +127,7 @@ def verify_gpu_evidence(
     """Verify GPU evidence offline; raise GpuEvidenceError naming the first failed check."""
     from pha.gpu.simulate import is_simulator_root
 
-    at = at or datetime.now(UTC)
+    at = datetime.now(UTC) if at is None else at if at.tzinfo else at.replace(tzinfo=UTC)
     report = parse_report(report_bytes)
     simulated = is_simulator_root(device_root) or any(is_simulator_root(c) for c in chain)
     if simulated and dev_chain_id not in LOCAL_CHAIN_IDS:

@@ -274,3 +274,26 @@ def test_each_simulated_gpu_has_its_own_device_id() -> None:
 
 def test_leaf_alone_is_not_a_device_chain() -> None:
     assert _code(_real, chain=d.chain()[:1])[0] == "chain"
+
+
+def test_expired_device_certificate_is_refused() -> None:
+    """The simulated device chain ends 2049-12-31: one second later it is refused (before the RIMs)."""
+    _, verify = _sim(bytes(32))
+    code, message = _code(verify, at=datetime(2050, 1, 1, tzinfo=UTC))
+    assert code == "expired" and message.startswith("device chain:") and "2049-12-31T23:59:59Z" in message
+
+
+def test_chain_missing_an_intermediate_is_refused() -> None:
+    chain = d.chain()
+    code, message = _code(_real, chain=[chain[0], *chain[2:]])
+    assert code == "chain" and "is not signed by" in message
+
+
+def test_naive_verification_time_is_utc() -> None:
+    assert _real(at=datetime(2024, 6, 1)).verified_at == "2024-06-01T00:00:00Z"
+
+
+def test_missing_nvidia_venv_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PHA_NVGPU_PYTHON", str(tmp_path / "no-python"))
+    code, message = _code(_real)
+    assert code == "nvgpu" and "make setup" in message and "\n" not in message
