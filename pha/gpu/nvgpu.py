@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,16 @@ def nvgpu_python() -> Path:
     return candidate
 
 
-def _run(*args: str) -> dict[str, Any]:
+def _run(*args: str | Path) -> dict[str, Any]:
+    """Run the helper with absolute paths in a scratch working directory (NVIDIA's package writes
+    verifier.log into the current directory) and parse its one JSON line."""
+    command = [str(nvgpu_python()), str(HELPER)]
+    command += [str(a.resolve()) if isinstance(a, Path) else a for a in args]
     try:
-        done = subprocess.run(
-            [str(nvgpu_python()), str(HELPER), *args],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="pha-nvgpu-") as scratch:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False, cwd=scratch
+            )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise GpuEvidenceError("nvgpu", f"NVIDIA verifier helper did not run: {error}") from None
     try:
@@ -58,7 +60,7 @@ def _run(*args: str) -> dict[str, Any]:
 
 def verify_xml_signature(rim_path: Path, signer_pem: Path) -> bytes:
     """signxml's check of the RIM's enveloped signature by `signer_pem`; returns the signed XML."""
-    out = _run("xmldsig", str(rim_path), str(signer_pem))
+    out = _run("xmldsig", rim_path, signer_pem)
     if not out.get("ok"):
         raise GpuEvidenceError(
             "rim-signature", f"{rim_path.name}: XML signature invalid ({out.get('error')})"
@@ -70,4 +72,4 @@ def nvidia_verify(
     report: Path, chain: Path, driver_rim: Path, vbios_rim: Path, nonce: bytes
 ) -> dict[str, dict[str, Any]]:
     """NVIDIA's own checks, step by step: {step: {"ok": bool, "error"?: str}} (see nvgpu_helper)."""
-    return _run("nvidia", str(report), str(chain), str(driver_rim), str(vbios_rim), nonce.hex())
+    return _run("nvidia", report, chain, driver_rim, vbios_rim, nonce.hex())
