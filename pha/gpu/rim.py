@@ -115,6 +115,8 @@ def load_rim(path: Path, rim_root: x509.Certificate, at: datetime, revoked: Revo
         signer.flush()
         signed = parse_xml(nvgpu.verify_xml_signature(path, Path(signer.name)), what)
     version, golden = golden_of(signed, what)
+    if not golden:
+        raise GpuEvidenceError("rim", f"{what}: no active golden measurements")
     kind = "vbios" if VBIOS_VERSION.match(version) else "driver"
     return Rim(kind=kind, version=version, golden=golden, signer_chain=chain)
 
