@@ -1,5 +1,5 @@
 """`pha-quote`: parse, verify, measurement-id, report-data, attest, serve, simulate, event-log
-verify, compose-hash.
+verify, compose-hash, gpu verify / gpu nonce.
 
 Bad input gives one line on stderr and a non-zero exit, never a traceback.
 """
@@ -378,6 +378,11 @@ def compose_hash_cmd(compose_file: str, quote_file: str | None) -> None:
     if quote_file:
         mid = parse_quote(_read_quote(quote_file)).measurement_id_with_compose(compose)
         click.echo(f"measurement_id  0x{mid.hex()}")
+
+
+from pha.gpu.cli import gpu_group  # noqa: E402  (after the group it joins)
+
+cli.add_command(gpu_group)
 
 
 def main() -> None:
