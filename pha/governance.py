@@ -7,7 +7,8 @@ proposal is identified by the hash of its targets, values, calldatas and descrip
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
@@ -34,11 +35,21 @@ class Call:
     def calldata(self) -> bytes:
         return bytes(getattr(self.contract, self.method).encode_input(*self.args))
 
-    def words(self) -> str:
-        name = self.contract.contract_type.name
-        _, inputs = self.contract.decode_input(self.calldata)
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in inputs.items())
-        return f"{name}({self.target}).{self.method}({shown})"
+
+def call_words(target: str, calldata: bytes, contracts: Mapping[str, Any]) -> str:
+    """`Name(address).method(arg=value, ...)` when `target` is one of `contracts` (by lower-case
+    address), else the raw selector and length."""
+    contract = contracts.get(target.lower())
+    if contract is not None:
+        try:
+            signature, inputs = contract.decode_input(calldata)
+        except Exception:  # any undecodable calldata is shown raw below
+            pass
+        else:
+            method = str(signature).split("(")[0]
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in inputs.items())
+            return f"{contract.contract_type.name}({target}).{method}({shown})"
+    return f"{target}: calldata 0x{calldata[:4].hex()}... ({len(calldata)} bytes)"
 
 
 def _show(value: Any) -> str:
@@ -54,42 +65,60 @@ class Proposal:
     """What `propose`, `queue` and `execute` take; no value (ETH) is ever sent."""
 
     description: str
-    calls: tuple[Call, ...] = field(default_factory=tuple)
+    targets: tuple[str, ...]
+    calldatas: tuple[bytes, ...]
 
-    @property
-    def targets(self) -> list[str]:
-        return [c.target for c in self.calls]
+    @classmethod
+    def of(cls, description: str, calls: Iterable[Call]) -> Proposal:
+        calls = list(calls)
+        return cls(description, tuple(c.target for c in calls), tuple(c.calldata for c in calls))
+
+    @classmethod
+    def from_log(cls, log: Any) -> Proposal:
+        """From the governor's ProposalCreated event (which carries all of it)."""
+        return cls(
+            str(log.description), tuple(str(t) for t in log.targets), tuple(bytes(c) for c in log.calldatas)
+        )
 
     @property
     def values(self) -> list[int]:
-        return [0] * len(self.calls)
-
-    @property
-    def calldatas(self) -> list[bytes]:
-        return [c.calldata for c in self.calls]
+        return [0] * len(self.targets)
 
     @property
     def description_hash(self) -> bytes:
         return keccak(text=self.description)
 
+    def _args(self) -> tuple[list[str], list[int], list[bytes]]:
+        return list(self.targets), self.values, list(self.calldatas)
+
     def id(self, governor: Any) -> int:
-        return int(governor.hashProposal(self.targets, self.values, self.calldatas, self.description_hash))
+        return int(governor.hashProposal(*self._args(), self.description_hash))
 
     def propose(self, governor: Any, sender: Any) -> Any:
-        return governor.propose(self.targets, self.values, self.calldatas, self.description, sender=sender)
+        return governor.propose(*self._args(), self.description, sender=sender)
 
     def queue(self, governor: Any, sender: Any) -> Any:
-        return governor.queue(self.targets, self.values, self.calldatas, self.description_hash, sender=sender)
+        return governor.queue(*self._args(), self.description_hash, sender=sender)
 
     def execute(self, governor: Any, sender: Any) -> Any:
-        return governor.execute(
-            self.targets, self.values, self.calldatas, self.description_hash, sender=sender
-        )
+        return governor.execute(*self._args(), self.description_hash, sender=sender)
 
-    def words(self) -> str:
-        lines = [f'proposal "{self.description}": {len(self.calls)} call(s) by the timelock']
-        lines += [f"  {i + 1}. {c.words()}" for i, c in enumerate(self.calls)]
+    def words(self, contracts: Mapping[str, Any]) -> str:
+        n = len(self.targets)
+        lines = [f'proposal "{self.description}": {n} call{"s" if n != 1 else ""} by the timelock']
+        lines += [
+            f"  {i + 1}. {call_words(t, c, contracts)}"
+            for i, (t, c) in enumerate(zip(self.targets, self.calldatas, strict=True))
+        ]
         return "\n".join(lines)
+
+
+def find_proposal(governor: Any, proposal_id: int, start_block: int, head: int) -> Proposal | None:
+    """The proposal `proposal_id` from the governor's ProposalCreated events since `start_block`."""
+    for log in governor.ProposalCreated.range(start_block, head + 1):
+        if int(log.proposalId) == proposal_id:
+            return Proposal.from_log(log)
+    return None
 
 
 def state_name(governor: Any, proposal_id: int) -> str:

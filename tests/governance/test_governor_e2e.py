@@ -79,7 +79,7 @@ def holders(gstack, bridge, alice, bob, carol, operator):
 
 def allow_x(gstack, code, default_policy, description="Allow measurement X") -> Proposal:
     call = Call(gstack.WorkerRegistry, "allowMeasurement", (code.measurement_id, default_policy, BUILD))
-    return Proposal(description, (call,))
+    return Proposal.of(description, [call])
 
 
 def pass_vote(gstack, proposal, voters, support="for"):
@@ -108,7 +108,10 @@ def test_e2e__holders_allow_a_measurement__registry_accepts_the_worker(
     code = Code.named("pha-worker/x")
     g, r = gstack.PHAGovernor, gstack.WorkerRegistry
     proposal = allow_x(gstack, code, default_policy)
-    assert "WorkerRegistry" in proposal.words() and "allowMeasurement" in proposal.words()
+    words = proposal.words({str(c.address).lower(): c for c in gstack.c.values()})
+    assert (
+        f"WorkerRegistry({r.address}).allowMeasurement(measurementId=0x{code.measurement_id.hex()}" in words
+    )
     proposal.propose(g, alice)
     pid = proposal.id(g)
     assert state_name(g, pid) == "Pending"
