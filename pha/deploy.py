@@ -79,6 +79,15 @@ GOVERNANCE_MODES = ("timelock", "account")
 governance account holds every admin role (the local default, for the devnet demo and tests)."""
 
 
+def governance_defaults(local: bool, mode: str | None = None) -> tuple[str, GovernanceParams]:
+    """The governance mode (`mode` if given) and its settings for a chain: on local chains a
+    governance account and the short devnet settings; everywhere else the timelock and the
+    public settings. Public networks never default to a governance account."""
+    return (mode or ("account" if local else "timelock")), (
+        GovernanceParams.devnet() if local else GovernanceParams()
+    )
+
+
 @dataclass
 class DeployConfig:
     """Parameters of a deployment that are not code."""

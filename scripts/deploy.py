@@ -30,8 +30,8 @@ from pha.deploy import (
     L1_PHA,
     L2_STANDARD_BRIDGE,
     DeployConfig,
-    GovernanceParams,
     deploy_stack,
+    governance_defaults,
 )
 
 
@@ -90,14 +90,14 @@ def cli(
     with connected(network_choice):
         deployer = resolve_account(account_alias)
         local = is_local_network()
-        mode = governance or ("account" if local else "timelock")
+        mode, params = governance_defaults(local, governance)
         if mode == "timelock" and admin is not None:
             raise click.ClickException("--admin is for --governance account: the timelock governs here")
         try:
             config = DeployConfig(
                 admin=admin or str(deployer.address),
                 governance=mode,
-                governance_params=GovernanceParams.devnet() if local else GovernanceParams(),
+                governance_params=params,
                 guardian=guardian,
                 bridge=bridge,
                 remote_token=remote_token,
