@@ -28,6 +28,7 @@ BUILD = ("pha-worker x", bytes(20), bytes(32))
 @dataclass
 class Stack:
     c: dict[str, Any]
+    redeploy: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return self.c[name]
@@ -55,8 +56,9 @@ def gstack(gov, guardian, accounts, tmp_path_factory, chain):
         dev_verifier=True,
         migrator=migrator,
     )
-    _, ctx, _ = deploy_stack(gov, config, tmp_path_factory.mktemp("gov") / "manifest.json", fresh=True)
-    return Stack(ctx.contracts)
+    path = tmp_path_factory.mktemp("gov") / "manifest.json"
+    _, ctx, _ = deploy_stack(gov, config, path, fresh=True)
+    return Stack(ctx.contracts, lambda: deploy_stack(gov, config, path))
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +296,9 @@ def test_deployer_and_old_governance__can_change_nothing(gstack, holders, gov, d
     code = Code.named("pha-worker/gov")
     for contract, method, args in _admin_calls(gstack, gov, code, default_policy):
         assert_unauthorized(contract, method, args, gov)
+    # a second `deploy` attaches to everything and, holding no role, changes nothing
+    _, _, deployed = gstack.redeploy()
+    assert deployed == []
     for name in ("PHAToken", "Staking", "WorkerRegistry", "JobEscrow", "AttestationLog", "Migrator"):
         c = gstack.c[name]
         assert not c.hasRole(c.DEFAULT_ADMIN_ROLE(), gov), name

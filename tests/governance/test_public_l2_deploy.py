@@ -1,5 +1,5 @@
 """`ape run deploy` on a public L2's chain id (Phala L2, 2035: a fork-less anvil started with
-`--chain-id 2035 --optimism`, reached as `phala:mainnet:node`): the timelock governs by default,
+`--chain-id 2035 --optimism`, 1 s blocks, reached as `phala:mainnet:node`): the timelock governs by default,
 the development verifier is absent, the deployer keeps no role."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ DEPLOYER = Account.from_key(KEY).address
 
 @pytest.mark.slow
 def test_deploy__phala_l2__timelock_by_default_and_no_dev_verifier(tmp_path, project):
-    with Anvil(chain_id=2035, optimism=True) as node:
+    # blocks every second, as on a live L2: the deploy waits for its confirmations
+    with Anvil(chain_id=2035, optimism=True, block_time=1) as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
         w3.eth.wait_for_transaction_receipt(
             w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": DEPLOYER, "value": 100 * 10**18})
