@@ -31,6 +31,8 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
 
     /// @notice Role allowed to push batches.
     bytes32 public constant OPERATOR_ROLE = keccak256("MIGRATION_OPERATOR_ROLE");
+    /// @notice The emergency guardian: may pause migration, nothing else (docs/governance.md).
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice Planck (12 decimals) to wei (18 decimals).
     uint256 public constant SCALE = 1e6;
@@ -163,7 +165,8 @@ contract Migrator is IMigrator, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IMigrator
-    function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function pause() external {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender)) _checkRole(DEFAULT_ADMIN_ROLE);
         _pause();
     }
 

@@ -6,9 +6,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IPoolBackingObserver} from "./interfaces/IPoolBackingObserver.sol";
 import {IPoolRewardLedger} from "./interfaces/IPoolRewardLedger.sol";
+import {IStakedVotes} from "./interfaces/IStakedVotes.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {RewardEpoch} from "./libraries/RewardEpoch.sol";
 import {ShareMath} from "./libraries/ShareMath.sol";
@@ -36,10 +38,14 @@ import {ShareMath} from "./libraries/ShareMath.sol";
 ///         the RewardEpoch grid and a ledger holds one epoch).
 ///      6. A delegation pays at most what its shares are worth plus one wei: only their cost,
 ///         rounded up, is taken.
+///      7. A staker's counted vote units equal the sum of its counted positions' votes, and a
+///         delegate's staked-vote checkpoint equals the sum of the units of the stakers delegating
+///         to it (docs/governance.md). This contract never delegates its own PHA token votes.
 ///      Governance is the DEFAULT_ADMIN_ROLE holder; it also holds SLASHER_ROLE from the start
 ///      and grants it to the job escrow.
-contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
+contract Staking is IStaking, IStakedVotes, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     // ================================================================ state
 
@@ -99,10 +105,21 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         bool underBacked; // backing < minStakePerWorker * workers, as last evaluated
     }
 
-    /// @dev One delegator's position in one pool (one slot).
+    /// @dev One delegator's position in one pool (one slot). `votes` is the position's PHA value at
+    ///      its last update; it is part of the staker's vote units iff `counted`. Shares fit in
+    ///      uint112 (they are part of the pool's totalShares); PHA amounts stay below the capped
+    ///      supply (< 2^90); one request per transaction cannot exhaust a uint40 counter.
     struct Delegator {
-        uint128 shares;
-        uint64 requestCount;
+        uint112 shares;
+        uint40 requestCount;
+        uint96 votes;
+        bool counted;
+    }
+
+    /// @dev Who holds a staker's staked votes, and the staker's counted vote units (one slot).
+    struct Voter {
+        address delegatee;
+        uint96 units;
     }
 
     /// @dev Governance parameters, packed in one slot.
@@ -143,6 +160,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     mapping(uint256 poolId => mapping(address delegator => Delegator)) private _delegators;
     mapping(uint256 poolId => mapping(address delegator => mapping(uint256 requestId => WithdrawalRequest))) private
         _requests;
+    mapping(address staker => Voter) private _voters;
+    mapping(address delegatee => Checkpoints.Trace208) private _stakedVoteCheckpoints;
 
     // ================================================================ constructor
 
@@ -281,11 +300,12 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         p.queuedShares = uint112(_fit(queuedShares + q, 112));
 
         requestId = d.requestCount;
-        d.shares = uint128(held);
+        d.shares = uint112(held); // decreased: fits
         unchecked {
-            // one request per transaction: a uint64 counter cannot wrap
-            d.requestCount = uint64(requestId + 1);
+            // one request per transaction: a uint40 counter cannot wrap
+            d.requestCount = uint40(requestId + 1);
         }
+        _updateVotes(d, msg.sender, ShareMath.toAssets(held, activeAssets, totalShares), false);
         uint256 unlockAt = block.timestamp + _params.cooldown;
         _requests[poolId][msg.sender][requestId] = WithdrawalRequest({queuedShares: uint128(q), unlockAt: uint32(_fit(unlockAt, 32))});
         emit Undelegated(poolId, msg.sender, requestId, shares, assets, q, unlockAt);
@@ -385,6 +405,31 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         address to = _treasury;
         emit SlashedSwept(to, amount);
         _pay(to, amount);
+    }
+
+    // ================================================================ external: votes
+
+    /// @inheritdoc IStakedVotes
+    function delegateStakedVotes(address delegatee, uint256[] calldata poolIds) external {
+        uint256 n = poolIds.length;
+        if (n > MAX_SYNC_BATCH) revert StakingBatchTooLarge(n, MAX_SYNC_BATCH);
+        Voter storage v = _voters[msg.sender];
+        address previous = v.delegatee;
+        uint256 units = v.units;
+        v.delegatee = delegatee;
+        emit StakedVotesDelegated(msg.sender, previous, delegatee);
+        if (previous != delegatee) {
+            _moveStakedVotes(previous, units, false);
+            _moveStakedVotes(delegatee, units, true);
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            _syncVotes(poolIds[i], msg.sender, true);
+        }
+    }
+
+    /// @inheritdoc IStakedVotes
+    function syncVotes(uint256 poolId, address staker) external {
+        _syncVotes(poolId, staker, false);
     }
 
     // ================================================================ restricted: governance
@@ -623,6 +668,46 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         return _slashFund.owed;
     }
 
+    /// @inheritdoc IStakedVotes
+    function stakedVotesDelegate(address staker) external view returns (address) {
+        return _voters[staker].delegatee;
+    }
+
+    /// @inheritdoc IStakedVotes
+    function stakedVoteUnits(address staker) external view returns (uint256) {
+        return _voters[staker].units;
+    }
+
+    /// @inheritdoc IStakedVotes
+    function positionVotes(uint256 poolId, address staker) external view returns (uint256 votes, bool counted) {
+        Delegator storage d = _delegators[poolId][staker];
+        return (d.votes, d.counted);
+    }
+
+    /// @inheritdoc IStakedVotes
+    function getStakedVotes(address account) external view returns (uint256) {
+        return _stakedVoteCheckpoints[account].latest();
+    }
+
+    /// @inheritdoc IStakedVotes
+    function getPastStakedVotes(address account, uint256 timepoint) external view returns (uint256) {
+        uint48 now_ = clock();
+        if (timepoint >= now_) revert StakingVotesFutureLookup(timepoint, now_);
+        // timepoint < clock() < 2^48: the cast cannot truncate
+        return _stakedVoteCheckpoints[account].upperLookupRecent(uint48(timepoint));
+    }
+
+    /// @inheritdoc IStakedVotes
+    function clock() public view returns (uint48) {
+        return uint48(block.number);
+    }
+
+    /// @inheritdoc IStakedVotes
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() external pure returns (string memory) {
+        return "mode=blocknumber&from=default";
+    }
+
     // ================================================================ internal
 
     // Calls here go to the pool-ledger holders and the registry, core contracts set by
@@ -642,12 +727,51 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         p.totalShares = uint112(_fit(totalShares + shares, 112));
         Delegator storage d = _delegators[poolId][msg.sender];
         // a delegator's shares are part of totalShares, which fit in uint112 (checked above)
-        d.shares = uint128(uint256(d.shares) + shares);
+        uint256 held = uint256(d.shares) + shares;
+        d.shares = uint112(held);
+        _updateVotes(
+            d, msg.sender, ShareMath.toAssets(held, activeAssets + assets, totalShares + shares), false
+        );
         if (p.underBacked) _syncBacking(p, poolId);
         _pull(msg.sender, assets);
         emit Delegated(poolId, msg.sender, assets, shares);
     }
     // slither-disable-end reentrancy-benign,reentrancy-events
+
+    /// @dev Sets position `d` of `staker` to `votes` PHA of votes if it is counted, if the staker has
+    ///      a vote delegate, or if `force`; the staker's units and its delegate's checkpoint follow.
+    ///      A staker that never delegated its staked votes pays one slot read here.
+    function _updateVotes(Delegator storage d, address staker, uint256 votes, bool force) private {
+        Voter storage v = _voters[staker];
+        address delegatee = v.delegatee;
+        bool counted = d.counted;
+        if (!counted && !force && delegatee == address(0)) return;
+        uint256 old = counted ? d.votes : 0;
+        // a position's value is below the capped supply (< 2^90): the casts cannot truncate
+        d.votes = uint96(votes);
+        d.counted = true;
+        if (votes == old) return;
+        v.units = uint96(uint256(v.units) + votes - old);
+        if (votes > old) _moveStakedVotes(delegatee, votes - old, true);
+        else _moveStakedVotes(delegatee, old - votes, false);
+    }
+
+    function _syncVotes(uint256 poolId, address staker, bool force) private {
+        Pool storage p = _existingPool(poolId);
+        Delegator storage d = _delegators[poolId][staker];
+        _updateVotes(d, staker, ShareMath.toAssets(d.shares, p.activeAssets, p.totalShares), force);
+    }
+
+    /// @dev Adds (or removes) `amount` staked votes to `delegatee`'s checkpoints (none for zero).
+    function _moveStakedVotes(address delegatee, uint256 amount, bool add) private {
+        if (delegatee == address(0) || amount == 0) return;
+        Checkpoints.Trace208 storage ckpts = _stakedVoteCheckpoints[delegatee];
+        uint256 previous = ckpts.latest();
+        uint256 next = add ? previous + amount : previous - amount;
+        // below the capped supply (< 2^90): the cast cannot truncate
+        ckpts.push(clock(), uint208(next));
+        emit StakedVotesChanged(delegatee, previous, next);
+    }
 
     /// @dev `amount` earned now and `ledgerAmount` earned at `ledgerEarnedAt`, pulled from the caller.
     function _reward(uint256 poolId, uint256 amount, uint256 ledgerAmount, uint256 ledgerEarnedAt) private {

@@ -52,6 +52,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     ///         committee verifier allows the same). Bounds how far a verdict can raise a key's
     ///         evidence floor beyond now.
     uint256 public constant MAX_CLOCK_SKEW = 5 minutes;
+
+    /// @notice The emergency guardian: may revoke a measurement, nothing else (docs/governance.md).
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Verifiers get a short index (from 1) so that the admitting one fits the worker slot.
     uint256 public constant MAX_VERIFIERS = type(uint8).max;
 
@@ -307,7 +310,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IWorkerRegistry
-    function revokeMeasurement(bytes32 measurementId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function revokeMeasurement(bytes32 measurementId) external {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender)) _checkRole(DEFAULT_ADMIN_ROLE);
         MeasurementStatus status = _measurements[measurementId].status;
         if (status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurementId, status);
         _measurements[measurementId].status = MeasurementStatus.Revoked;

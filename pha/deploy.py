@@ -42,16 +42,69 @@ class MigratorParams:
     """The Migrator this one replaces (its claimed leaves stay claimed); zero for the first."""
 
 
+@dataclass(frozen=True)
+class GovernanceParams:
+    """PHAGovernor and PHATimelock settings. Voting times count blocks (PHAToken's clock); the
+    defaults assume 2-second blocks (Base, OP, Phala L2)."""
+
+    voting_delay: int = 43_200
+    """Blocks from a proposal to its vote snapshot (1 day): time to delegate, and to see it coming."""
+    voting_period: int = 302_400
+    """Blocks the vote lasts (7 days)."""
+    proposal_threshold: int = 100_000 * 10**18
+    """Votes (wei of PHA) needed to propose."""
+    quorum_percent: int = 4
+    """Percent of the PHA supply at the snapshot that must vote for or abstain."""
+    timelock_delay: int = 2 * 86_400
+    """Seconds between queueing a passed proposal and executing it."""
+
+    @classmethod
+    def devnet(cls) -> GovernanceParams:
+        """Short settings for local chains: a vote of 20 blocks, a 60 s timelock, threshold 1 PHA."""
+        return cls(
+            voting_delay=1, voting_period=20, proposal_threshold=10**18, quorum_percent=4, timelock_delay=60
+        )
+
+    def __post_init__(self) -> None:
+        if self.voting_period < 1:
+            raise ValueError("voting period must be at least 1 block")
+        if not 0 <= self.quorum_percent <= 100:
+            raise ValueError(f"quorum {self.quorum_percent}% is not between 0 and 100")
+        if self.voting_delay < 0 or self.timelock_delay < 0 or self.proposal_threshold < 0:
+            raise ValueError("governance delays and threshold cannot be negative")
+
+
+GOVERNANCE_MODES = ("timelock", "account")
+"""`timelock`: PHAGovernor + PHATimelock govern (the default on public networks); `account`: one
+governance account holds every admin role (the local default, for the devnet demo and tests)."""
+
+
+def governance_defaults(local: bool, mode: str | None = None) -> tuple[str, GovernanceParams]:
+    """The governance mode (`mode` if given) and its settings for a chain: on local chains a
+    governance account and the short devnet settings; everywhere else the timelock and the
+    public settings. Public networks never default to a governance account."""
+    return (mode or ("account" if local else "timelock")), (
+        GovernanceParams.devnet() if local else GovernanceParams()
+    )
+
+
 @dataclass
 class DeployConfig:
     """Parameters of a deployment that are not code."""
 
     admin: str
-    """Governance: receives every admin role (a timelock or multisig on a real chain)."""
+    """Governance account (mode `account`): receives every admin role. In mode `timelock` the
+    deployer holds the roles only while wiring, then hands them to the timelock."""
+    governance: str = "account"
+    """One of GOVERNANCE_MODES. `ape run deploy` defaults to `timelock` on every non-local network."""
+    governance_params: GovernanceParams = field(default_factory=GovernanceParams)
+    guardian: str | None = None
+    """Mode `timelock` only: may revoke measurements, pause migration and cancel queued
+    proposals, nothing else (docs/governance.md)."""
     bridge: str = L2_STANDARD_BRIDGE
     remote_token: str = L1_PHA
     treasury: str | None = None
-    """Receives protocol fees and slashed stake; defaults to `admin`."""
+    """Receives protocol fees and slashed stake; defaults to the governance (`admin`, or the timelock)."""
     dev_verifier: bool = False
     """Deploy the development quote verifier (simulated quotes). Local chain ids only
     (`pha.chains.LOCAL_CHAIN_IDS`, the devnet's included): its constructor reverts elsewhere and
@@ -69,14 +122,20 @@ class DeployConfig:
     """Only `ape run migrate deploy --snapshot` knows these; without them the Migrator step is skipped."""
 
     def __post_init__(self) -> None:
-        for name in ("admin", "bridge", "remote_token", "treasury"):
+        for name in ("admin", "bridge", "remote_token", "treasury", "guardian"):
             value = getattr(self, name)
             if value is not None and not is_address(value):
                 raise ValueError(f"{name.replace('_', '-')} {value!r} is not an address")
+        if self.governance not in GOVERNANCE_MODES:
+            raise ValueError(f"governance {self.governance!r} is not one of {', '.join(GOVERNANCE_MODES)}")
+        if self.guardian is not None and self.governance != "timelock":
+            raise ValueError("a guardian is for timelock governance only")
+        self.guardian = to_checksum_address(self.guardian) if self.guardian else None
         self.admin = to_checksum_address(self.admin)
         self.bridge = to_checksum_address(self.bridge)
         self.remote_token = to_checksum_address(self.remote_token)
-        self.treasury = to_checksum_address(self.treasury or self.admin)
+        if self.treasury is not None or self.governance == "account":
+            self.treasury = to_checksum_address(self.treasury or self.admin)
         attesters = []
         for a in self.attesters:
             if not is_address(a):
@@ -103,6 +162,24 @@ class DeployContext:
     def address(self, name: str) -> str:
         return str(self.contracts[name].address)
 
+    @property
+    def timelock(self) -> bool:
+        return self.config.governance == "timelock"
+
+    @property
+    def admin(self) -> str:
+        """Who the constructors make admin: the deployer while it wires a timelock deployment."""
+        return str(self.deployer.address) if self.timelock else self.config.admin
+
+    @property
+    def governance(self) -> str:
+        """The final governance: the timelock, or the governance account."""
+        return self.address("PHATimelock") if self.timelock else self.config.admin
+
+    @property
+    def treasury(self) -> str:
+        return self.config.treasury or self.governance
+
 
 @dataclass(frozen=True)
 class Step:
@@ -115,7 +192,7 @@ class Step:
 
 
 def _token_args(ctx: DeployContext) -> list:
-    return [ctx.config.admin, ctx.config.bridge, ctx.config.remote_token]
+    return [ctx.admin, ctx.config.bridge, ctx.config.remote_token]
 
 
 class SkipStep(Exception):  # noqa: N818 - a signal, not an error
@@ -136,7 +213,7 @@ def _migrator_args(ctx: DeployContext) -> list:
         params.total,
         params.count,
         params.closes_at,
-        ctx.config.admin,
+        ctx.admin,
         to_checksum_address(params.operator),
         to_checksum_address(params.predecessor),
     ]
@@ -145,17 +222,39 @@ def _migrator_args(ctx: DeployContext) -> list:
 def _staking_args(ctx: DeployContext) -> list:
     # Staking(IERC20 pha, address admin, address treasury): governance gets DEFAULT_ADMIN_ROLE
     # and SLASHER_ROLE; slashed PHA goes to the treasury.
-    return [ctx.address("PHAToken"), ctx.config.admin, ctx.config.treasury]
+    return [ctx.address("PHAToken"), ctx.admin, ctx.treasury]
 
 
 def _log_args(ctx: DeployContext) -> list:
-    return [ctx.config.admin]
+    return [ctx.admin]
+
+
+def _timelock_args(ctx: DeployContext) -> list:
+    # TimelockController(minDelay, proposers, executors, admin): the governor becomes proposer
+    # and anyone executor at hand-over; the deployer is admin only until then.
+    return [ctx.config.governance_params.timelock_delay, [], [], str(ctx.deployer.address)]
+
+
+def _votes_args(ctx: DeployContext) -> list:
+    return [ctx.address("PHAToken"), ctx.address("Staking")]
+
+
+def _governor_args(ctx: DeployContext) -> list:
+    g = ctx.config.governance_params
+    return [
+        ctx.address("PHAVotes"),
+        ctx.address("PHATimelock"),
+        g.voting_delay,
+        g.voting_period,
+        g.proposal_threshold,
+        g.quorum_percent,
+    ]
 
 
 def _registry_args(ctx: DeployContext) -> list:
     c = ctx.config
     return [
-        c.admin,
+        ctx.admin,
         ctx.address("Staking"),
         ctx.address("AttestationLog"),
         c.attestation_validity,
@@ -166,29 +265,36 @@ def _registry_args(ctx: DeployContext) -> list:
 def _dev_verifier_args(ctx: DeployContext) -> list:
     from pha.quote.dev import DEV_ADDRESS
 
-    return [ctx.config.admin, DEV_ADDRESS, ctx.config.max_verdict_age]
+    # Ownable2Step verifiers are owned by the final governance from the start: their wiring is
+    # on the registry's side, and a two-step transfer to a timelock would need a timelocked accept.
+    return [ctx.governance, DEV_ADDRESS, ctx.config.max_verdict_age]
 
 
 def _committee_args(ctx: DeployContext) -> list:
     c = ctx.config
-    return [c.admin, c.attesters, c.threshold, c.attestation_validity]
+    return [ctx.governance, c.attesters, c.threshold, c.attestation_validity]
 
 
 def _escrow_args(ctx: DeployContext) -> list:
     c = ctx.config
     return [
-        c.admin,
+        ctx.admin,
         ctx.address("PHAToken"),
         ctx.address("Staking"),
         ctx.address("WorkerRegistry"),
         ctx.address("AttestationLog"),
-        c.treasury,
+        ctx.treasury,
         c.escrow_fee_bps,
         c.escrow_slash_bps,
     ]
 
 
+def _timelocked(config: DeployConfig) -> bool:
+    return config.governance == "timelock"
+
+
 STEPS: list[Step] = [
+    Step("PHATimelock", _timelock_args, when=_timelocked),
     Step("PHAToken", _token_args),
     Step("Migrator", _migrator_args),
     Step("Staking", _staking_args),
@@ -197,6 +303,8 @@ STEPS: list[Step] = [
     Step("JobEscrow", _escrow_args),
     Step("DevQuoteVerifier", _dev_verifier_args, when=lambda c: c.dev_verifier),
     Step("CommitteeQuoteVerifier", _committee_args, when=lambda c: bool(c.attesters)),
+    Step("PHAVotes", _votes_args, when=_timelocked),
+    Step("PHAGovernor", _governor_args, when=_timelocked),
 ]
 
 
@@ -338,6 +446,70 @@ def _wire_verifiers(ctx: DeployContext) -> None:
         log.info("WorkerRegistry: verifier %s %s allowed", name, verifier.address)
 
 
+ADMINISTERED = ("PHAToken", "Migrator", "Staking", "AttestationLog", "WorkerRegistry", "JobEscrow")
+"""The AccessControl contracts whose DEFAULT_ADMIN_ROLE governance holds."""
+GUARDED = {"WorkerRegistry": "revokeMeasurement", "Migrator": "pause"}
+"""Where the guardian holds GUARDIAN_ROLE, and the one function it opens."""
+ANYONE = ZERO_ADDRESS
+"""TimelockController's EXECUTOR_ROLE holder meaning "anyone may execute a ready operation"."""
+
+
+def _grant(contract: Any, role: bytes, account: str, sender: Any) -> None:
+    if not contract.hasRole(role, account):
+        contract.grantRole(role, account, sender=sender)
+
+
+def _wire_timelock(ctx: DeployContext) -> None:
+    """Hand the stack to the timelock (mode `timelock`), then renounce every role of the deployer.
+
+    The timelock gets DEFAULT_ADMIN_ROLE of every AccessControl contract (and Staking's
+    SLASHER_ROLE, which governance holds); the governor proposes and cancels on the timelock and
+    anyone executes; the guardian, if any, gets GUARDIAN_ROLE where it exists and CANCELLER_ROLE
+    on the timelock. Idempotent: a later run finds the deployer without roles and does nothing.
+    """
+    if not ctx.timelock:
+        return
+    timelock, governor = ctx.contracts["PHATimelock"], ctx.contracts["PHAGovernor"]
+    me = str(ctx.deployer.address)
+    tl = str(timelock.address)
+    if not timelock.hasRole(timelock.DEFAULT_ADMIN_ROLE(), me):
+        return
+    deployer = ctx.deployer
+    guardian = ctx.config.guardian
+    for name in ADMINISTERED:
+        contract = ctx.contracts.get(name)
+        if contract is None or not contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), me):
+            continue
+        _grant(contract, contract.DEFAULT_ADMIN_ROLE(), tl, deployer)
+        if name == "Staking":
+            _grant(contract, contract.SLASHER_ROLE(), tl, deployer)
+        if guardian and name in GUARDED:
+            _grant(contract, contract.GUARDIAN_ROLE(), guardian, deployer)
+    for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE()):
+        _grant(timelock, role, str(governor.address), deployer)
+    _grant(timelock, timelock.EXECUTOR_ROLE(), ANYONE, deployer)
+    if guardian:
+        _grant(timelock, timelock.CANCELLER_ROLE(), guardian, deployer)
+    for name in ADMINISTERED:
+        contract = ctx.contracts.get(name)
+        if contract is None:
+            continue
+        roles = [contract.DEFAULT_ADMIN_ROLE()]
+        if name == "Staking":
+            roles.insert(0, contract.SLASHER_ROLE())
+        if name == "PHAToken":
+            roles.insert(0, contract.MINTER_ROLE())
+        for role in roles:
+            if contract.hasRole(role, me):
+                contract.renounceRole(role, me, sender=deployer)
+    timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE(), me, sender=deployer)
+    log.info(
+        "governance handed to PHATimelock %s (proposer PHAGovernor %s); deployer renounced",
+        tl,
+        governor.address,
+    )
+
+
 WIRING: list[Callable[[DeployContext], None]] = [
     _wire_migrator_minter,
     _wire_staking_slashers,
@@ -345,6 +517,7 @@ WIRING: list[Callable[[DeployContext], None]] = [
     _wire_staking_ledgers,
     _wire_log_writers,
     _wire_verifiers,
+    _wire_timelock,
 ]
 
 

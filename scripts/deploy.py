@@ -1,7 +1,12 @@
 """Deploy the PHA stack, or attach to a deployment that is still current.
 
     ape run deploy --network ethereum:local:test
-    ape run deploy --network base:sepolia:node --account deployer --admin 0xMultisig
+    ape run deploy --network base:sepolia:node --account deployer --guardian 0xMultisig
+    ape run deploy --network base:sepolia:node --account deployer --governance account --admin 0xMultisig
+
+Governance (docs/governance.md): `--governance timelock` (the default on every non-local network)
+deploys PHAGovernor + PHATimelock, makes the timelock the admin of everything and renounces the
+deployer's roles; `--governance account` (the local default) leaves every admin role with `--admin`.
     ape run deploy --network ethereum:local:foundry --fresh
 
 Writes deployments/<ecosystem>-<network>.json and prints its path.
@@ -20,14 +25,40 @@ from pha.cli import (
     network_option,
     resolve_account,
 )
-from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE, DeployConfig, deploy_stack
+from pha.deploy import (
+    GOVERNANCE_MODES,
+    L1_PHA,
+    L2_STANDARD_BRIDGE,
+    DeployConfig,
+    deploy_stack,
+    governance_defaults,
+)
 
 
 @click.command(short_help="Deploy the PHA stack and write its manifest")
 @network_option
 @account_option
 @click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's deployment is current.")
-@click.option("--admin", type=ADDRESS, default=None, help="Governance address (default: the deployer).")
+@click.option(
+    "--governance",
+    type=click.Choice(GOVERNANCE_MODES),
+    default=None,
+    help="Who governs: the PHA Governor + Timelock, or one account (default: account on local chains, "
+    "timelock elsewhere).",
+)
+@click.option(
+    "--admin",
+    type=ADDRESS,
+    default=None,
+    help="With --governance account: the governance account (default: deployer).",
+)
+@click.option(
+    "--guardian",
+    type=ADDRESS,
+    default=None,
+    help="With the timelock: an emergency account that may only revoke measurements, pause migration, "
+    "cancel queued proposals.",
+)
 @click.option(
     "--treasury", type=ADDRESS, default=None, help="Treasury for fees and slashes (default: the admin)."
 )
@@ -46,7 +77,9 @@ def cli(
     network_choice: str,
     account_alias: str | None,
     fresh: bool,
+    governance: str | None,
     admin: str | None,
+    guardian: str | None,
     treasury: str | None,
     bridge: str,
     remote_token: str,
@@ -56,13 +89,20 @@ def cli(
 ) -> None:
     with connected(network_choice):
         deployer = resolve_account(account_alias)
+        local = is_local_network()
+        mode, params = governance_defaults(local, governance)
+        if mode == "timelock" and admin is not None:
+            raise click.ClickException("--admin is for --governance account: the timelock governs here")
         try:
             config = DeployConfig(
                 admin=admin or str(deployer.address),
+                governance=mode,
+                governance_params=params,
+                guardian=guardian,
                 bridge=bridge,
                 remote_token=remote_token,
                 treasury=treasury,
-                dev_verifier=is_local_network() if dev_verifier is None else dev_verifier,
+                dev_verifier=local if dev_verifier is None else dev_verifier,
                 attesters=list(attesters),
                 threshold=threshold,
             )

@@ -15,6 +15,19 @@
 
 A policy applies at once to every worker registered with the measurement; revoking makes them
 all ineligible in one transaction.
+
+When the deployment is governed by PHAGovernor + PHATimelock (`ape run deploy --governance
+timelock`), the commands above do not change anything themselves: each becomes a proposal
+(shown in words, then proposed), and PHA holders decide it (docs/governance.md):
+
+    ape run governance delegate-votes [--to 0xDelegate]   (token and staked votes; default: yourself)
+    ape run governance propose Staking setCooldown 86400 --description "Cooldown 1 day"
+    ape run governance status [PROPOSAL_ID]
+    ape run governance vote PROPOSAL_ID for|against|abstain [--reason "..."]
+    ape run governance queue PROPOSAL_ID        (after it succeeded)
+    ape run governance execute PROPOSAL_ID      (after the timelock delay; anyone may)
+
+The guardian, if the deployment has one, revokes a measurement directly (revoke-measurement).
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import click
 
 from pha.cli import ADDRESS, UserError, account_option, network_option, script_session
 from pha.fmt import format_pha
+from pha.governance import STATES, SUPPORT, Call, Proposal, find_proposal
 from pha.quote.tcb import advisory_id_hash
 from pha.registry.actions import WorkerAttestation
 from pha.registry.policy import Policy
@@ -132,6 +146,73 @@ def _policy(tee: str, max_tcb: str, grace_days: float, expires_at: int, allow_de
         raise UserError(str(error)) from None
 
 
+def _description_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--description",
+        default=None,
+        help="Under timelock governance: the proposal's text (default: a summary).",
+    )(f)
+
+
+def _governance(w: dict[str, Any]) -> tuple[Any, Any] | None:
+    """(governor, timelock) when the deployment is timelock-governed, else None."""
+    from ape import project
+
+    contracts = w["manifest"].contracts
+    if "PHAGovernor" not in contracts or "PHATimelock" not in contracts:
+        return None
+    return (
+        project.PHAGovernor.at(contracts["PHAGovernor"].address),
+        project.PHATimelock.at(contracts["PHATimelock"].address),
+    )
+
+
+def _known_contracts(w: dict[str, Any]) -> dict[str, Any]:
+    """Every contract of the manifest, by lower-case address (to show calls in words)."""
+    from ape import project
+
+    return {
+        entry.address.lower(): getattr(project, name).at(entry.address)
+        for name, entry in w["manifest"].contracts.items()
+    }
+
+
+def _propose(w: dict[str, Any], governor: Any, proposal: Proposal) -> int:
+    """Show the proposal in words, then propose it from the account."""
+    click.echo(proposal.words(_known_contracts(w)))
+    pid = proposal.id(governor)
+    if int(governor.proposalSnapshot(pid)) != 0:
+        raise UserError(f"proposal {pid} exists already (same calls and description): see `status {pid}`")
+    threshold, account = int(governor.proposalThreshold()), w["account"]
+    from ape import chain
+
+    votes = int(governor.getVotes(account, chain.blocks.head.number - 1)) if chain.blocks.head.number else 0
+    if votes < threshold:
+        raise UserError(
+            f"{account.address} has {format_pha(votes)} of votes, the threshold to propose is "
+            f"{format_pha(threshold)} (delegate first: `ape run governance delegate-votes`)"
+        )
+    proposal.propose(governor, account)
+    click.echo(f"proposed: id {pid}")
+    click.echo(
+        f"voting opens after block {int(governor.proposalSnapshot(pid))} and closes at block "
+        f"{int(governor.proposalDeadline(pid))}: `ape run governance vote {pid} for`"
+    )
+    return pid
+
+
+def _act(w: dict[str, Any], call: Call, done: str, description: str | None) -> None:
+    """Send `call` from the account, or propose it when the timelock governs the deployment."""
+    governance = _governance(w)
+    if governance is not None:
+        _propose(w, governance[0], Proposal.of(description or done, [call]))
+        return
+    if description is not None:
+        raise UserError("--description is for timelock governance; this deployment has a governance account")
+    getattr(call.contract, call.method)(*call.args, sender=w["account"])
+    click.echo(done)
+
+
 @click.group(short_help="Governance: measurements, policies, verifiers")
 def cli() -> None:
     """Governance tasks on the worker registry."""
@@ -160,11 +241,12 @@ def cli() -> None:
 @click.option("--rtmr0", default=None)
 @click.option("--rtmr1", default=None)
 @click.option("--rtmr2", default=None)
+@_description_option
 def allow_measurement(
     network_choice: str, account_alias: str | None, measurement_id: str | None, worker_url: str | None,
     tee: str, max_tcb: str, grace_days: float, expires_at: int, allow_debug: bool, label: str,
     source_commit: str, image_digest: str, app_compose: str | None, quote_path: str | None,
-    mr_td: str | None, rtmr0: str | None, rtmr1: str | None, rtmr2: str | None,
+    mr_td: str | None, rtmr0: str | None, rtmr1: str | None, rtmr2: str | None, description: str | None,
 ) -> None:  # fmt: skip
     """Allow a measurement with its policy and build metadata."""
     fields = {"mr-td": mr_td, "rtmr0": rtmr0, "rtmr1": rtmr1, "rtmr2": rtmr2}
@@ -184,8 +266,9 @@ def allow_measurement(
         if len(commit) != 20:
             raise UserError("--source-commit must be 20 bytes")
         build = (label, commit, _hex32(image_digest, "--image-digest"))
-        w["WorkerRegistry"].allowMeasurement(mid, policy.as_tuple(), build, sender=w["account"])
-        click.echo(f"allowed 0x{mid.hex()} ({tee}, max TCB {policy.max_tcb.name}, grace {grace_days:g} days)")
+        call = Call(w["WorkerRegistry"], "allowMeasurement", (mid, policy.as_tuple(), build))
+        summary = f"allowed 0x{mid.hex()} ({tee}, max TCB {policy.max_tcb.name}, grace {grace_days:g} days)"
+        _act(w, call, summary, description)
 
 
 @cli.command("set-policy")
@@ -193,9 +276,10 @@ def allow_measurement(
 @account_option
 @click.option("--measurement-id", required=True)
 @_policy_options
+@_description_option
 def set_policy(
     network_choice: str, account_alias: str | None, measurement_id: str, tee: str, max_tcb: str,
-    grace_days: float, expires_at: int, allow_debug: bool,
+    grace_days: float, expires_at: int, allow_debug: bool, description: str | None,
 ) -> None:  # fmt: skip
     """Replace an allowed measurement's policy (applies to its workers at once)."""
     with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
@@ -204,23 +288,30 @@ def set_policy(
         if registry.measurementStatus(mid) != 1:
             raise UserError(f"0x{mid.hex()} is not an allowed measurement")
         policy = _policy(tee, max_tcb, grace_days, expires_at, allow_debug)
-        registry.setPolicy(mid, policy.as_tuple(), sender=w["account"])
-        click.echo(f"policy of 0x{mid.hex()} set: max TCB {policy.max_tcb.name}, grace {grace_days:g} days")
+        summary = f"policy of 0x{mid.hex()} set: max TCB {policy.max_tcb.name}, grace {grace_days:g} days"
+        _act(w, Call(registry, "setPolicy", (mid, policy.as_tuple())), summary, description)
 
 
 @cli.command("revoke-measurement")
 @network_option
 @account_option
 @click.option("--measurement-id", required=True)
-def revoke_measurement(network_choice: str, account_alias: str | None, measurement_id: str) -> None:
-    """Revoke a measurement: every worker running it becomes ineligible at once."""
+@_description_option
+def revoke_measurement(
+    network_choice: str, account_alias: str | None, measurement_id: str, description: str | None
+) -> None:
+    """Revoke a measurement: every worker running it becomes ineligible at once (the guardian
+    does it directly; under timelock governance anyone else proposes it)."""
     with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
         mid = _hex32(measurement_id, "--measurement-id")
         registry = w["WorkerRegistry"]
         if registry.measurementStatus(mid) != 1:
             raise UserError(f"0x{mid.hex()} is not an allowed measurement")
-        registry.revokeMeasurement(mid, sender=w["account"])
-        click.echo(f"revoked 0x{mid.hex()}")
+        if registry.hasRole(registry.GUARDIAN_ROLE(), w["account"]):
+            registry.revokeMeasurement(mid, sender=w["account"])
+            click.echo(f"revoked 0x{mid.hex()} (as the guardian)")
+            return
+        _act(w, Call(registry, "revokeMeasurement", (mid,)), f"revoked 0x{mid.hex()}", description)
 
 
 @cli.command("tolerate-advisory")
@@ -229,16 +320,16 @@ def revoke_measurement(network_choice: str, account_alias: str | None, measureme
 @click.option("--measurement-id", required=True)
 @click.argument("advisory")
 @click.option("--off", is_flag=True, help="Stop tolerating it.")
+@_description_option
 def tolerate_advisory(
-    network_choice: str, account_alias: str | None, measurement_id: str, advisory: str, off: bool
-) -> None:
+    network_choice: str, account_alias: str | None, measurement_id: str, advisory: str, off: bool,
+    description: str | None,
+) -> None:  # fmt: skip
     """Tolerate an Intel advisory (e.g. INTEL-SA-00615) for a measurement."""
     with script_session(network_choice, account_alias, ("WorkerRegistry",)) as w:
         mid = _hex32(measurement_id, "--measurement-id")
-        w["WorkerRegistry"].setAdvisoryTolerance(
-            mid, advisory_id_hash(advisory), not off, sender=w["account"]
-        )
-        click.echo(f"{advisory}: {'not ' if off else ''}tolerated for 0x{mid.hex()}")
+        call = Call(w["WorkerRegistry"], "setAdvisoryTolerance", (mid, advisory_id_hash(advisory), not off))
+        _act(w, call, f"{advisory}: {'not ' if off else ''}tolerated for 0x{mid.hex()}", description)
 
 
 @cli.command("set-verifier")
@@ -246,11 +337,14 @@ def tolerate_advisory(
 @account_option
 @click.argument("verifier", type=ADDRESS)
 @click.option("--off", is_flag=True, help="Remove it from the allow-list.")
-def set_verifier(network_choice: str, account_alias: str | None, verifier: str, off: bool) -> None:
+@_description_option
+def set_verifier(
+    network_choice: str, account_alias: str | None, verifier: str, off: bool, description: str | None
+) -> None:
     """Allow (or disallow) a quote verifier contract."""
     with script_session(network_choice, account_alias, ("WorkerRegistry",), user_errors=(ValueError,)) as w:
-        w["WorkerRegistry"].setVerifier(verifier, not off, sender=w["account"])
-        click.echo(f"verifier {verifier}: {'disallowed' if off else 'allowed'}")
+        call = Call(w["WorkerRegistry"], "setVerifier", (verifier, not off))
+        _act(w, call, f"verifier {verifier}: {'disallowed' if off else 'allowed'}", description)
 
 
 @cli.command("sweep-fees")
@@ -291,3 +385,201 @@ def sweep_fees(network_choice: str, account_alias: str | None, dry_run: bool) ->
             raise
         swept = sum(int(log.amount) for log in tx.decode_logs(escrow.ProtocolFeesSwept))
         click.echo(f"swept {format_pha(swept)} to {treasury} (tx {tx.txn_hash})")
+
+
+# ---------------------------------------------------------------------------- Governor + Timelock
+
+
+def _require_governance(w: dict[str, Any]) -> tuple[Any, Any]:
+    governance = _governance(w)
+    if governance is None:
+        raise UserError("this deployment has no PHAGovernor: a governance account governs it directly")
+    return governance
+
+
+def _proposal_of(w: dict[str, Any], governor: Any, proposal_id: int) -> Proposal:
+    from ape import chain
+
+    start = w["manifest"].contracts["PHAGovernor"].block
+    proposal = find_proposal(governor, proposal_id, start, chain.blocks.head.number)
+    if proposal is None:
+        raise UserError(f"no proposal {proposal_id} on this governor")
+    return proposal
+
+
+def _parse_arg(text: str) -> Any:
+    """A call argument: JSON (numbers, true/false, lists) or, failing that, the text itself."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@cli.command("propose")
+@network_option
+@account_option
+@click.argument("contract")
+@click.argument("method")
+@click.argument("args", nargs=-1)
+@click.option("--description", required=True, help="What the proposal does, in words (its text on chain).")
+def propose(
+    network_choice: str, account_alias: str | None, contract: str, method: str, args: tuple[str, ...],
+    description: str,
+) -> None:  # fmt: skip
+    """Propose CONTRACT.METHOD(ARGS...) (CONTRACT a manifest name; ARGS JSON or text)."""
+    from ape import project
+
+    with script_session(network_choice, account_alias, (), user_errors=(ValueError,)) as w:
+        governor, _ = _require_governance(w)
+        entries = w["manifest"].contracts
+        if contract not in entries:
+            raise UserError(f"{contract} is not in the manifest ({', '.join(entries)})")
+        instance = getattr(project, contract).at(entries[contract].address)
+        if not hasattr(instance, method):
+            raise UserError(f"{contract} has no function {method}")
+        try:
+            call = Call(instance, method, tuple(_parse_arg(a) for a in args))
+            call.calldata  # noqa: B018 - encodes now: a bad argument is a one-line error
+        except Exception as error:  # Ape raises several types for arguments that do not fit the ABI
+            raise UserError(f"{contract}.{method}{tuple(args)}: {str(error).splitlines()[0]}") from None
+        _propose(w, governor, Proposal.of(description, [call]))
+
+
+@cli.command("status")
+@network_option
+@click.argument("proposal_id", type=int, required=False)
+def status(network_choice: str, proposal_id: int | None) -> None:
+    """A proposal's state, votes and quorum (all proposals, without PROPOSAL_ID)."""
+    from ape import chain
+
+    with script_session(network_choice, None, (), need_account=False) as w:
+        governor, timelock = _require_governance(w)
+        head = chain.blocks.head.number
+        if proposal_id is None:
+            start = w["manifest"].contracts["PHAGovernor"].block
+            logs = list(governor.ProposalCreated.range(start, head + 1))
+            if not logs:
+                click.echo("no proposals yet")
+            for log in logs:
+                pid = int(log.proposalId)
+                click.echo(f"{pid}  {STATES[int(governor.state(pid))]:<9}  {log.description}")
+            return
+        proposal = _proposal_of(w, governor, proposal_id)
+        click.echo(proposal.words(_known_contracts(w)))
+        state = STATES[int(governor.state(proposal_id))]
+        against, for_, abstain = (int(v) for v in governor.proposalVotes(proposal_id))
+        snapshot, deadline = (
+            int(governor.proposalSnapshot(proposal_id)),
+            int(governor.proposalDeadline(proposal_id)),
+        )
+        quorum = int(governor.quorum(snapshot)) if snapshot < head else None
+        click.echo(f"state:    {state}")
+        click.echo(
+            f"votes:    for {format_pha(for_)}, against {format_pha(against)}, abstain {format_pha(abstain)}"
+        )
+        click.echo(
+            f"quorum:   {format_pha(quorum) if quorum is not None else 'known after block ' + str(snapshot)}"
+            f" (for + abstain)"
+        )
+        click.echo(f"voting:   blocks {snapshot + 1}..{deadline} (now {head})")
+        eta = int(governor.proposalEta(proposal_id))
+        if eta:
+            click.echo(
+                f"eta:      executable from unix time {eta} (timelock delay {int(timelock.getMinDelay())} s)"
+            )
+
+
+@cli.command("vote")
+@network_option
+@account_option
+@click.argument("proposal_id", type=int)
+@click.argument("support", type=click.Choice(list(SUPPORT)))
+@click.option("--reason", default="", help="A reason, recorded on chain.")
+def vote(network_choice: str, account_alias: str | None, proposal_id: int, support: str, reason: str) -> None:
+    """Vote for, against or abstain on a proposal, with the votes held at its snapshot."""
+    with script_session(network_choice, account_alias, ()) as w:
+        governor, _ = _require_governance(w)
+        proposal = _proposal_of(w, governor, proposal_id)
+        click.echo(proposal.words(_known_contracts(w)))
+        state = STATES[int(governor.state(proposal_id))]
+        if state != "Active":
+            raise UserError(f"proposal {proposal_id} is {state}: votes are cast while it is Active")
+        if governor.hasVoted(proposal_id, w["account"]):
+            raise UserError(f"{w['account'].address} has voted on proposal {proposal_id} already")
+        if reason:
+            tx = governor.castVoteWithReason(proposal_id, SUPPORT[support], reason, sender=w["account"])
+        else:
+            tx = governor.castVote(proposal_id, SUPPORT[support], sender=w["account"])
+        weight = int(tx.decode_logs(governor.VoteCast)[0].weight)
+        click.echo(f"voted {support} on {proposal_id} with {format_pha(weight)} of votes")
+        if weight == 0:
+            click.echo("(no votes at the snapshot: delegate before a proposal's snapshot to vote on it)")
+
+
+@cli.command("queue")
+@network_option
+@account_option
+@click.argument("proposal_id", type=int)
+def queue(network_choice: str, account_alias: str | None, proposal_id: int) -> None:
+    """Queue a succeeded proposal in the timelock."""
+    with script_session(network_choice, account_alias, ()) as w:
+        governor, _ = _require_governance(w)
+        proposal = _proposal_of(w, governor, proposal_id)
+        state = STATES[int(governor.state(proposal_id))]
+        if state != "Succeeded":
+            raise UserError(f"proposal {proposal_id} is {state}: only a Succeeded proposal is queued")
+        proposal.queue(governor, w["account"])
+        click.echo(
+            f"queued {proposal_id}: executable from unix time {int(governor.proposalEta(proposal_id))} "
+            f"(`ape run governance execute {proposal_id}`)"
+        )
+
+
+@cli.command("execute")
+@network_option
+@account_option
+@click.argument("proposal_id", type=int)
+def execute(network_choice: str, account_alias: str | None, proposal_id: int) -> None:
+    """Execute a queued proposal once the timelock delay is over (anyone may)."""
+    from ape import chain
+
+    with script_session(network_choice, account_alias, ()) as w:
+        governor, _ = _require_governance(w)
+        proposal = _proposal_of(w, governor, proposal_id)
+        click.echo(proposal.words(_known_contracts(w)))
+        state = STATES[int(governor.state(proposal_id))]
+        if state != "Queued":
+            raise UserError(f"proposal {proposal_id} is {state}: only a Queued proposal is executed")
+        eta = int(governor.proposalEta(proposal_id))
+        now = int(chain.blocks.head.timestamp)
+        if now < eta:
+            raise UserError(
+                f"proposal {proposal_id} is executable from unix time {eta}, {eta - now} s from now"
+            )
+        proposal.execute(governor, w["account"])
+        click.echo(f"executed {proposal_id}")
+
+
+@cli.command("delegate-votes")
+@network_option
+@account_option
+@click.option("--to", "delegatee", type=ADDRESS, default=None, help="Who votes with your PHA (default: you).")
+def delegate_votes(network_choice: str, account_alias: str | None, delegatee: str | None) -> None:
+    """Delegate your PHA token votes and your staked PHA votes (every pool you stake in)."""
+    with script_session(network_choice, account_alias, ("PHAToken", "Staking")) as w:
+        token, staking, account = w["PHAToken"], w["Staking"], w["account"]
+        to = delegatee or str(account.address)
+        count = int(staking.poolCount())
+        pools = [p for p in range(1, count + 1) if int(staking.sharesOf(p, account)) > 0]
+        limit = int(staking.MAX_SYNC_BATCH())
+        if len(pools) > limit:
+            raise UserError(f"you stake in {len(pools)} pools; delegate-votes counts at most {limit} at once")
+        if str(token.delegates(account)).lower() != to.lower():
+            token.invoke_transaction("delegate", to, sender=account)
+        staking.delegateStakedVotes(to, pools, sender=account)
+        click.echo(
+            f"token votes ({format_pha(int(token.balanceOf(account)))}) and staked votes "
+            f"({format_pha(int(staking.stakedVoteUnits(account)))} in {len(pools)} pool(s)) delegated to {to}"
+        )

@@ -79,7 +79,7 @@ interface IMigrator {
     /// @dev Only the admin, only from `CLOSES_AT`. Renounces the migrator's MINTER_ROLE.
     function close() external;
 
-    /// @notice Pauses `migrate` (admin).
+    /// @notice Pauses `migrate` (admin, or the emergency guardian: GUARDIAN_ROLE; only the admin unpauses).
     function pause() external;
 
     /// @notice Resumes `migrate` (admin).

@@ -155,6 +155,7 @@ interface IWorkerRegistry is IPoolBackingObserver {
     function setAdvisoryTolerance(bytes32 measurementId, bytes32 advisoryId, bool tolerated) external;
 
     /// @notice Revoke a measurement: every worker running it becomes ineligible at once (O(1)).
+    ///         Governance (DEFAULT_ADMIN_ROLE) or the emergency guardian (GUARDIAN_ROLE) may.
     function revokeMeasurement(bytes32 measurementId) external;
 
     /// @notice How long a registration or renewal keeps a worker attested (bounded).
