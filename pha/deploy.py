@@ -464,8 +464,9 @@ def _wire_timelock(ctx: DeployContext) -> None:
 
     The timelock gets DEFAULT_ADMIN_ROLE of every AccessControl contract (and Staking's
     SLASHER_ROLE, which governance holds); the governor proposes and cancels on the timelock and
-    anyone executes; the guardian, if any, gets GUARDIAN_ROLE where it exists and CANCELLER_ROLE
-    on the timelock. Idempotent: a later run finds the deployer without roles and does nothing.
+    anyone executes; the guardian, if any, gets GUARDIAN_ROLE where it exists and nothing on the
+    timelock (a canceller could veto every proposal, including the one removing it).
+    Idempotent: a later run finds the deployer without roles and does nothing.
     """
     if not ctx.timelock:
         return
@@ -488,8 +489,6 @@ def _wire_timelock(ctx: DeployContext) -> None:
     for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE()):
         _grant(timelock, role, str(governor.address), deployer)
     _grant(timelock, timelock.EXECUTOR_ROLE(), ANYONE, deployer)
-    if guardian:
-        _grant(timelock, timelock.CANCELLER_ROLE(), guardian, deployer)
     for name in ADMINISTERED:
         contract = ctx.contracts.get(name)
         if contract is None:
@@ -574,6 +573,21 @@ def _still_current(entry: DeployedContract | None, container: Any, args: list, p
     )
 
 
+def _refuse_after_handover(ctx: DeployContext, name: str) -> None:
+    """Once the timelock governs (the deployer renounced its admin), a new contract would be the
+    deployer's (constructors make it admin while wiring) or could not be wired in (the deployer
+    holds no role left): refuse; such a change is a governance proposal."""
+    timelock = ctx.contracts.get("PHATimelock")
+    if timelock is None or timelock.hasRole(timelock.DEFAULT_ADMIN_ROLE(), str(ctx.deployer.address)):
+        return
+    from pha.cli import UserError
+
+    raise UserError(
+        f"{name} would be deployed anew, but PHATimelock {timelock.address} governs this deployment "
+        "(the deployer renounced its roles): deploy and wire a new contract by a governance proposal"
+    )
+
+
 def deploy_stack(
     deployer: Any,
     config: DeployConfig,
@@ -630,6 +644,7 @@ def deploy_stack(
             manifest.contracts[step.name] = entry
             log.info("%s: attached at %s", step.name, entry.address)
             continue
+        _refuse_after_handover(ctx, step.name)
         instance = deployer.deploy(container, *args)
         receipt = instance.creation_metadata.receipt if instance.creation_metadata else None
         tx_hash = str(instance.txn_hash.hex() if isinstance(instance.txn_hash, bytes) else instance.txn_hash)

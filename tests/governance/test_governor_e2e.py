@@ -7,13 +7,14 @@ quorum 4%, timelock 60 s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ape
 import pytest
 from ape.exceptions import ContractLogicError
 
+from pha.cli import UserError
 from pha.deploy import DeployConfig, GovernanceParams, MigratorParams, deploy_stack
 from pha.governance import SUPPORT, Call, Proposal, state_name
 from tests.conftest import PHA
@@ -58,7 +59,7 @@ def gstack(gov, guardian, accounts, tmp_path_factory, chain):
     )
     path = tmp_path_factory.mktemp("gov") / "manifest.json"
     _, ctx, _ = deploy_stack(gov, config, path, fresh=True)
-    return Stack(ctx.contracts, lambda: deploy_stack(gov, config, path))
+    return Stack(ctx.contracts, lambda **changes: deploy_stack(gov, replace(config, **changes), path))
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +300,9 @@ def test_deployer_and_old_governance__can_change_nothing(gstack, holders, gov, d
     # a second `deploy` attaches to everything and, holding no role, changes nothing
     _, _, deployed = gstack.redeploy()
     assert deployed == []
+    # ... and refuses to deploy a contract anew: it would be the deployer's, never the timelock's
+    with pytest.raises(UserError, match="CommitteeQuoteVerifier would be deployed anew, but PHATimelock"):
+        gstack.redeploy(attesters=[str(gov.address)], threshold=1)
     for name in ("PHAToken", "Staking", "WorkerRegistry", "JobEscrow", "AttestationLog", "Migrator"):
         c = gstack.c[name]
         assert not c.hasRole(c.DEFAULT_ADMIN_ROLE(), gov), name
@@ -311,12 +315,15 @@ def test_deployer_and_old_governance__can_change_nothing(gstack, holders, gov, d
         gstack.Migrator.pause(sender=gov)
 
 
-def test_guardian__can_only_pause_and_revoke(gstack, holders, guardian, alice, bob, default_policy):
+def test_guardian__can_only_pause_and_revoke_and_governance_can_remove_it(
+    gstack, holders, guardian, alice, bob, default_policy
+):
     code = Code.named("pha-worker/guarded")
-    g, r = gstack.PHAGovernor, gstack.WorkerRegistry
+    g, r, m = gstack.PHAGovernor, gstack.WorkerRegistry, gstack.Migrator
     for contract, method, args in _admin_calls(gstack, guardian, code, default_policy):
         assert_unauthorized(contract, method, args, guardian)
-    # a queued proposal: the guardian may cancel it on the timelock
+    # a queued proposal: the guardian cannot cancel it (a canceller could veto every proposal,
+    # the one that removes it included)
     proposal = allow_x(gstack, code, default_policy, "Allow measurement G")
     proposal.propose(g, alice)
     pid = pass_vote(gstack, proposal, [alice, bob])
@@ -325,22 +332,36 @@ def test_guardian__can_only_pause_and_revoke(gstack, holders, guardian, alice, b
     op = tl.hashOperationBatch(
         proposal.targets, proposal.values, proposal.calldatas, bytes(32), _salt(g, proposal)
     )
-    assert tl.isOperationPending(op)
-    tl.cancel(op, sender=guardian)
-    assert state_name(g, pid) == "Canceled"
-    # allow it properly, then the guardian revokes it and pauses migration
-    proposal2 = allow_x(gstack, code, default_policy, "Allow measurement G again")
-    proposal2.propose(g, alice)
-    pass_vote(gstack, proposal2, [alice, bob])
-    proposal2.queue(g, alice)
+    assert tl.isOperationPending(op) and not tl.hasRole(tl.CANCELLER_ROLE(), guardian)
+    with ape.reverts(tl.AccessControlUnauthorizedAccount):
+        tl.cancel(op, sender=guardian)
     ape.chain.pending_timestamp += PARAMS.timelock_delay + 1
-    proposal2.execute(g, alice)
+    proposal.execute(g, alice)
+    assert state_name(g, pid) == "Executed" and r.measurementStatus(code.measurement_id) == 1
+    # the guardian revokes it and pauses migration, and can undo neither
     r.revokeMeasurement(code.measurement_id, sender=guardian)
     assert r.measurementStatus(code.measurement_id) == 2
-    gstack.Migrator.pause(sender=guardian)
-    assert gstack.Migrator.paused()
-    with ape.reverts(gstack.Migrator.AccessControlUnauthorizedAccount):
-        gstack.Migrator.unpause(sender=guardian)
+    m.pause(sender=guardian)
+    assert m.paused()
+    with ape.reverts(m.AccessControlUnauthorizedAccount):
+        m.unpause(sender=guardian)
+    # holders remove the guardian; it can then do nothing at all
+    role = r.GUARDIAN_ROLE()
+    removal = Proposal.of(
+        "Remove the guardian",
+        [
+            Call(r, "revokeRole", (role, guardian.address)),
+            Call(m, "revokeRole", (m.GUARDIAN_ROLE(), guardian.address)),
+        ],
+    )
+    removal.propose(g, alice)
+    pass_vote(gstack, removal, [alice, bob])
+    removal.queue(g, alice)
+    ape.chain.pending_timestamp += PARAMS.timelock_delay + 1
+    removal.execute(g, alice)
+    assert not r.hasRole(role, guardian) and not m.hasRole(m.GUARDIAN_ROLE(), guardian)
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.revokeMeasurement(Code.named("pha-worker/other").measurement_id, sender=guardian)
 
 
 def _salt(governor, proposal) -> bytes:
