@@ -320,6 +320,11 @@ def deploy(
         manifest, path = _manifest(manifest_file)
         if "PHAToken" not in manifest.contracts:
             raise click.ClickException("the manifest has no PHAToken: run `ape run deploy` first")
+        if operator is None and "PHATimelock" in manifest.contracts:
+            raise click.ClickException(
+                "PHATimelock governs this deployment: name the migration operator with --operator "
+                "(it pushes the snapshot's leaves; it is not the deployer by default here)"
+            )
         closes_at = int(chain.pending_timestamp + closes_in_days * 86400)
         params = migrator_params(snapshot, closes_at, operator or str(deployer.address))
         if admin is not None and not is_address(admin):

@@ -113,6 +113,7 @@ def deploy_migrator(
     """
     from ape import chain, project
 
+    admin = _governed_admin(manifest, admin)
     token_entry = manifest.contracts["PHAToken"]
     token_admin, bridge, remote = token_entry.args[:3]
     container = project.Migrator
@@ -182,6 +183,20 @@ def deploy_migrator(
     _wire_migrator_minter(ctx)
     save_manifest(manifest, path)
     return instance, fresh
+
+
+def _governed_admin(manifest: Manifest, admin: str | None) -> str | None:
+    """On a deployment the timelock governs, the Migrator's admin is the timelock (by default,
+    and nobody else: an admin account could grant itself OPERATOR_ROLE and mint the snapshot)."""
+    timelock = manifest.contracts.get("PHATimelock")
+    if timelock is None:
+        return admin
+    if admin is not None and admin.lower() != timelock.address.lower():
+        raise MigratorDeployError(
+            f"PHATimelock {timelock.address} governs this deployment: the Migrator's admin is the "
+            f"timelock, not {admin}"
+        )
+    return timelock.address
 
 
 def _context(

@@ -17,6 +17,8 @@ from ape.exceptions import ContractLogicError
 from pha.cli import UserError
 from pha.deploy import DeployConfig, GovernanceParams, MigratorParams, deploy_stack
 from pha.governance import SUPPORT, Call, Proposal, state_name
+from pha.manifest import load_manifest
+from pha.migration.deploy import MigratorDeployError, deploy_migrator
 from tests.conftest import PHA
 from tests.governance.conftest import token_delegate
 from tests.world import Code, Enclave
@@ -30,6 +32,7 @@ BUILD = ("pha-worker x", bytes(20), bytes(32))
 class Stack:
     c: dict[str, Any]
     redeploy: Any = None
+    path: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return self.c[name]
@@ -59,7 +62,7 @@ def gstack(gov, guardian, accounts, tmp_path_factory, chain):
     )
     path = tmp_path_factory.mktemp("gov") / "manifest.json"
     _, ctx, _ = deploy_stack(gov, config, path, fresh=True)
-    return Stack(ctx.contracts, lambda **changes: deploy_stack(gov, replace(config, **changes), path))
+    return Stack(ctx.contracts, lambda **changes: deploy_stack(gov, replace(config, **changes), path), path)
 
 
 @pytest.fixture(scope="module")
@@ -369,3 +372,24 @@ def _salt(governor, proposal) -> bytes:
     return (int(governor.address, 16) << 96 ^ int.from_bytes(proposal.description_hash, "big")).to_bytes(
         32, "big"
     )
+
+
+def test_migrator_deployed_later__administered_by_the_timelock_never_the_deployer(
+    gstack, gov, accounts, chain
+):
+    """`ape run migrate deploy` on a timelock deployment: the new Migrator's admin is the timelock
+    (an admin account could grant itself OPERATOR_ROLE and mint the snapshot), and another admin
+    is refused; the token's MINTER_ROLE is left to a proposal."""
+    manifest = load_manifest(gstack.path)
+    del manifest.contracts["Migrator"]
+    path = gstack.path.with_name("later.json")
+    params = MigratorParams(
+        root="0x" + "22" * 32, total=10**9, count=1, closes_at=chain.pending_timestamp + 86_400,
+        operator=str(accounts[6].address),
+    )  # fmt: skip
+    with pytest.raises(MigratorDeployError, match="the Migrator's admin is the timelock"):
+        deploy_migrator(gov, manifest, path, params, admin=str(gov.address))
+    migrator, fresh = deploy_migrator(gov, manifest, path, params)
+    assert fresh and migrator.hasRole(migrator.DEFAULT_ADMIN_ROLE(), gstack.PHATimelock)
+    assert not migrator.hasRole(migrator.DEFAULT_ADMIN_ROLE(), gov)
+    assert not gstack.PHAToken.hasRole(gstack.PHAToken.MINTER_ROLE(), migrator)
