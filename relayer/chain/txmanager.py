@@ -4,7 +4,7 @@ Rules (issue 8/9):
 - every transaction is simulated first (eth_estimateGas is an eth_call that also sizes the gas):
   a lost race reverts there and costs nothing;
 - the nonce is our own: max(chain pending nonce, last used + 1), under one lock;
-- the signed bytes are written to the store (intents) BEFORE they are sent: after a crash the very
+- the signed bytes are written to SQLite (intents) BEFORE they are sent: after a crash the very
   same bytes (same hash) are re-sent, so no second transaction for the same work exists;
 - "nonce too low" is an answer, not an RPC failure: that nonce is mined; we find out by whom;
 - a missing or empty receipt decides nothing: an intent is declared dropped only when its nonce
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak
 from hexbytes import HexBytes
@@ -31,7 +32,6 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
 from relayer.decide import bumped_fees, initial_fees, next_nonce
 from relayer.settings import RelayerSettings
-from relayer.signer import Signer
 from relayer.store import OPEN_INTENT, Intent, Store
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,11 @@ class Landed:
 
 
 class TxManager:
-    def __init__(self, rpc: Rpc, store: Store, signer: Signer, chain_id: int, settings: RelayerSettings):
+    def __init__(self, rpc: Rpc, store: Store, private_key: str, chain_id: int, settings: RelayerSettings):
         self.rpc = rpc
         self.store = store
-        self.signer = signer
-        self.address = signer.address
+        self.account = Account.from_key(private_key)
+        self.address = self.account.address
         self.chain_id = chain_id
         self.s = settings
         self.lock = asyncio.Lock()
@@ -212,15 +212,11 @@ class TxManager:
             "maxFeePerGas": max_fee,
             "maxPriorityFeePerGas": priority,
         }
-        raw = self.signer.sign_transaction(tx)
-        return raw, HexBytes(keccak(raw)).to_0x_hex()
+        signed = self.account.sign_transaction(tx)
+        return bytes(signed.raw_transaction), HexBytes(signed.hash).to_0x_hex()
 
     async def broadcast(self, intent: Intent) -> None:
         """Send the intent's signed bytes; answers that mean "already there" count as sent."""
-        if not self.store.holds_lease():
-            # A replica that lost its lease sends nothing; the bytes are recorded, the leader sends them.
-            log.warning("tx %s (nonce %d) not sent: the lease is lost", intent.tx_hash, intent.nonce)
-            return
         try:
             await self.rpc.run(lambda w3: w3.eth.send_raw_transaction(intent.raw_tx))
         except RpcUnavailable as error:
@@ -380,7 +376,6 @@ class TxManager:
             new_id = self.store.add_intent(
                 db, nonce=intent.nonce, purpose=intent.purpose, job_ids=intent.job_ids, raw_tx=raw,
                 tx_hash=tx_hash, max_fee=max_fee, priority_fee=priority, gas=intent.gas, worker=intent.worker,
-                replaces=intent.id,
             )  # fmt: skip
             self.store.update_intent(db, intent.id, replaced_by=new_id)
             for job_id in intent.job_ids:
