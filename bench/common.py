@@ -60,3 +60,22 @@ def web3_contract(env: BenchEnv, contract: Any) -> Any:
 def calldata_gas(data: bytes) -> int:
     """Intrinsic calldata cost (EIP-2028): 4 per zero byte, 16 per non-zero byte."""
     return sum(4 if b == 0 else 16 for b in data)
+
+
+DAY = 86_400
+
+
+def deploy_registry_world(env: BenchEnv, gov: Any) -> tuple[Any, Any, Any, Any]:
+    """PHAToken, Staking, AttestationLog and WorkerRegistry wired as the deploy wires them, `gov`
+    governing (7-day attestation lifetime, 1-day grace): (token, staking, log, registry)."""
+    from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
+    from pha.escrow.spec import ZERO_ADDRESS
+
+    p = env.project
+    token = gov.deploy(p.PHAToken, gov, L2_STANDARD_BRIDGE, L1_PHA)
+    staking = gov.deploy(p.Staking, token, gov, gov)
+    log = gov.deploy(p.AttestationLog, gov)
+    registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
+    staking.setRegistry(registry, sender=gov)
+    log.setWriters(registry, ZERO_ADDRESS, ZERO_ADDRESS, sender=gov)
+    return token, staking, log, registry

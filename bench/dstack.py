@@ -8,9 +8,7 @@ import os
 
 from eth_account import Account
 
-from bench.common import BenchEnv, Row, gas
-from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
-from pha.escrow.spec import ZERO_ADDRESS
+from bench.common import DAY, BenchEnv, Row, deploy_registry_world, gas
 from pha.quote.app_evidence import app_log_evidence
 from pha.quote.binding import report_data
 from pha.quote.dev import DEV_ADDRESS
@@ -18,8 +16,6 @@ from pha.quote.layout import parse_quote
 from pha.quote.tcb import TcbStatus
 from tests.attestation import dstack
 from tests.attestation.dstack import COMPOSE_HASH, simulated_app_quote
-
-DAY = 86_400
 
 
 def measure(env: BenchEnv) -> list[Row]:
@@ -32,12 +28,7 @@ def measure(env: BenchEnv) -> list[Row]:
     compose, check_gas, replay_gas = harness.measure(dstack.raw_quote(), evidence)
     assert bytes(compose) == COMPOSE_HASH
 
-    token = gov.deploy(p.PHAToken, gov, L2_STANDARD_BRIDGE, L1_PHA)
-    staking = gov.deploy(p.Staking, token, gov, gov)
-    log = gov.deploy(p.AttestationLog, gov)
-    registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
-    staking.setRegistry(registry, sender=gov)
-    log.setWriters(registry, ZERO_ADDRESS, ZERO_ADDRESS, sender=gov)
+    token, staking, _log, registry = deploy_registry_world(env, gov)
     dev = gov.deploy(p.DevQuoteVerifier, gov, DEV_ADDRESS, DAY)
     registry.setVerifier(dev, True, sender=gov)
     token.grantRole(token.MINTER_ROLE(), gov, sender=gov)

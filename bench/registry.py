@@ -9,28 +9,20 @@ from __future__ import annotations
 
 from eth_account import Account
 
-from bench.common import BenchEnv, Row, calldata_gas, gas, web3_contract
-from pha.deploy import L1_PHA, L2_STANDARD_BRIDGE
-from pha.escrow.spec import ZERO_ADDRESS
+from bench.common import DAY, BenchEnv, Row, calldata_gas, deploy_registry_world, gas, web3_contract
 from pha.quote.dev import DEV_ADDRESS
 from pha.quote.layout import parse_quote
 from pha.quote.tcb import TcbStatus
 from tests.world import Code, Enclave, committee_evidence
 
 PHA = 10**18
-DAY = 86_400
 WORKERS = 1_000
 
 
 def measure(env: BenchEnv) -> list[Row]:
     gov, operator = env.accounts[0], env.accounts[4]
     p, chain = env.project, env.chain
-    token = gov.deploy(p.PHAToken, gov, L2_STANDARD_BRIDGE, L1_PHA)
-    staking = gov.deploy(p.Staking, token, gov, gov)
-    log = gov.deploy(p.AttestationLog, gov)
-    registry = gov.deploy(p.WorkerRegistry, gov, staking, log, 7 * DAY, DAY)
-    staking.setRegistry(registry, sender=gov)
-    log.setWriters(registry, ZERO_ADDRESS, ZERO_ADDRESS, sender=gov)
+    token, staking, _log, registry = deploy_registry_world(env, gov)
     attesters = sorted(
         (Account.from_key(bytes([0x70 + i]) * 32) for i in range(3)), key=lambda a: int(a.address, 16)
     )
