@@ -301,7 +301,9 @@ def measure(env: BenchEnv) -> list[Row]:
             "gas",
             GOALS["expire"],
             note="claimed job after its deadline: refund to the client + Staking.slash of 10% of the "
-            "payment; the escrow held only this job (its balance goes to zero)",
+            "payment; the escrow held only this job (its balance goes to zero). Missed since the slash "
+            "first asks the registry whether governance stopped the worker (stoppedByGovernance, "
+            "≈9.2k: a cold account and two cold slots): an honest pool is not slashed for a revocation",
         ),
         Row(
             "escrow.expire.busy",

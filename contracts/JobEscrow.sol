@@ -242,7 +242,9 @@ contract JobEscrow is IJobEscrow, IPoolRewardLedger, AccessControl, EIP712, Reen
         if (block.timestamp <= spec.deadline) revert JobEscrowDeadlineNotPassed(jobId, spec.deadline);
         delete _jobs[jobId];
         uint256 slashed = 0;
-        if (claimer != address(0)) {
+        // A deadline governance made impossible to meet (IWorkerRegistry.stoppedByGovernance) is
+        // not the pool's miss: the client is refunded, nobody is slashed.
+        if (claimer != address(0) && !REGISTRY.stoppedByGovernance(claimer, spec.measurementId, spec.deadline)) {
             uint256 amount = uint256(job.payment) * _config.slashBps / 10_000;
             if (amount != 0) {
                 slashed = STAKING.slash(poolId, amount, keccak256(abi.encode(jobId, claimer)));

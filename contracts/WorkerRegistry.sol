@@ -356,6 +356,16 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev Two cold slots (the measurement's first, the worker's): no more than the question needs.
+    function stoppedByGovernance(address worker, bytes32 measurementId, uint256 by) external view returns (bool) {
+        Measurement storage m = _measurements[measurementId];
+        if (m.status != MeasurementStatus.Allowed) return true;
+        if (m.expiresAt != 0 && m.expiresAt <= by) return true;
+        Worker storage w = _workers[worker];
+        return w.registered && !w.invalidated && w.measurementIndex == m.index && _belowPolicy(w.tcbStatus, m);
+    }
+
+    /// @inheritdoc IWorkerRegistry
     function explain(address worker, bytes32 measurementId) external view returns (bool eligible, string memory reason) {
         (Reason r,) = _check(worker, measurementId, IQuoteVerifier.TcbStatus.Revoked, address(0));
         return (r == Reason.Eligible, _reasonText(r));
@@ -608,15 +618,18 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) return (Reason.MeasurementExpired, poolId);
         if (block.timestamp >= w.attestedUntil) return (Reason.AttestationExpired, poolId);
         IQuoteVerifier.TcbStatus status = w.tcbStatus;
-        // An OutOfDate platform admitted inside its grace window stays eligible until the window
-        // closes (attestedUntil was capped to it) unless governance removed the grace since.
-        if (!_tcbAccepted(status, m.maxTcbStatus) && !(_isOutOfDate(status) && m.outOfDateGrace != 0)) {
-            return (Reason.TcbBelowPolicy, poolId);
-        }
+        if (_belowPolicy(status, m)) return (Reason.TcbBelowPolicy, poolId);
         if (!_tcbAccepted(status, jobMax)) return (Reason.TcbBelowJobFloor, poolId);
         if (relayer != address(0) && !_relayers[poolId][relayer]) return (Reason.RelayerNotAuthorised, poolId);
         if (_underBacked[poolId]) return (Reason.PoolUnderBacked, poolId);
         return (Reason.Eligible, poolId);
+    }
+
+    /// @dev An admitted worker's TCB level that the measurement's current policy refuses. An
+    ///      OutOfDate platform admitted inside its grace window stays accepted until the window
+    ///      closes (attestedUntil was capped to it) unless governance removed the grace since.
+    function _belowPolicy(IQuoteVerifier.TcbStatus status, Measurement storage m) private view returns (bool) {
+        return !_tcbAccepted(status, m.maxTcbStatus) && !(_isOutOfDate(status) && m.outOfDateGrace != 0);
     }
 
     function _tcbAccepted(IQuoteVerifier.TcbStatus status, IQuoteVerifier.TcbStatus maxAccepted)

@@ -152,7 +152,9 @@ interface IJobEscrow {
     function cancel(uint256 jobId, JobSpec calldata spec) external;
 
     /// @notice After the deadline, anyone refunds the client; a claimed job's pool is slashed
-    ///         `payment * slashBps / 10_000` (Staking bounds it further by the pool's backing).
+    ///         `payment * slashBps / 10_000` (Staking bounds it further by the pool's backing),
+    ///         unless governance made the job unsettleable (measurement revoked, its TCB policy
+    ///         tightened past the worker, or its expiry by the deadline): then nothing is slashed.
     /// @param claimer The claiming worker (zero for an unclaimed job), from `JobClaimed`.
     /// @param poolId The claiming pool (zero for an unclaimed job), from `JobClaimed`.
     function expire(uint256 jobId, JobSpec calldata spec, address claimer, uint256 poolId) external;

@@ -226,6 +226,12 @@ interface IWorkerRegistry is IPoolBackingObserver {
         view
         returns (Reason reason, uint256 poolId);
 
+    /// @notice Whether governance (not the pool) stopped `worker` from being paid under
+    ///         `measurementId` by time `by`: the measurement is not allowed (revoked by governance
+    ///         or the guardian), its expiry is at or before `by`, or its policy now refuses the
+    ///         registered worker's TCB level. The escrow asks it before slashing a missed deadline.
+    function stoppedByGovernance(address worker, bytes32 measurementId, uint256 by) external view returns (bool);
+
     /// @notice For people and relayers: whether a worker is eligible and, if not, why, in words.
     function explain(address worker, bytes32 measurementId) external view returns (bool eligible, string memory reason);
 

@@ -421,3 +421,115 @@ def test_payout__reentered_from_staking__reverts(probe_escrow, client, relayer, 
     assert escrow.poolRewardsOwed(1) == owed
     assert token.balanceOf(escrow) == 3 * PHA
     assert [escrow.statusOf(i + 1, s.as_tuple()) for i, s in enumerate(specs)] == [3, 1, 1]
+
+
+# ---------------------------------------------------------------- who a missed deadline is blamed on
+
+
+def _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, before_expiry=None):
+    """Claim a job, run `before_expiry`, pass the deadline, expire it; return (slashed, refund)."""
+    job = post_job(duration=600)
+    escrow.claim(*job.args, worker.address, sender=relayer)
+    if before_expiry:
+        before_expiry(job)
+    chain.pending_timestamp += 601
+    balance = token.balanceOf(client)
+    tx = escrow.expire(*job.args, worker.address, pool, sender=client)
+    (event,) = tx.events.filter(escrow.JobExpired)
+    assert token.balanceOf(client) - balance == job.payment == event.refund
+    return event.slashed
+
+
+def test_expire__claimed_job_missed_by_the_pool__slashes_it(
+    escrow, staking, chain, worker, relayer, pool, post_job, client, token
+):
+    owed = staking.slashedOwed()
+    slashed = _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token)
+    assert slashed == 10 * PHA * escrow.slashBps() // 10_000 > 0
+    assert staking.slashedOwed() - owed == slashed
+
+
+def test_expire__measurement_revoked_after_claim__pool_not_slashed(
+    escrow, staking, registry, gov, code, chain, worker, relayer, pool, post_job, client, token
+):
+    """Governance (or the guardian) revoking the measurement makes settling impossible: the client
+    is refunded and the honest pool keeps its stake."""
+    owed = staking.slashedOwed()
+
+    def revoke(_job):
+        registry.revokeMeasurement(code.measurement_id, sender=gov)
+
+    assert _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, revoke) == 0
+    assert staking.slashedOwed() == owed
+
+
+def test_expire__revoked_and_worker_then_deregistered__pool_still_not_slashed(
+    escrow, staking, registry, gov, code, operator, chain, worker, relayer, pool, post_job, client, token
+):
+    """An operator removing a worker governance already revoked does not turn the miss into its fault."""
+    owed = staking.slashedOwed()
+
+    def revoke_then_deregister(_job):
+        registry.revokeMeasurement(code.measurement_id, sender=gov)
+        registry.deregisterWorker(worker.address, sender=operator)
+
+    slashed = _expire_claimed(
+        escrow, chain, worker, relayer, pool, post_job, client, token, revoke_then_deregister
+    )
+    assert slashed == 0 and staking.slashedOwed() == owed
+
+
+def test_expire__policy_tightened_past_the_worker__pool_not_slashed(
+    escrow, registry, gov, code, default_policy, chain, relayer, pool, post_job, client, token,
+    committee, attester_keys, operator,
+):  # fmt: skip
+    from pha.quote.tcb import TcbStatus
+    from tests.world import Enclave, committee_evidence
+
+    hardened = Enclave(code)
+    quote = hardened.quote(chain.chain_id, registry.address, pool)
+    evidence = committee_evidence(
+        quote, attester_keys[:2], chain.chain_id, committee.address, chain.pending_timestamp,
+        tcb_status=TcbStatus.SWHardeningNeeded,
+    )  # fmt: skip
+    registry.registerWorker(
+        pool, hardened.address, hardened.encryption_key, committee, quote, evidence, sender=operator
+    )
+
+    def tighten(_job):
+        registry.setPolicy(code.measurement_id, (2, 0, 0, 0, *default_policy[4:]), sender=gov)
+
+    assert _expire_claimed(escrow, chain, hardened, relayer, pool, post_job, client, token, tighten) == 0
+
+
+def test_expire__measurement_expiry_moved_before_the_deadline__pool_not_slashed(
+    escrow, registry, gov, code, default_policy, chain, worker, relayer, pool, post_job, client, token
+):
+    def expire_early(job):
+        policy = (default_policy[0], job.spec.deadline - 300, *default_policy[2:])
+        registry.setPolicy(code.measurement_id, policy, sender=gov)
+
+    assert _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, expire_early) == 0
+
+
+def test_expire__measurement_expiring_after_the_deadline__pool_slashed(
+    escrow, registry, gov, code, default_policy, chain, worker, relayer, pool, post_job, client, token
+):
+    """The measurement still allowed at the deadline: the pool could have settled."""
+
+    def expire_later(job):
+        policy = (default_policy[0], job.spec.deadline + 60, *default_policy[2:])
+        registry.setPolicy(code.measurement_id, policy, sender=gov)
+
+    assert _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, expire_later) > 0
+
+
+def test_expire__worker_deregistered_by_its_operator__pool_slashed(
+    escrow, registry, operator, chain, worker, relayer, pool, post_job, client, token
+):
+    """The excuse is governance's doing only: an operator pulling its worker mid-job is the pool's miss."""
+
+    def deregister(_job):
+        registry.deregisterWorker(worker.address, sender=operator)
+
+    assert _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, deregister) > 0
