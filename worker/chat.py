@@ -62,6 +62,7 @@ class ChatHandler:
         self._client = (
             None if settings is None else httpx.Client(base_url=settings.engine_url, timeout=settings.timeout)
         )
+        self._engine_checked = False
 
     def metadata(self) -> dict[str, Any] | None:
         """What /attestation reports about the model (None: no chat model here)."""
@@ -92,15 +93,10 @@ class ChatHandler:
             raise JobInputError(
                 f"chat request: max_tokens {request.max_tokens} is above this worker's limit {s.max_tokens}"
             )
-        body = {**request.as_json(), "model": s.model, "stream": False}
-        try:
-            reply = self._client.post("/v1/chat/completions", json=body)
-        except httpx.TimeoutException:
-            raise EngineError(f"the inference engine did not answer within {s.timeout:g} s") from None
-        except httpx.HTTPError as error:
-            raise EngineError(f"the inference engine is unreachable: {error}") from None
-        if reply.status_code != 200:
-            raise EngineError(f"the inference engine answered {reply.status_code}: {reply.text[:200]}")
+        self._check_engine_model()
+        reply = self._call(
+            "POST", "/v1/chat/completions", {**request.as_json(), "model": s.model, "stream": False}
+        )
         try:
             raw = reply.json()
             response = normalise_response(raw, s.model)
@@ -111,6 +107,37 @@ class ChatHandler:
             raise EngineError(f"the inference engine serves {engine_model!r}, not the configured {s.model!r}")
         log.info("chat: %d completion tokens", response["usage"]["completion_tokens"])
         return build_chat_result(request, response, s.model, s.model_digest)
+
+    def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        assert self._client is not None and self.settings is not None
+        try:
+            reply = self._client.request(method, path, json=body)
+        except httpx.TimeoutException:
+            raise EngineError(
+                f"the inference engine did not answer within {self.settings.timeout:g} s"
+            ) from None
+        except httpx.HTTPError as error:
+            raise EngineError(f"the inference engine is unreachable: {error}") from None
+        if reply.status_code != 200:
+            raise EngineError(f"the inference engine answered {reply.status_code}: {reply.text[:200]}")
+        return reply
+
+    def _check_engine_model(self) -> None:
+        """Once: the engine's /v1/models must list the configured model (an engine echoes the
+        request's model name in its answers, so those prove nothing)."""
+        assert self.settings is not None
+        if self._engine_checked:
+            return
+        try:
+            served = [str(m.get("id")) for m in self._call("GET", "/v1/models").json()["data"]]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise EngineError("the inference engine's /v1/models is not an OpenAI model list") from None
+        if self.settings.model not in served:
+            raise EngineError(
+                f"the inference engine serves {', '.join(map(repr, served)) or 'nothing'}, "
+                f"not the configured {self.settings.model!r}"
+            )
+        self._engine_checked = True
 
     def close(self) -> None:
         if self._client is not None:
