@@ -79,10 +79,3 @@ def view(net):
     return ChainView(
         net.w3, net.escrow.address, net.registry.address, net.deploy_block, net.c["token"].address
     )
-
-
-@pytest.fixture
-def chat_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "chat"
-    monkeypatch.setenv("PHA_CHAT_DIR", str(folder))
-    return folder
