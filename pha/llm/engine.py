@@ -77,6 +77,8 @@ class Engine:
             str(require_engine()), "-m", "llama_cpp.server", "--model", str(self.model),
             "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", "512", "--n_threads", str(self.threads), "--verbose", "False",
+            # no per-token check for a dropped client: one caller (the worker), never streaming
+            "--interrupt_requests", "False",
         ]  # fmt: skip
         started = time.monotonic()
         with self.log.open("ab") as out:
