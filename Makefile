@@ -92,7 +92,8 @@ test-llm: setup setup-llm
 demo-llm: setup setup-llm
 	@$(BIN)/ape run demo --llm
 
-bench: setup
+# bench/llm.py runs the inference engine: the bench installs it (a kept wheel makes that seconds).
+bench: setup setup-llm
 	$(BIN)/python -m bench.run
 
 lint: setup
