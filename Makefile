@@ -22,7 +22,7 @@ define quietly
 	@( $(2) ) >> $(SETUP_LOG) 2>&1 || { tail -n 30 $(SETUP_LOG); echo "set-up failed ($(1)): the whole output is in $(SETUP_LOG)"; exit 1; }
 endef
 
-.PHONY: setup demo test bench lint fmt lock clean anvil
+.PHONY: setup demo test bench lint fmt lock clean anvil setup-llm test-llm demo-llm
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSION) .build/.compiled .build/nvgpu/.installed
 
@@ -30,6 +30,25 @@ setup: $(VENV)/.installed node_modules/.installed $(SOLC_DIR)/solc-v$(SOLC_VERSI
 .build/nvgpu/.installed: requirements/nv-gpu-verifier.lock $(VENV)/.installed
 	$(call quietly,NVIDIA GPU verifier (.build/nvgpu),test -x .build/nvgpu/bin/python || $(PYTHON) -m venv .build/nvgpu)
 	$(call quietly,its packages (nv-gpu-verifier.lock),$(BIN)/uv pip sync --python .build/nvgpu/bin/python requirements/nv-gpu-verifier.lock)
+	@touch $@
+
+# The LLM engine (docs/llm.md) in its own venv: llama-cpp-python is an sdist compiling llama.cpp
+# (about 7 min on 2 cores). Its wheel is built once into $(WHEELS) and found there next time
+# (--find-links), so `make setup-llm WHEELS=dir` with a kept wheel installs in seconds. Needs only
+# uv (the project venv's, else any on PATH, else one installed into .build/llm).
+WHEELS ?= .build/wheels
+LLM := .build/llm
+LLAMA_PIN := $(shell grep -m1 '^llama-cpp-python==' requirements/llm.lock)
+LLAMA_VERSION := $(patsubst llama-cpp-python==%,%,$(LLAMA_PIN))
+LLM_UV = $(or $(wildcard $(BIN)/uv),$(shell command -v uv 2>/dev/null),$(LLM)/bin/uv)
+
+setup-llm: $(LLM)/.installed
+
+$(LLM)/.installed: requirements/llm.lock
+	$(call quietly,LLM engine environment ($(LLM)),test -x $(LLM)/bin/python || $(PYTHON) -m venv $(LLM))
+	$(call quietly,uv,test -x $(LLM_UV) || $(LLM)/bin/python -m pip install --disable-pip-version-check uv==0.13.9)
+	$(call quietly,llama.cpp wheel in $(WHEELS) (built once: minutes),mkdir -p $(WHEELS) && { ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || $(LLM)/bin/python -m pip wheel --disable-pip-version-check --no-deps $(LLAMA_PIN) -w $(WHEELS); })
+	$(call quietly,engine packages (llm.lock),$(LLM_UV) pip sync --python $(LLM)/bin/python --find-links $(WHEELS) requirements/llm.lock)
 	@touch $@
 
 $(VENV)/.installed: requirements/requirements.lock pyproject.toml
@@ -65,7 +84,16 @@ anvil: setup
 test: setup
 	@$(BIN)/python tools/run_tests.py
 
-bench: setup
+# The tests that run the real inference engine (tests/llm); `make test` leaves them out.
+test-llm: setup setup-llm
+	@$(BIN)/python tools/run_tests.py llm
+
+# One confidential chat job end to end (the engine, a worker, a relayer, a client).
+demo-llm: setup setup-llm
+	@$(BIN)/ape run demo --llm
+
+# bench/llm.py runs the inference engine: the bench installs it (a kept wheel makes that seconds).
+bench: setup setup-llm
 	$(BIN)/python -m bench.run
 
 lint: setup
@@ -80,6 +108,7 @@ fmt: setup
 lock: $(VENV)/.installed
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements/requirements.in \
 		--override requirements/overrides.txt -o requirements/requirements.lock
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements/llm.in -o requirements/llm.lock
 
 clean:
 	rm -rf .build contracts/.cache $(VENV) node_modules

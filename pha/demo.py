@@ -11,6 +11,10 @@
 7. waits for every result and prints a summary: outputs, latency, gas per job, who was paid what,
    and the attestation log rebuilt from events and checked against its on-chain head;
 8. stops everything it started (also on Ctrl-C).
+
+With `--llm` (`make demo-llm`) the jobs are one confidential chat job instead: the inference
+engine (.build/llm) serves the tiny model, the worker forwards to it, and the client encrypts,
+posts, waits, decrypts and verifies (`chat_job`, docs/llm.md).
 """
 
 from __future__ import annotations
@@ -136,7 +140,8 @@ def fund_and_stake(w: World) -> None:
     click.echo(f"pool {w.pool_id}: operator {w.operator.address} staked 20,000 PHA, commission 10%")
 
 
-def start_worker(w: World, node: Anvil, workdir: Path, stack: ExitStack) -> None:
+def start_worker(w: World, node: Anvil, workdir: Path, stack: ExitStack, extra: tuple[str, ...] = ()) -> None:
+    """The worker as a process; `extra`: more `pha-worker serve` options (e.g. the chat engine's)."""
     port = free_port()
     args = [
         executable("pha-worker"),
@@ -156,6 +161,7 @@ def start_worker(w: World, node: Anvil, workdir: Path, stack: ExitStack) -> None
         "--simulate",
         "--code-identity",
         "pha-demo-worker",
+        *extra,
     ]
     worker = start("worker", args, workdir, {})
     stack.callback(worker.stop)
@@ -353,3 +359,53 @@ def summary(w: World, job_ids: list[int], encrypted: dict[int, Any], settled: di
     )
     if not report.ok:
         raise click.ClickException("the attestation log does not match its on-chain head")
+
+
+def chat_job(w: World, manifest_path: Path, prompt: str, timeout: float, workdir: Path) -> None:
+    """One confidential chat job as `ape run client chat` runs it; prints the answer and the proof."""
+    from ape import chain
+
+    from pha.llm.client import run_chat_job
+    from pha.llm.proof import ChainView
+    from pha.llm.request import parse_chat_request
+    from pha.manifest import load_manifest
+
+    manifest = load_manifest(manifest_path)
+    view = ChainView(
+        chain.provider.web3,
+        manifest.address("JobEscrow"),
+        manifest.address("WorkerRegistry"),
+        manifest.deploy_block,
+        manifest.address("PHAToken"),
+    )
+    escrow, token = w.contracts["JobEscrow"], w.contracts["PHAToken"]
+
+    def post(job: Any, payment: int) -> tuple[int, int]:
+        token.approve(escrow, payment, sender=w.client)
+        tx = escrow.post(job.spec.as_tuple(), payment, job.data, sender=w.client)
+        return int(tx.decode_logs(escrow.JobPosted)[0].jobId), int(tx.block_number)
+
+    request = parse_chat_request(
+        {
+            "model": "default",
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": 24,
+            "temperature": 0,
+        }
+    )
+    click.echo(f'client asks, encrypted to the pool\'s worker: "{prompt}"')
+    started = time.monotonic()
+    verification = run_chat_job(
+        view, post, request, w.pool_id, 10 * PHA, PHA // 2, 600, timeout, folder=workdir / "chat"
+    )
+    facts = verification.facts()
+    click.echo(
+        "\nanswer (decrypted by the client only; a random-weight model, so gibberish):\n"
+        f"  {verification.proof.answer!r}"
+    )
+    click.echo(f"\nverified job {facts['job_id']} in {time.monotonic() - started:.1f} s:")
+    for label, key in (("worker", "worker"), ("measurement", "measurement_id"), ("model", "model"),
+                       ("model digest", "model_digest"), ("request hash", "request_hash"),
+                       ("response hash", "response_hash"), ("settle tx", "settle_tx")):  # fmt: skip
+        click.echo(f"  {label:<14} {facts[key]}")
+    click.echo("  on chain       ciphertext only, in both directions")

@@ -17,6 +17,8 @@ from typing import Any
 
 from pha import envelope
 from pha.envelope import EnvelopeError, JobInput
+from pha.llm.request import EXAMPLE as CHAT_EXAMPLE
+from pha.llm.request import chat_request_problem
 
 
 class JobInputError(ValueError):
@@ -31,6 +33,8 @@ class InputFormat:
     takes: str
     example: Any
     accepts: Callable[[Any], bool]
+    explain: Callable[[Any], str | None] | None = None
+    """For formats with many rules: why `data` is refused (its own one-line message), or None."""
 
     def example_input(self) -> str:
         """A whole input for this handler, as a user types it after `--input`."""
@@ -58,9 +62,17 @@ FORMATS: dict[str, InputFormat] = {
         InputFormat("sentiment", TEXT, "I love this", _is_text),
         InputFormat("sha256", TEXT, "hello", _is_text),
         InputFormat("wordcount", TEXT, {"text": "one two\nthree"}, _is_text),
+        InputFormat(
+            "chat",
+            "an OpenAI chat-completions request (pha.llm.request)",
+            CHAT_EXAMPLE,
+            lambda data: chat_request_problem(data) is None,
+            chat_request_problem,
+        ),
     )
 }
-"""The built-in handlers' input formats (worker/handlers.py implements them)."""
+"""The built-in handlers' input formats (worker/handlers.py implements them; `chat` is
+worker/chat.py, present on workers configured with an engine)."""
 
 ENVELOPE = '{"handler": name, "data": ...} (UTF-8 JSON)'
 EXAMPLE = FORMATS["echo"].example_input()
@@ -85,6 +97,9 @@ def _kind(value: Any) -> str:
 def check_data(handler: str, data: Any, formats: Mapping[str, InputFormat] = FORMATS) -> None:
     """JobInputError unless `data` has the format of `handler` (handlers without one pass)."""
     fmt = formats.get(handler)
+    problem = fmt.explain(data) if fmt is not None and fmt.explain is not None else None
+    if problem:
+        raise JobInputError(problem)
     if fmt is not None and not fmt.accepts(data):
         raise JobInputError(
             f'handler {handler!r} takes {fmt.takes} as "data", got {_kind(data)}; e.g. {fmt.example_input()}'

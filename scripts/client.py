@@ -5,12 +5,18 @@
     ape run client wait 7 [--timeout 600] [--json]
     ape run client cancel 7
     ape run client expire 7
+    ape run client chat --pool 1 "What is a TEE?" [--model-digest 0x..] [--max-tokens 64]
+    ape run client verify 8 [--json]
 
 Amounts are in PHA (decimals allowed). `post` first checks a plaintext input against the
 built-in handlers' formats (pha.jobs; docs/worker.md "Job inputs") and refuses bad input before
 any transaction; `--any-handler` checks only the envelope (for handlers workers add). It
 approves the escrow for exactly the payment, or signs an ERC-2612 permit with --permit (one
 transaction). Jobs are read back from the escrow's events (the contract keeps only a commitment to the spec).
+
+`chat` is a confidential LLM job (docs/llm.md): the request is checked, encrypted to an eligible
+worker of the pool with a fresh reply key, posted for that worker only, and its answer decrypted
+and verified; `verify` proves a chat job again from the chain and the local record.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from pha.escrow.spec import NO_TCB_FLOOR, ZERO_ADDRESS, JobSpec, input_hash
 from pha.faucet import faucet_hint
 from pha.fmt import PHA, amount_json, echo_json, format_pha, format_time, json_option, time_json, wrap
 from pha.jobs import JobInputError, input_problem, parse_job_input
+from pha.llm.request import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, ChatRequestError, parse_chat_request
+from pha.llm.result import ChatVerificationError, normalise_digest
 from pha.permit import PermitRefusedError, sign_permit
 
 
@@ -187,19 +195,26 @@ def post(
             worker=worker,
             max_tcb_status=TCB_NAMES.index(max_tcb),
         )
-        if permit:
-            v, r, s, until = _permit(token, account, escrow.address, amount)
-            tx = _send(escrow.postWithPermit, spec.as_tuple(), amount, data, until, v, r, s, sender=account)
-        else:
-            if int(token.allowance(account, escrow)) < amount:
-                _send(token.approve, escrow, amount, sender=account)
-            tx = _send(escrow.post, spec.as_tuple(), amount, data, sender=account)
-        job_id = tx.decode_logs(escrow.JobPosted)[0].jobId
+        job_id = _post_spec(escrow, token, account, spec, amount, data, permit)[0]
         click.echo(
             f"job {job_id} posted: {format_pha(amount)}, deadline "
             f"{format_time(spec.deadline, int(chain.pending_timestamp))}\n"
             f"  inputHash 0x{spec.input_hash.hex()}"
         )
+
+
+def _post_spec(
+    escrow: Any, token: Any, account: Any, spec: JobSpec, amount: int, data: bytes, permit: bool
+) -> tuple[int, int]:
+    """Pay and post (approve, or an ERC-2612 permit): (job id, block)."""
+    if permit:
+        v, r, s, until = _permit(token, account, escrow.address, amount)
+        tx = _send(escrow.postWithPermit, spec.as_tuple(), amount, data, until, v, r, s, sender=account)
+    else:
+        if int(token.allowance(account, escrow)) < amount:
+            _send(token.approve, escrow, amount, sender=account)
+        tx = _send(escrow.post, spec.as_tuple(), amount, data, sender=account)
+    return int(tx.decode_logs(escrow.JobPosted)[0].jobId), int(tx.block_number)
 
 
 def _check_input(data: bytes, any_handler: bool) -> None:
@@ -391,3 +406,180 @@ def expire(network_choice: str, account_alias: str | None, job_id: int) -> None:
             f"job {job_id} expired: {format_pha(int(event.refund))} refunded, "
             f"{format_pha(int(event.slashed))} slashed"
         )
+
+
+# --- confidential chat jobs (docs/llm.md) ---------------------------------------------------
+
+
+def _chain_view() -> Any:
+    from ape import chain
+
+    from pha.llm.proof import ChainView
+
+    manifest = require_manifest()
+    for name in ("JobEscrow", "WorkerRegistry"):
+        if name not in manifest.contracts:
+            raise click.ClickException(f"this deployment has no {name}: run `ape run deploy` first")
+    token = manifest.contracts.get("PHAToken")
+    return ChainView(
+        chain.provider.web3,
+        manifest.address("JobEscrow"),
+        manifest.address("WorkerRegistry"),
+        manifest.deploy_block,
+        token.address if token else None,
+    )
+
+
+def _print_verification(verification: Any, as_json: bool, answer: bool) -> None:
+    facts = verification.facts()
+    if as_json:
+        echo_json({**facts, "answer": verification.proof.answer} if answer else facts)
+        return
+    if answer:
+        click.echo(verification.proof.answer)
+        click.echo("")
+    batch = facts["signed_batch_of"]
+    click.echo(
+        f"verified job {facts['job_id']}:\n"
+        f"  worker        {facts['worker']} (signature recovered from the settle transaction"
+        + (f", a batch of {batch})" if batch > 1 else ")")
+        + f"\n  measurement   {facts['measurement_id']} (registered, attested until "
+        f"{format_time(facts['attested_until'], _chain_now())})\n"
+        f"  quote         {facts['quote_hash']} checked by {facts['verifier']}\n"
+        f"  model         {facts['model']} sha256 {facts['model_digest']}\n"
+        f"  request hash  {facts['request_hash']} (our request)\n"
+        f"  response hash {facts['response_hash']} (the answer above)\n"
+        f"  on chain      ciphertext only (inputHash {facts['input_hash'][:18]}…, "
+        f"outputHash {facts['output_hash'][:18]}…)"
+    )
+
+
+@cli.command()
+@network_option
+@account_option
+@click.argument("prompt")
+@click.option("--pool", "pool_id", type=click.IntRange(min=0), required=True, help="Staking pool to run it.")
+@click.option("--system", default=None, help="A system message before the prompt.")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Model name the worker must serve.")
+@click.option("--model-digest", default=None, help="Pin the model: sha256 of its GGUF file (0x-hex).")
+@click.option(
+    "--max-tokens", default=DEFAULT_MAX_TOKENS, show_default=True, help="Most tokens in the answer."
+)
+@click.option("--temperature", default=1.0, show_default=True, help="Sampling temperature (0: greedy).")
+@click.option("--seed", type=int, default=None, help="The engine's sampling seed.")
+@click.option("--payment", default="1", show_default=True, help="Payment in PHA.")
+@click.option("--relay-fee", default="0.1", show_default=True, help="Relay fee in PHA (part of the payment).")
+@click.option("--deadline-in", default=600, show_default=True, help="Seconds until the deadline.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the answer.")
+@click.option("--permit", is_flag=True, help="Approve with an ERC-2612 permit instead of approve().")
+@json_option
+def chat(
+    network_choice: str,
+    account_alias: str | None,
+    prompt: str,
+    pool_id: int,
+    system: str | None,
+    model: str,
+    model_digest: str | None,
+    max_tokens: int,
+    temperature: float,
+    seed: int | None,
+    payment: str,
+    relay_fee: str,
+    deadline_in: int,
+    timeout: float,
+    permit: bool,
+    as_json: bool,
+) -> None:
+    """Ask a pool's attested worker, confidentially; print the verified answer."""
+    from pha.llm.client import ChatJobError, run_chat_job
+
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
+    data: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens}
+    data["temperature"] = temperature
+    if seed is not None:
+        data["seed"] = seed
+    try:  # refused here, before anything is sent
+        request = parse_chat_request(data)
+        if model_digest is not None:
+            normalise_digest(model_digest)
+    except (ChatRequestError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    amount, fee = _pha(payment, "--payment"), _pha(relay_fee, "--relay-fee")
+    if amount == 0 or fee > amount:
+        raise click.ClickException("--payment must be above 0 PHA and at least --relay-fee")
+    with connected(network_choice):
+        escrow, token, _ = _escrow()
+        account = resolve_account(account_alias)
+        view = _chain_view()
+        if int(token.balanceOf(account)) < amount:
+            raise click.ClickException(
+                f"{account.address} holds {format_pha(int(token.balanceOf(account)))}, needs "
+                f"{format_pha(amount)}" + faucet_hint(str(account.address))
+            )
+
+        def post(job: Any, value: int) -> tuple[int, int]:
+            return _post_spec(escrow, token, account, job.spec, value, job.data, permit)
+
+        def posted(record: Any) -> None:
+            if not as_json:
+                click.echo(
+                    f"job {record.job_id} posted, encrypted to worker {record.worker} (pool {pool_id}); "
+                    "waiting for its answer",
+                    err=True,
+                )
+
+        try:
+            verification = run_chat_job(
+                view,
+                post,
+                request,
+                pool_id,
+                amount,
+                fee,
+                deadline_in,
+                timeout,
+                model_digest,
+                on_posted=posted,
+            )
+        except (ChatJobError, ChatVerificationError) as error:
+            raise click.ClickException(str(error)) from None
+        _print_verification(verification, as_json, answer=True)
+
+
+@cli.command(context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
+@network_option
+@click.argument("job_id", type=click.IntRange(min=0))
+@click.option(
+    "--model-digest", default=None, help="Require this model digest (default: the one pinned at post)."
+)
+@json_option
+def verify(network_choice: str, job_id: int, model_digest: str | None, as_json: bool) -> None:
+    """Prove a chat job: signature, registered attested worker, model, request and response."""
+    from dataclasses import replace
+
+    from pha.llm.client import ChatJobError, load_record, verify_chat_job
+
+    with connected(network_choice):
+        view = _chain_view()
+        try:
+            record = load_record(view.chain_id, view.escrow.address, job_id)
+        except ChatJobError as error:
+            raise click.ClickException(str(error)) from None
+        if record is None:
+            raise click.ClickException(
+                f"no local record of chat job {job_id} (its reply key and request are kept by the "
+                "client that posted it, under PHA_CHAT_DIR)"
+            )
+        if model_digest is not None:
+            try:
+                record = replace(record, model_digest=normalise_digest(model_digest))
+            except ValueError as error:
+                raise click.ClickException(str(error)) from None
+        try:
+            verification = verify_chat_job(view, record)
+        except ChatVerificationError as error:
+            raise click.ClickException(f"job {job_id} does not verify: {error}") from None
+        _print_verification(verification, as_json, answer=False)

@@ -5,7 +5,8 @@ isolation (snapshot and revert around every test) cannot keep session-scoped dep
 folder apart from the overrides of another in a single session, so one session per folder keeps
 every folder's world its own; two run at once to use both cores.
 
-    python tools/run_tests.py [FOLDER ...]     (default: every tests/<folder> with test files)
+    python tools/run_tests.py [FOLDER ...]     (default: every tests/<folder> with test files,
+                                                except the OPTIONAL ones, run only when named)
 
 Prints each folder's pytest summary, the failures in full, and a last line
 "N passed, M failed" over all folders. Exits non-zero if anything failed or no test ran.
@@ -42,13 +43,17 @@ ORDER = [
     "token",
     "cli",
 ]
+# Folders that need something `make setup` does not install, run only when named:
+# llm needs the inference engine (`make setup-llm`; `make test-llm` runs it).
+OPTIONAL = {"llm": "make test-llm"}
 SUMMARY = re.compile(r"^=*\s*(?P<body>(\d+ \w+(, )?)+) in [\d.]+s")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)")
 
 
 def folders(selected: list[str]) -> list[str]:
     found = {p.parent.name for p in TESTS.glob("*/test_*.py")}
-    names = selected or sorted(found, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    default = found - set(OPTIONAL)
+    names = selected or sorted(default, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
     unknown = [n for n in names if n not in found]
     if unknown:
         sys.exit(f"run_tests: no test folder {', '.join(unknown)} under tests/")
@@ -82,6 +87,9 @@ def summary_of(text: str) -> dict[str, int]:
 
 def main() -> int:
     names = folders(sys.argv[1:])
+    skipped = sorted(set(OPTIONAL) - set(names))
+    if skipped:
+        print("optional, not run: " + ", ".join(f"tests/{n} ({OPTIONAL[n]})" for n in skipped), flush=True)
     total: dict[str, int] = {}
     failed_folders = []
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ def main() -> None:
     help="Deploy manifest (deployments/<ecosystem>-<network>.json from `ape run deploy`): gives "
     "--chain-id, --registry and --escrow; options given as well take precedence.",
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of settings (the option names with underscores; a [chat] table for the chat "
+    "handler): over the manifest, under the options given.",
+)
 @click.option("--chain-id", type=int, help="Chain id the quote binds (PHA_WORKER_CHAIN_ID).")
 @click.option("--registry", help="WorkerRegistry address the quote binds (PHA_WORKER_REGISTRY).")
 @click.option("--pool-id", type=int, help="Staking pool the quote binds (PHA_WORKER_POOL_ID).")
@@ -52,13 +59,30 @@ def main() -> None:
 @click.option(
     "--handler", "handlers", multiple=True, help="Extra handler: module:function or name=module:function."
 )
+@click.option("--chat-engine-url", help="Chat handler: the inference engine's OpenAI-compatible URL.")
+@click.option("--chat-model", help="Chat handler: the served model's name.")
+@click.option("--chat-model-digest", help="Chat handler: sha256 of the model file (0x-hex).")
+@click.option("--chat-model-file", help="Chat handler: the model file, hashed at start against the digest.")
+@click.option("--chat-max-tokens", type=int, help="Chat handler: most tokens per answer (default 256).")
+@click.option("--chat-timeout", type=float, help="Chat handler: seconds the engine has per request (20).")
 @click.option("--log-level", help="DEBUG, INFO, WARNING (PHA_WORKER_LOG_LEVEL).")
 def serve(**options: Any) -> None:
     """Generate keys, get a quote binding them, serve the worker API until SIGTERM/SIGINT."""
-    manifest = options.pop("manifest")
+    manifest, config = options.pop("manifest"), options.pop("config")
+    chat = {
+        key.removeprefix("chat_"): options.pop(key)
+        for key in list(options)
+        if key.startswith("chat_") and options[key] is not None
+    }
     given = {key: value for key, value in options.items() if value not in (None, ())}
+    if config is not None:
+        from_file = _from_config(config)
+        chat = {**from_file.pop("chat", {}), **chat}
+        given = {**from_file, **given}
     if manifest is not None:
         given = {**_from_manifest(manifest), **given}
+    if chat:
+        given["chat"] = chat
     if "handlers" in given:
         given["handlers"] = list(given["handlers"])
     try:
@@ -85,6 +109,20 @@ def serve(**options: Any) -> None:
     except (AttestationError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     asyncio.run(_serve(state, run_server))
+
+
+def _from_config(path: Path) -> dict[str, Any]:
+    """The settings of a TOML config file; a missing or malformed one is one line."""
+    try:
+        values = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise click.ClickException(f"no config file at {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path} is not valid TOML: {error}") from None
+    chat = values.get("chat", {})
+    if not isinstance(chat, dict):
+        raise click.ClickException(f"{path}: chat must be a table ([chat])")
+    return {key.replace("-", "_"): value for key, value in values.items()}
 
 
 def _from_manifest(path: Path) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Job handlers: name -> callable(data) -> JSON-serialisable result.
 
 The built-ins' input formats are defined in `pha.jobs.FORMATS` (the client checks them before
-posting; the worker checks them before running a built-in). A handler raises `HandlerInputError`
-(or ValueError/TypeError) for data it cannot take: the worker answers 400 with the message.
-Add handlers with `--handler module:function` (registered
+posting; the worker checks them before running a built-in). The `chat` handler (worker/chat.py)
+runs requests when the worker is configured with an inference engine (`[chat]`). A handler raises
+`HandlerInputError` (or ValueError/TypeError) for data it cannot take: the worker answers 400
+with the message. Add handlers with `--handler module:function` (registered
 under the function's name) or `--handler name=module:function`.
 """
 
@@ -17,6 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 from pha.jobs import FORMATS, InputFormat, JobInputError, text_of
+from worker.chat import ChatHandler
+from worker.settings import ChatSettings
 
 Handler = Callable[[Any], Any]
 
@@ -61,7 +64,12 @@ BUILTIN: dict[str, Handler] = {"echo": echo, "sentiment": sentiment, "sha256": s
 
 def formats_of(registry: dict[str, Handler]) -> dict[str, InputFormat]:
     """The input formats that apply in `registry`: a built-in's, unless a custom handler took its name."""
-    return {name: f for name, f in FORMATS.items() if registry.get(name) is BUILTIN.get(name)}
+
+    def ours(name: str) -> bool:
+        handler = registry.get(name)
+        return isinstance(handler, ChatHandler) if name == "chat" else handler is BUILTIN.get(name)
+
+    return {name: f for name, f in FORMATS.items() if ours(name)}
 
 
 def load_handler(spec: str) -> tuple[str, Handler]:
@@ -79,8 +87,10 @@ def load_handler(spec: str) -> tuple[str, Handler]:
     return name or attr, function
 
 
-def build_registry(extra: list[str] | None = None) -> dict[str, Handler]:
-    registry = dict(BUILTIN)
+def build_registry(extra: list[str] | None = None, chat: ChatSettings | None = None) -> dict[str, Handler]:
+    """The built-ins, `chat` (refusing every request unless configured), then the extra handlers
+    (which may replace them)."""
+    registry = {**BUILTIN, "chat": ChatHandler(chat)}
     for spec in extra or []:
         name, function = load_handler(spec)
         registry[name] = function

@@ -7,9 +7,10 @@
     POST /sign-batch   -> signs ResultBatch over results this worker produced
 
 Every error is JSON {"error": "..."}: 400 for a bad request (bad JSON, fields, hash mismatch,
-ciphertext, unknown handler, handler input, foreign result), 404/405 for routes, 408 for a body
-that does not arrive in time, 413 for one too large, 504 for a handler that runs too long, 500
-(no traceback in the response) for a bug.
+ciphertext, unknown handler, handler input, an output too large for the escrow, foreign result),
+404/405 for routes, 408 for a body that does not arrive in time, 413 for one too large, 502 for
+an inference engine that fails the chat handler, 504 for a handler that runs too long, 500 (no
+traceback in the response) for a bug.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from eth_utils import keccak
 
 from pha import envelope
 from pha.envelope import EnvelopeError
+from pha.escrow.spec import MAX_OUTPUT_BYTES
 from pha.escrow.typed_data import Domain, ResultEntry, batch_digest, result_digest, results_hash
 from pha.jobs import InputFormat, JobInputError, parse_job_input
 from worker.attestation import Attestation, obtain_attestation
+from worker.chat import ChatHandler, EngineError, check_model_file
 from worker.handlers import Handler, build_registry, formats_of
 from worker.keys import WorkerKeys
 from worker.results import ResultRecord
@@ -83,12 +86,17 @@ class WorkerState:
             "app_id": None if a.app is None else "0x" + a.app.app_id.hex(),
             "event_log": None if a.event_log is None else [e.as_json() for e in a.event_log],
             "app_compose": a.app_compose,
+            # The chat handler's declared model (None: no chat handler): what every chat result
+            # names; docs/llm.md says what it proves and what it does not.
+            "chat": chat.metadata() if isinstance(chat := self.handlers.get("chat"), ChatHandler) else None,
         }
 
 
 def build_state(settings: WorkerSettings) -> WorkerState:
-    """Generate the keys, obtain the quote binding them, load handlers."""
-    handlers = build_registry(settings.handlers)
+    """Check the chat model file, load handlers, generate the keys, obtain the quote binding them."""
+    if settings.chat is not None:
+        check_model_file(settings.chat)
+    handlers = build_registry(settings.handlers, settings.chat)
     keys = WorkerKeys()
     attestation = obtain_attestation(settings, keys)
     return WorkerState(
@@ -151,6 +159,8 @@ def run_job(state: WorkerState, job_id: int, input_hash: bytes, raw_input: bytes
         result = state.handlers[job.handler](job.data)
     except JobInputError as error:
         raise RequestError(str(error)) from None
+    except EngineError as error:
+        raise RequestError(str(error), 502) from None
     except (ValueError, TypeError) as error:
         raise RequestError(f"handler {job.handler!r} rejected the data: {error}") from None
     try:
@@ -159,6 +169,11 @@ def run_job(state: WorkerState, job_id: int, input_hash: bytes, raw_input: bytes
         raise RuntimeError(f"handler {job.handler!r} returned a value JSON cannot hold: {error}") from None
     if job.reply_to is not None:
         output = envelope.seal(output, job.reply_to, envelope.OUTPUT_INFO)
+    if len(output) > MAX_OUTPUT_BYTES:
+        raise RequestError(
+            f"the {job.handler} output is {len(output)} bytes, more than the escrow carries "
+            f"({MAX_OUTPUT_BYTES}); ask for less (e.g. a smaller max_tokens)"
+        )
     entry = ResultEntry(job_id, input_hash, keccak(output))
     signature = state.keys.sign(result_digest(state.domain, entry, state.keys.address))
     state.record.add(entry)

@@ -1,9 +1,13 @@
-"""Worker configuration: command-line options, else PHA_WORKER_* environment variables."""
+"""Worker configuration: command-line options, a TOML config file (`--config`), else
+PHA_WORKER_* environment variables."""
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pha.llm.request import DEFAULT_MODEL, MAX_MODEL_CHARS, MAX_TOKENS
+from pha.llm.result import normalise_digest
 
 DEFAULT_CODE_IDENTITY = "pha-worker/reference/v1"
 
@@ -21,10 +25,49 @@ def _hex(value: str | None, size: int, name: str) -> str | None:
     return "0x" + raw.hex()
 
 
+class ChatSettings(BaseModel):
+    """The `chat` handler (docs/llm.md): the inference engine it forwards to, inside the same TEE,
+    and the model it declares (reported in /attestation and in every signed chat result)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine_url: str
+    """The engine's OpenAI-compatible base URL (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8000."""
+    model: str = Field(..., min_length=1, max_length=MAX_MODEL_CHARS)
+    """The served model's name (the engine's model id / alias)."""
+    model_digest: str
+    """sha256 of the model file (GGUF), 0x-hex."""
+    model_file: str | None = None
+    """The model file itself: when given, the worker hashes it at start and refuses to start if
+    its sha256 is not `model_digest`."""
+    max_tokens: int = Field(256, ge=1, le=MAX_TOKENS)
+    timeout: float = Field(20.0, gt=0)
+    """Seconds the engine has to answer one request."""
+
+    @field_validator("engine_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"engine_url must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if value == DEFAULT_MODEL:
+            raise ValueError(f"model {DEFAULT_MODEL!r} is what clients ask for; name the served model")
+        return value
+
+    @field_validator("model_digest")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        return normalise_digest(value)
+
+
 class WorkerSettings(BaseSettings):
     """Everything the worker needs; env var = PHA_WORKER_<FIELD NAME IN CAPITALS>."""
 
-    model_config = SettingsConfigDict(env_prefix="PHA_WORKER_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="PHA_WORKER_", env_nested_delimiter="__", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(8090, ge=0, le=65535)
@@ -47,6 +90,8 @@ class WorkerSettings(BaseSettings):
     app_compose: str | None = None
     # Extra handlers, "module:function" or "name=module:function".
     handlers: list[str] = Field(default_factory=list)
+    # The chat handler (None: no chat handler); env PHA_WORKER_CHAT__ENGINE_URL etc.
+    chat: ChatSettings | None = None
     # Limits.
     max_body_bytes: int = Field(1 << 20, ge=1024)
     body_timeout: float = Field(10.0, gt=0)

@@ -15,6 +15,10 @@ from eth_utils import keccak, to_checksum_address
 
 ZERO_ADDRESS = "0x" + "00" * 20
 NO_TCB_FLOOR = 6
+MAX_INPUT_BYTES = 8_192
+"""JobEscrow.MAX_INPUT_BYTES: the most input bytes a job carries on chain."""
+MAX_OUTPUT_BYTES = 8_192
+"""JobEscrow.MAX_OUTPUT_BYTES: the most output bytes a settlement carries."""
 """IQuoteVerifier.TcbStatus.Revoked: as a job's floor it accepts whatever the registry accepts."""
 
 _SPEC_TYPES = ["bytes32", "bytes32", "address", "uint96", "uint40", "uint8"]

@@ -50,7 +50,7 @@ SIGNING = {
         "delegate-votes",
     ),
     "operator": ("register", "renew", "deregister", "authorise-relayer"),
-    "client": ("post", "cancel", "expire"),
+    "client": ("post", "cancel", "expire", "chat"),
     "migrate": ("deploy", "push"),
 }
 

@@ -13,7 +13,7 @@ from worker.server import BackgroundWorker
 
 PHA = 10**18
 MEASUREMENT = "0x" + "11" * 32
-KNOWN = "(known: echo, sentiment, sha256, wordcount)"
+KNOWN = "(known: chat, echo, sentiment, sha256, wordcount)"
 BAD = [
     ('{"handler": "echo", "data": ', "bad input: input is not UTF-8 JSON"),
     ('{"handler": "echo"}', 'input needs a "data" field'),

@@ -52,6 +52,9 @@ def refused(command, args: list[str], fragment: str) -> str:
             "EIP-55",
         ),
         ("deploy", ["--admin", WRONG_CASE], "wrong EIP-55 checksum"),
+        ("client", ["chat", "--pool", "1", "--max-tokens", "10000", "hi"], "max_tokens must be an integer"),
+        ("client", ["chat", "--pool", "1", "x" * 9000], "bytes, at most 7680"),
+        ("client", ["chat", "--pool", "1", "--model-digest", "0x12", "hi"], "model digest must be 32 bytes"),
     ],
 )
 def test_bad_input__one_line_before_anything_is_sent(script, args, fragment):
