@@ -136,19 +136,23 @@ class DeployConfig:
         self.remote_token = to_checksum_address(self.remote_token)
         if self.treasury is not None or self.governance == "account":
             self.treasury = to_checksum_address(self.treasury or self.admin)
-        attesters = []
-        for a in self.attesters:
-            if not is_address(a):
-                raise ValueError(f"attester {a!r} is not an address")
-            attesters.append(to_checksum_address(a))
-        if len(set(attesters)) != len(attesters):
-            duplicate = next(a for a in attesters if attesters.count(a) > 1)
-            raise ValueError(f"attester {duplicate} is given twice")
-        self.attesters = sorted(attesters, key=lambda a: int(a, 16))
-        if self.attesters and not 1 <= self.threshold <= len(self.attesters):
-            raise ValueError(
-                f"threshold {self.threshold} is not between 1 and {len(self.attesters)} attesters"
-            )
+        self.attesters = committee(self.attesters, self.threshold)
+
+
+def committee(attesters: list[str], threshold: int) -> list[str]:
+    """A committee's attesters checksummed and sorted (as the verifier holds them); ValueError
+    for a non-address, a duplicate or a threshold outside 1..len(attesters)."""
+    checked = []
+    for a in attesters:
+        if not is_address(a):
+            raise ValueError(f"attester {a!r} is not an address")
+        checked.append(to_checksum_address(a))
+    if len(set(checked)) != len(checked):
+        duplicate = next(a for a in checked if checked.count(a) > 1)
+        raise ValueError(f"attester {duplicate} is given twice")
+    if checked and not 1 <= threshold <= len(checked):
+        raise ValueError(f"threshold {threshold} is not between 1 and {len(checked)} attesters")
+    return sorted(checked, key=lambda a: int(a, 16))
 
 
 @dataclass

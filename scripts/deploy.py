@@ -30,6 +30,7 @@ from pha.deploy import (
     L1_PHA,
     L2_STANDARD_BRIDGE,
     DeployConfig,
+    committee,
     deploy_stack,
     governance_defaults,
 )
@@ -87,6 +88,10 @@ def cli(
     attesters: tuple[str, ...],
     threshold: int,
 ) -> None:
+    try:
+        committee(list(attesters), threshold)  # refused before connecting
+    except ValueError as error:
+        raise click.ClickException(f"bad parameter: {error}") from None
     with connected(network_choice):
         deployer = resolve_account(account_alias)
         local = is_local_network()

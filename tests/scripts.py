@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from click.testing import CliRunner
 from web3 import Web3
 
 from pha.anvil import Anvil
@@ -43,6 +44,18 @@ def one_line_error(result, fragment):
     assert "Traceback" not in result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and fragment in errors[0], result.stderr
+
+
+def refused(command, args: list[str], fragment: str) -> str:
+    """Run a click command in-process; assert it exits non-zero with one `Error:` line holding
+    `fragment` and no traceback; return that line."""
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.output
+    return errors[0]
 
 
 def mint(w3, token_address, abi, to, amount):

@@ -5,23 +5,12 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner
 
-from tests.scripts import load_script
+from tests.scripts import load_script, refused
 
 WRONG_CASE = "0xf39fd6e51aad88F6F4ce6aB8827279cffFb92266"  # test account 0 with one letter's case flipped
 MEASUREMENT = "0x" + "11" * 32
 JOB = '{"handler":"echo","data":"hi"}'
-
-
-def refused(command, args: list[str], fragment: str) -> str:
-    result = CliRunner().invoke(command, args)
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and fragment in errors[0], result.output
-    return errors[0]
 
 
 @pytest.mark.parametrize(
