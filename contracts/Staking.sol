@@ -768,7 +768,9 @@ contract Staking is IStaking, IStakedVotes, AccessControl, ReentrancyGuardTransi
         Checkpoints.Trace208 storage ckpts = _stakedVoteCheckpoints[delegatee];
         uint256 previous = ckpts.latest();
         uint256 next = add ? previous + amount : previous - amount;
-        // below the capped supply (< 2^90): the cast cannot truncate
+        // below the capped supply (< 2^90): the cast cannot truncate. push returns the old and
+        // new values, both already known here.
+        // slither-disable-next-line unused-return
         ckpts.push(clock(), uint208(next));
         emit StakedVotesChanged(delegatee, previous, next);
     }
