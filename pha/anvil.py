@@ -58,6 +58,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen | None, grace: float = 15.0) -> None:
+    """Stop a child server: SIGTERM (a clean stop), SIGKILL if it has not exited within `grace`
+    seconds. Nothing to do for no process or one already gone."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def connect_host(host: str) -> str:
     """The address to reach a server bound to `host` (a wildcard bind is reached over loopback)."""
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host

@@ -32,7 +32,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.logs import DISCARD
 
-from pha.anvil import DEFAULT_MNEMONIC
+from pha.anvil import DEFAULT_MNEMONIC, stop_process
 from pha.escrow.spec import JobSpec, input_hash
 from pha.paths import BUILD
 
@@ -330,10 +330,4 @@ class WorkerProcess:
         raise RuntimeError("worker process did not start in time")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)

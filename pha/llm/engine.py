@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from pha.anvil import free_port
+from pha.anvil import free_port, stop_process
 from pha.paths import BUILD, ROOT
 
 ENGINE_PYTHON = Path(os.environ.get("PHA_LLM_PYTHON") or BUILD / "llm" / "bin" / "python")
@@ -98,13 +98,7 @@ class Engine:
         raise RuntimeError(f"the engine did not answer within {timeout:g} s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
     def __enter__(self) -> Engine:
         return self.start()

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from pha.anvil import Anvil
+from pha.anvil import Anvil, stop_process
 from pha.chains import DEVNET_CHAIN_ID
 from relayer.service import Relayer
 from relayer.settings import RelayerSettings, load_settings
@@ -262,8 +262,4 @@ def spawn_relayer(config: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
 
 def stop_relayer(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM (a clean stop), then SIGKILL if it has not stopped within 20 s."""
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc, grace=20)
