@@ -268,6 +268,12 @@ contract JobEscrow is IJobEscrow, IPoolRewardLedger, AccessControl, EIP712, Reen
         }
         if (block.timestamp > spec.deadline) revert JobEscrowPastDeadline(jobId, spec.deadline);
         uint256 poolId = _checkEligible(worker, spec.measurementId, spec.maxTcbStatus);
+        // A claim commits the pool to the deadline: a measurement already due to expire by then
+        // could not carry the job, and its expiry would excuse the miss at `expire`. So an
+        // expiry by the deadline excuses a pool only when governance moved it after the claim.
+        if (REGISTRY.stoppedByGovernance(worker, spec.measurementId, spec.deadline)) {
+            revert JobEscrowMeasurementExpiresFirst(jobId, spec.deadline);
+        }
         _jobs[jobId].commitment = _claimHash(h, worker, poolId);
         emit JobClaimed(jobId, worker, poolId, msg.sender);
     }

@@ -84,6 +84,8 @@ interface IJobEscrow {
     error JobEscrowNotClient(uint256 jobId, address caller);
     error JobEscrowPastDeadline(uint256 jobId, uint256 deadline);
     error JobEscrowDeadlineNotPassed(uint256 jobId, uint256 deadline);
+    /// @notice A claim commits the pool to the deadline; the measurement expires by then.
+    error JobEscrowMeasurementExpiresFirst(uint256 jobId, uint256 deadline);
     /// @notice The registry says the worker may not be paid (or the relayer is not authorised).
     error JobEscrowIneligible(address worker, IWorkerRegistry.Reason reason);
     error JobEscrowBadSignature(address worker);

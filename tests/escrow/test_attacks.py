@@ -533,3 +533,18 @@ def test_expire__worker_deregistered_by_its_operator__pool_slashed(
         registry.deregisterWorker(worker.address, sender=operator)
 
     assert _expire_claimed(escrow, chain, worker, relayer, pool, post_job, client, token, deregister) > 0
+
+
+def test_claim__measurement_expiring_before_the_deadline__refused(
+    escrow, registry, gov, code, default_policy, chain, worker, relayer, pool, post_job
+):
+    """Else a pool could claim such a job, sit on it, and have the scheduled expiry excuse the miss."""
+    job = post_job(duration=3_600)
+    policy = (default_policy[0], job.spec.deadline - 600, *default_policy[2:])
+    registry.setPolicy(code.measurement_id, policy, sender=gov)
+    with ape.reverts(escrow.JobEscrowMeasurementExpiresFirst, jobId=job.id, deadline=job.spec.deadline):
+        escrow.claim(*job.args, worker.address, sender=relayer)
+    # A job whose deadline the measurement outlives is claimed as before.
+    later = (default_policy[0], job.spec.deadline + 600, *default_policy[2:])
+    registry.setPolicy(code.measurement_id, later, sender=gov)
+    escrow.claim(*job.args, worker.address, sender=relayer)
