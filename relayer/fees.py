@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError
@@ -25,7 +24,7 @@ class FeesError(Exception):
 
 def _escrow(settings: RelayerSettings) -> tuple[Rpc, str, Any]:
     escrow, _, _ = settings.resolved_addresses()
-    account = Account.from_key(settings.key())
+    account = settings.signer()
     return Rpc(settings.rpc_urls, settings.rpc_timeout), escrow, account
 
 

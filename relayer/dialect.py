@@ -1,0 +1,201 @@
+"""The two SQL databases the relayer's store runs on, and the little that differs between them.
+
+The store's statements are written once, in the SQL both engines accept (`INSERT ... ON CONFLICT`,
+`RETURNING`, `?` parameters); a `Dialect` supplies the rest: how to connect, the parameter style,
+the column types of the schema, the database's clock, row locks, and how a transaction begins.
+
+- `sqlite:///relayer.db` (relative to the config file), `sqlite:////var/lib/pha/relayer.db`
+  (absolute), or a plain path: one SQLite file in WAL mode, the embedded default;
+- `postgresql://user:password@host/db` (or `postgres://`): PostgreSQL through psycopg 3, which
+  several relayer replicas can share (docs/relayer.md "Run several relayers").
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from relayer.settings import SettingsError
+
+
+class StoreUrlError(SettingsError):
+    """A store URL the relayer cannot use (one line for the operator)."""
+
+
+class Conn:
+    """A connection that takes the store's `?` statements on either engine; `tx()` yields one."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        return self.raw.execute(self.dialect.sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if not rows:
+            return
+        if isinstance(self.raw, sqlite3.Connection):
+            self.raw.executemany(sql, rows)
+            return
+        with self.raw.cursor() as cur:
+            cur.executemany(self.dialect.sql(sql), rows)
+
+
+class Dialect:
+    """What one engine needs from the store (a subclass per engine)."""
+
+    name = ""
+    types: ClassVar[dict[str, str]] = {}
+    """Schema tokens ({int}, {blob}, {real}, {serial}) to this engine's column types."""
+    now = ""
+    """SQL for the database's clock, Unix seconds (leases are timed by it, not by the replicas')."""
+    lock_shared = ""
+    lock_update = ""
+    """Row-lock suffixes of a SELECT (empty where a transaction already locks the whole database)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def ddl(self, script: str) -> str:
+        return script.format(**self.types)
+
+    @contextmanager
+    def transaction(self, raw: Any) -> Iterator[None]:
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def migration_lock(self, raw: Any) -> Iterator[None]:
+        """One process migrating at a time (SQLite's BEGIN IMMEDIATE already excludes the others)."""
+        yield
+
+    def set_idle_timeout(self, raw: Any, seconds: float) -> None:
+        """Have the database end a session idle inside a transaction this long (a paused replica's
+        locks are then released); nothing where no other process can be blocked by it."""
+
+    def describe(self) -> str:
+        return self.target
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    types: ClassVar[dict[str, str]] = {
+        "int": "INTEGER", "blob": "BLOB", "real": "REAL", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    }  # fmt: skip
+    now = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.path = Path(target)
+
+    def connect(self) -> sqlite3.Connection:
+        if self.target != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.target, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only an
+        # OS crash may lose the last ones, and the chain is re-read from the checkpoint anyway.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    @contextmanager
+    def transaction(self, raw: Any) -> Iterator[None]:
+        raw.execute("BEGIN IMMEDIATE")  # the write lock at once: no upgrade deadlock between writers
+        try:
+            yield
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+
+
+_PARAM = re.compile(r"\?")
+MIGRATION_LOCK = 0x5048_4152_454C
+"""The advisory lock key of store migrations on PostgreSQL (a constant of ours)."""
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    types: ClassVar[dict[str, str]] = {
+        "int": "BIGINT", "blob": "BYTEA", "real": "DOUBLE PRECISION",
+        "serial": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    }  # fmt: skip
+    now = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+    lock_shared = " FOR SHARE"
+    lock_update = " FOR UPDATE"
+
+    def connect(self) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            return psycopg.connect(self.target, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        except psycopg.OperationalError as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StoreUrlError(f"cannot connect to the store {self.describe()}: {first}") from None
+
+    def sql(self, statement: str) -> str:
+        # The store's statements hold no `?` or `%` in literals: every `?` is a parameter.
+        return _PARAM.sub("%s", statement)
+
+    @contextmanager
+    def transaction(self, raw: Any) -> Iterator[None]:
+        with raw.transaction():
+            yield
+
+    @contextmanager
+    def migration_lock(self, raw: Any) -> Iterator[None]:
+        raw.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            yield
+        finally:
+            raw.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    def set_idle_timeout(self, raw: Any, seconds: float) -> None:
+        raw.execute(f"SET idle_in_transaction_session_timeout = {max(1, int(seconds * 1000))}")
+
+    def describe(self) -> str:
+        """The URL without its password (for logs and messages)."""
+        parts = urlsplit(self.target)
+        if parts.password is None:
+            return self.target
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def dialect_for(store: str | Path) -> Dialect:
+    """The dialect of a store URL (`sqlite:///path`, `postgresql://...`) or a SQLite file path."""
+    if isinstance(store, Path):
+        return SqliteDialect(str(store))
+    if store.startswith(("postgresql://", "postgres://")):
+        return PostgresDialect(store)
+    if store.startswith("sqlite://"):
+        return SqliteDialect(sqlite_path(store))
+    if "://" in store:
+        raise StoreUrlError(
+            f"store {store.split('://')[0]}:// is not supported: use sqlite:/// or postgresql://"
+        )
+    return SqliteDialect(store)
+
+
+def sqlite_path(url: str) -> str:
+    """The file of `sqlite:///relative.db` / `sqlite:////absolute.db` (three slashes, then the path)."""
+    rest = url.removeprefix("sqlite://")
+    if not rest.startswith("/") or len(rest) < 2:
+        raise StoreUrlError(f"store {url!r}: write sqlite:///relative/path or sqlite:////absolute/path")
+    return rest[1:]
