@@ -177,7 +177,8 @@ def gpu_evidence(
         actual = parse_report(evidence.report).requester_nonce
         if actual != expected:
             raise UserError(
-                f"--gpu-evidence: the report's nonce 0x{actual.hex()} is not this worker's binding 0x{expected.hex()}"
+                f"--gpu-evidence: the report nonce 0x{actual.hex()} is not this worker's"
+                f" binding 0x{expected.hex()}"
                 " (pha-quote gpu nonce computes it)"
             )
         if verifier_kind == "dev":
