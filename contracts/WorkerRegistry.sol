@@ -196,6 +196,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev The GPU record is written after the CPU verifier and the log were called because it is
+    ///      made of the GPU verifier's answer; the function is nonReentrant and both callees are
+    ///      governance-set (allow-listed verifier, immutable log).
+    // slither-disable-next-line reentrancy-benign,reentrancy-no-eth
     function registerGpuWorker(
         uint256 poolId,
         address worker,
@@ -223,6 +227,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev As registerGpuWorker: nonReentrant, the GPU record follows the verifiers' answers.
+    // slither-disable-next-line reentrancy-benign,reentrancy-no-eth
     function renewGpuWorker(
         address worker,
         address newWorker,
