@@ -272,3 +272,60 @@ def test_set_gpu_policy__governance_only_and_allowed_measurement(registry, gpu_c
         registry.setGpuPolicy(gpu_code.measurement_id, (False, 0, 0), sender=attacker)
     with ape.reverts(registry.RegistryMeasurementNotAllowed):
         registry.setGpuPolicy(b"\x42" * 32, (True, 0, 0), sender=gov)
+
+
+def simulated_file(tmp_path, enclave, chain_id, registry, pool_id, device_serial=0x5A5A0001):
+    """A --gpu-evidence file of simulated evidence bound to the enclave (built for a dev chain)."""
+    import json
+
+    from pha.gpu.binding import gpu_nonce
+    from pha.gpu.evidence import GpuEvidence
+    from pha.gpu.simulate import simulated_evidence
+
+    nonce = gpu_nonce(chain_id, registry, enclave.address, enclave.encryption_key, pool_id)
+    sim = simulated_evidence(
+        chain_id=31337, nonce=nonce, measurements={1: bytes(48)}, device_serial=device_serial
+    )
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps(GpuEvidence(sim.report, sim.chain_pem, True).as_json()))
+    return path
+
+
+def test_dev_path__simulated_evidence_verified_by_pha_gpu_then_registered(
+    registry, pool, gpu_code, dev_verifier, chain, operator, tmp_path
+):
+    from pha.gpu.attest import GpuTrust, verify_gpu
+    from pha.gpu.evidence import GpuEvidence
+    from pha.gpu.statement import dev_evidence
+
+    enclave = Enclave(gpu_code)
+    path = simulated_file(tmp_path, enclave, chain.chain_id, registry.address, pool)
+    verdict, statement = verify_gpu(
+        GpuEvidence.load(path), GpuTrust(), chain.chain_id, chain.pending_timestamp
+    )
+    assert verdict.simulated and "simulated" in " ".join(verdict.not_checked)
+    quote = enclave.quote(chain.chain_id, registry.address, pool)
+    registry.registerGpuWorker(
+        pool, enclave.address, enclave.encryption_key, dev_verifier, quote, b"",
+        dev_evidence(statement, chain.chain_id, dev_verifier.address), sender=operator,
+    )  # fmt: skip
+    assert reason(registry, enclave.address, gpu_code.measurement_id) == R_ELIGIBLE
+    assert bytes(registry.gpuInfo(enclave.address).deviceId) == statement.device_id
+
+
+def test_simulated_gpu_evidence__refused_by_an_attester_of_a_non_dev_chain(tmp_path):
+    from pha.gpu.attest import GpuTrust
+    from pha.gpu.errors import GpuEvidenceError
+    from pha.gpu.evidence import GpuEvidence
+    from pha.quote.attester import Attester
+
+    enclave = Enclave(Code.named("x"))
+    registry = "0x" + "11" * 20
+    path = simulated_file(tmp_path, enclave, 2035, registry, 1)
+    attester = Attester(bytes([0x70]) * 32, 2035, "0x" + "22" * 20)
+    with pytest.raises(GpuEvidenceError, match="development chain"):
+        attester.attest_gpu(GpuEvidence.load(path), GpuTrust(), 1_800_000_000)
+    # The same attester key on a development chain verifies it.
+    dev = Attester(bytes([0x70]) * 32, 31337, "0x" + "22" * 20)
+    statement, signature = dev.attest_gpu(GpuEvidence.load(path), GpuTrust(), 1_800_000_000)
+    assert len(signature) == 65 and statement.verified_at == 1_800_000_000
