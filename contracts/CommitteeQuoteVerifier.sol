@@ -8,6 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {ICommitteeQuoteVerifier} from "./interfaces/ICommitteeQuoteVerifier.sol";
+import {IGpuVerifier} from "./interfaces/IGpuVerifier.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {QuoteParser} from "./libraries/QuoteParser.sol";
 import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
@@ -15,6 +16,8 @@ import {QuoteVerifierBase} from "./QuoteVerifierBase.sol";
 /// @title CommitteeQuoteVerifier
 /// @notice M-of-N attesters vouch (EIP-712) for dcap-qvl's verdict on a quote; the quote's header
 ///         and body are parsed here, so the measurement and report_data come from the exact bytes.
+///         The same committee vouches for NVIDIA GPU evidence it verified with `pha.gpu`
+///         (`verifyGpu`, EIP-712 type GpuStatement in the same domain).
 /// @dev `verify` is `view`: a statement is a fact about bytes, bound by EIP-712 to this chain and
 ///      this contract, so re-using it for the same quote is harmless and needs no replay storage.
 ///      Invariants: 1 <= threshold <= attester count; a removed attester's signatures stop counting
@@ -28,6 +31,11 @@ contract CommitteeQuoteVerifier is ICommitteeQuoteVerifier, QuoteVerifierBase, E
     /// @notice EIP-712 type of what attesters sign.
     bytes32 public constant STATEMENT_TYPEHASH = keccak256(
         "QuoteStatement(bytes32 quoteHash,uint8 tcbStatus,bytes32[] advisoryIds,uint64 tcbDate,uint64 verifiedAt,uint64 expiresAt,bytes32 composeHash)"
+    );
+
+    /// @notice EIP-712 type of what attesters sign about one GPU report (IGpuVerifier.VerifiedGpu).
+    bytes32 public constant GPU_STATEMENT_TYPEHASH = keccak256(
+        "GpuStatement(bytes32 nonce,bytes32 deviceId,bytes32 model,uint32 driverVersion,uint64 vbiosVersion,uint64 verifiedAt,uint64 expiresAt)"
     );
 
     /// @notice Hard bound on the statement lifetime governance may allow.
@@ -71,19 +79,21 @@ contract CommitteeQuoteVerifier is ICommitteeQuoteVerifier, QuoteVerifierBase, E
 
         bytes32 quoteHash = keccak256(quote[:q.signedLength]);
         if (s.quoteHash != quoteHash) revert CommitteeQuoteVerifierQuoteHashMismatch(quoteHash, s.quoteHash);
-        if (s.verifiedAt > block.timestamp + MAX_CLOCK_SKEW) {
-            revert CommitteeQuoteVerifierStatementFromFuture(s.verifiedAt, block.timestamp);
-        }
-        if (s.expiresAt <= block.timestamp || s.expiresAt <= s.verifiedAt) {
-            revert CommitteeQuoteVerifierStatementExpired(s.expiresAt, block.timestamp);
-        }
-        if (s.expiresAt - s.verifiedAt > maxStatementLifetime) {
-            revert CommitteeQuoteVerifierLifetimeTooLong(s.expiresAt - s.verifiedAt, maxStatementLifetime);
-        }
+        _checkTimes(s.verifiedAt, s.expiresAt);
         if (s.composeHash != bytes32(0) && q.teeType != TeeType.TDX) revert CommitteeQuoteVerifierComposeHashNotTdx();
 
         _checkSignatures(_statementDigest(s), signatures);
         return _result(quote, q, s.tcbStatus, s.advisoryIds, s.tcbDate, s.verifiedAt, s.expiresAt, s.composeHash);
+    }
+
+    /// @inheritdoc IGpuVerifier
+    /// @dev gpuEvidence = abi.encode(VerifiedGpu statement, bytes signatures), signatures as for
+    ///      `verify` (the same attesters and threshold, the same EIP-712 domain, type GpuStatement).
+    function verifyGpu(bytes calldata gpuEvidence) external view returns (VerifiedGpu memory s) {
+        bytes memory signatures;
+        (s, signatures) = abi.decode(gpuEvidence, (VerifiedGpu, bytes));
+        _checkTimes(s.verifiedAt, s.expiresAt);
+        _checkSignatures(_gpuStatementDigest(s), signatures);
     }
 
     // ------------------------------------------------------------------ restricted
@@ -127,7 +137,43 @@ contract CommitteeQuoteVerifier is ICommitteeQuoteVerifier, QuoteVerifierBase, E
         return _statementDigest(statement);
     }
 
+    /// @inheritdoc ICommitteeQuoteVerifier
+    function gpuStatementDigest(VerifiedGpu calldata statement) external view returns (bytes32) {
+        return _gpuStatementDigest(statement);
+    }
+
     // ------------------------------------------------------------------ internal
+
+    /// @dev A statement is usable with verifiedAt <= now + skew, now < expiresAt, verifiedAt <
+    ///      expiresAt and a lifetime within the governance maximum.
+    function _checkTimes(uint64 verifiedAt, uint64 expiresAt) internal view {
+        if (verifiedAt > block.timestamp + MAX_CLOCK_SKEW) {
+            revert CommitteeQuoteVerifierStatementFromFuture(verifiedAt, block.timestamp);
+        }
+        if (expiresAt <= block.timestamp || expiresAt <= verifiedAt) {
+            revert CommitteeQuoteVerifierStatementExpired(expiresAt, block.timestamp);
+        }
+        if (expiresAt - verifiedAt > maxStatementLifetime) {
+            revert CommitteeQuoteVerifierLifetimeTooLong(expiresAt - verifiedAt, maxStatementLifetime);
+        }
+    }
+
+    function _gpuStatementDigest(VerifiedGpu memory s) internal view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    GPU_STATEMENT_TYPEHASH,
+                    s.nonce,
+                    s.deviceId,
+                    s.model,
+                    s.driverVersion,
+                    s.vbiosVersion,
+                    s.verifiedAt,
+                    s.expiresAt
+                )
+            )
+        );
+    }
 
     function _statementDigest(Statement memory s) internal view returns (bytes32) {
         return _hashTypedDataV4(

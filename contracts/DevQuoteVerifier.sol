@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {IDevQuoteVerifier} from "./interfaces/IDevQuoteVerifier.sol";
+import {IGpuVerifier} from "./interfaces/IGpuVerifier.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {DstackAppLog} from "./libraries/DstackAppLog.sol";
 import {QuoteParser} from "./libraries/QuoteParser.sol";
@@ -32,6 +33,12 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
         abi.encode(
             keccak256("EIP712Domain(string name,string version)"), keccak256("PHA Simulated Quote"), keccak256("1")
         )
+    );
+
+    /// @notice EIP-712 type of a simulated GPU verdict signed by the development key (the committee's
+    ///         GpuStatement type, in this contract's own domain: see `gpuDomainSeparator`).
+    bytes32 public constant GPU_STATEMENT_TYPEHASH = keccak256(
+        "GpuStatement(bytes32 nonce,bytes32 deviceId,bytes32 model,uint32 driverVersion,uint64 vbiosVersion,uint64 verifiedAt,uint64 expiresAt)"
     );
 
     /// @notice How long a verdict stays valid.
@@ -84,6 +91,50 @@ contract DevQuoteVerifier is IDevQuoteVerifier, QuoteVerifierBase, Ownable2Step 
         }
         uint64 nowTs = uint64(block.timestamp);
         return _result(quote, q, TcbStatus.UpToDate, new bytes32[](0), 0, nowTs, nowTs + VALIDITY, composeHash);
+    }
+
+    /// @inheritdoc IGpuVerifier
+    /// @dev gpuEvidence = abi.encode(VerifiedGpu statement, bytes signature): the development key's
+    ///      65-byte signature over the statement (EIP-712, `gpuDomainSeparator`). Local chains only,
+    ///      like `verify`: the key is public, so the statement is only as true as the simulator.
+    function verifyGpu(bytes calldata gpuEvidence) external view returns (VerifiedGpu memory s) {
+        if (!_isLocalChain()) revert DevQuoteVerifierChainNotAllowed(block.chainid);
+        bytes memory signature;
+        (s, signature) = abi.decode(gpuEvidence, (VerifiedGpu, bytes));
+        if (s.verifiedAt > block.timestamp + 5 minutes || s.expiresAt <= block.timestamp) {
+            revert DevQuoteVerifierBadEvidence();
+        }
+        bytes32 structHash = keccak256(
+            abi.encode(
+                GPU_STATEMENT_TYPEHASH,
+                s.nonce,
+                s.deviceId,
+                s.model,
+                s.driverVersion,
+                s.vbiosVersion,
+                s.verifiedAt,
+                s.expiresAt
+            )
+        );
+        // A failed recovery returns address(0), which the check below rejects.
+        // slither-disable-next-line unused-return
+        (address recovered,,) =
+            ECDSA.tryRecover(keccak256(abi.encodePacked("\x19\x01", gpuDomainSeparator(), structHash)), signature);
+        if (recovered != devSigner || recovered == address(0)) revert DevQuoteVerifierBadSignature(recovered);
+    }
+
+    /// @notice EIP-712 domain of simulated GPU verdicts: {name: "PHA DevQuoteVerifier", version: "1",
+    ///         chainId, verifyingContract: this}.
+    function gpuDomainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("PHA DevQuoteVerifier"),
+                keccak256("1"),
+                block.chainid,
+                address(this)
+            )
+        );
     }
 
     // ------------------------------------------------------------------ restricted

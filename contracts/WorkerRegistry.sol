@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAttestationLog} from "./interfaces/IAttestationLog.sol";
+import {IGpuVerifier} from "./interfaces/IGpuVerifier.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
@@ -36,6 +37,13 @@ import {WorkerBinding} from "./libraries/WorkerBinding.sol";
 ///      - only the verifier that admitted a worker (its short index is in the record), or one
 ///        governance ranked at least as strict (`setVerifierRank`, rank > 0), can invalidate it
 ///        (item 4): a verifier accepting forgeable evidence cannot invalidate another's workers.
+///      - GPU (issue 20): a key has a GPU record only while it is registered (`Worker.gpu`); its
+///        report's nonce committed to the key's binding. A GPU record whose attestation is
+///        unexpired names a device whose holder (`_gpuHolders`) is that key: one GPU backs at
+///        most one live worker. A new holder takes a device only from a holder that is not live
+///        (invalidated or GPU attestation expired) and ends that holder's GPU attestation. The
+///        CPU-only paths read no GPU state unless the worker has a GPU record (a bit in its slot)
+///        or its measurement requires a GPU (bits in the measurement's first slot).
 /// @dev Verifiers are external contracts (allow-listed by governance); the paths that call them
 ///      are nonReentrant so that even a faulty verifier cannot re-enter registration.
 contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransient {
@@ -61,8 +69,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     // ------------------------------------------------------------------ state
 
     /// @dev Measurement policy in two slots: (teeType, status, expiresAt, maxTcbStatus,
-    ///      outOfDateGrace, index) and (attributesMask, attributesValue). `index` (from 1) is the
-    ///      measurement's short id, so that a worker record fits one slot.
+    ///      outOfDateGrace, index, the GPU policy) and (attributesMask, attributesValue). `index`
+    ///      (from 1) is the measurement's short id, so that a worker record fits one slot. The GPU
+    ///      policy fills the first slot exactly, so eligibility reads it for free.
     struct Measurement {
         IQuoteVerifier.TeeType teeType;
         MeasurementStatus status;
@@ -70,6 +79,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         IQuoteVerifier.TcbStatus maxTcbStatus;
         uint32 outOfDateGrace;
         uint32 index;
+        bool gpuRequired;
+        uint32 minDriverVersion;
+        uint64 minVbiosVersion;
         bytes16 attributesMask;
         bytes16 attributesValue;
     }
@@ -78,16 +90,28 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     ///      is the time of the newest verdict accepted for the worker: its admission's, or after an
     ///      invalidation the invalidating verdict's (the key's evidence floor while registered).
     ///      `verifierIndex` names the verifier that admitted it (the only one, with those ranked at
-    ///      least as strict, that may invalidate it).
+    ///      least as strict, that may invalidate it). `gpu`: the key has a GPU record (`_gpus`).
     struct Worker {
         uint32 measurementIndex;
-        uint64 poolId;
+        uint56 poolId;
         uint64 attestedUntil;
         uint64 verifiedAt;
         IQuoteVerifier.TcbStatus tcbStatus;
         bool registered;
         bool invalidated;
         uint8 verifierIndex;
+        bool gpu;
+    }
+
+    /// @dev A worker's GPU in three slots: the device, the model, and what eligibility reads
+    ///      (verifiedAt, attestedUntil, driverVersion, vbiosVersion).
+    struct GpuRecord {
+        bytes32 deviceId;
+        bytes32 model;
+        uint64 verifiedAt;
+        uint64 attestedUntil;
+        uint32 driverVersion;
+        uint64 vbiosVersion;
     }
 
     /// @dev A verifier's allow-list entry in one slot: allowed, its short index (from 1, assigned
@@ -106,6 +130,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         bytes32 encryptionKey;
         uint256 poolId;
         uint64 floor;
+        bool gpu;
     }
 
     IStaking public immutable STAKING;
@@ -130,6 +155,10 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     ///      never deleted, only raised. While the key is registered its record's `verifiedAt`
     ///      (≥ this) is the floor. Kept outside the record so no `delete _workers[key]` loses it.
     mapping(address worker => uint64) private _evidenceFloor;
+    /// @dev The worker's GPU; non-zero only while `_workers[worker].gpu`.
+    mapping(address worker => GpuRecord) private _gpus;
+    /// @dev The key a GPU last backed (live or not: see `_gpuLive`).
+    mapping(bytes32 deviceId => address worker) private _gpuHolders;
 
     // ------------------------------------------------------------------ constructor
 
@@ -162,20 +191,27 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         bytes calldata quote,
         bytes calldata evidence
     ) external nonReentrant {
-        _onlyOperator(poolId);
-        if (worker == address(0)) revert RegistryZeroAddress();
-        if (_workers[worker].registered) revert RegistryWorkerExists(worker);
-        // A deregistered key keeps its floor: it comes back only on strictly newer evidence.
-        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
-            _attest(Binding(worker, encryptionKey, poolId, _evidenceFloor[worker]), verifier, quote, evidence);
-        emit WorkerRegistered(worker, poolId, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
-        (uint256 count, bool underBacked) = STAKING.workerAdded(poolId);
-        if (underBacked) revert RegistryPoolUnderBacked(poolId, count);
-        // Written after the call to the immutable Staking (a core contract that calls nothing
-        // back from workerAdded); the function is nonReentrant. Clears a flag left stale by a
-        // lowered minimum that nobody synced.
-        // slither-disable-next-line reentrancy-benign
-        _underBacked[poolId] = false;
+        _register(poolId, worker, encryptionKey, verifier, quote, evidence, false);
+        _addToPool(poolId);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    /// @dev The GPU record is written after the CPU verifier and the log were called because it is
+    ///      made of the GPU verifier's answer; the function is nonReentrant and both callees are
+    ///      governance-set (allow-listed verifier, immutable log).
+    // slither-disable-next-line reentrancy-benign,reentrancy-no-eth
+    function registerGpuWorker(
+        uint256 poolId,
+        address worker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence,
+        bytes calldata gpuEvidence
+    ) external nonReentrant {
+        (bytes32 measurementId, uint64 until) = _register(poolId, worker, encryptionKey, verifier, quote, evidence, true);
+        _attestGpu(Binding(worker, encryptionKey, poolId, 0, true), verifier, gpuEvidence, until, measurementId);
+        _addToPool(poolId);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -187,9 +223,66 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         bytes calldata quote,
         bytes calldata evidence
     ) external nonReentrant {
-        (IQuoteVerifier.VerifiedQuote memory q, uint64 until) =
-            _attest(_renewal(worker, newWorker, encryptionKey), verifier, quote, evidence);
-        emit WorkerRenewed(newWorker, worker, q.measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+        _renew(_renewal(worker, newWorker, encryptionKey, false), worker, verifier, quote, evidence);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    /// @dev As registerGpuWorker: nonReentrant, the GPU record follows the verifiers' answers.
+    // slither-disable-next-line reentrancy-benign,reentrancy-no-eth
+    function renewGpuWorker(
+        address worker,
+        address newWorker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence,
+        bytes calldata gpuEvidence
+    ) external nonReentrant {
+        Binding memory b = _renewal(worker, newWorker, encryptionKey, true);
+        (bytes32 measurementId, uint64 until) = _renew(b, worker, verifier, quote, evidence);
+        _attestGpu(b, verifier, gpuEvidence, until, measurementId);
+    }
+
+    /// @dev Registration's checks, verdict, record and event (before the pool counts the worker).
+    function _register(
+        uint256 poolId,
+        address worker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence,
+        bool gpu
+    ) private returns (bytes32 measurementId, uint64 until) {
+        _onlyOperator(poolId);
+        if (worker == address(0)) revert RegistryZeroAddress();
+        if (_workers[worker].registered) revert RegistryWorkerExists(worker);
+        // A deregistered key keeps its floor: it comes back only on strictly newer evidence.
+        IQuoteVerifier.VerifiedQuote memory q;
+        (q, until) = _attest(Binding(worker, encryptionKey, poolId, _evidenceFloor[worker], gpu), verifier, quote, evidence);
+        measurementId = q.measurementId;
+        emit WorkerRegistered(worker, poolId, measurementId, encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+    }
+
+    /// @dev A renewal's verdict, record and event.
+    function _renew(Binding memory b, address worker, address verifier, bytes calldata quote, bytes calldata evidence)
+        private
+        returns (bytes32 measurementId, uint64 until)
+    {
+        IQuoteVerifier.VerifiedQuote memory q;
+        (q, until) = _attest(b, verifier, quote, evidence);
+        measurementId = q.measurementId;
+        emit WorkerRenewed(b.worker, worker, measurementId, b.encryptionKey, until, q.tcbStatus, verifier, q.quoteHash);
+    }
+
+    /// @dev The pool counts a newly registered worker and must still be backed.
+    function _addToPool(uint256 poolId) private {
+        (uint256 count, bool underBacked) = STAKING.workerAdded(poolId);
+        if (underBacked) revert RegistryPoolUnderBacked(poolId, count);
+        // Written after the call to the immutable Staking (a core contract that calls nothing
+        // back from workerAdded); the function is nonReentrant. Clears a flag left stale by a
+        // lowered minimum that nobody synced.
+        // slither-disable-next-line reentrancy-benign
+        _underBacked[poolId] = false;
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -200,6 +293,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         _onlyOperator(poolId);
         // The record goes; the key's evidence floor stays (a re-registration anywhere needs newer).
         _raiseFloor(worker, w.verifiedAt);
+        if (w.gpu) _releaseGpu(worker);
         delete _workers[worker];
         emit WorkerDeregistered(worker, poolId);
         // Written after the call to the immutable Staking, which calls nothing back from
@@ -301,6 +395,16 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IWorkerRegistry
+    function setGpuPolicy(bytes32 measurementId, GpuPolicy calldata policy) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Measurement storage m = _measurements[measurementId];
+        if (m.status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurementId, m.status);
+        m.gpuRequired = policy.required;
+        m.minDriverVersion = policy.minDriverVersion;
+        m.minVbiosVersion = policy.minVbiosVersion;
+        emit MeasurementGpuPolicySet(measurementId, policy);
+    }
+
+    /// @inheritdoc IWorkerRegistry
     function setAdvisoryTolerance(bytes32 measurementId, bytes32 advisoryId, bool tolerated)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
@@ -362,7 +466,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (m.status != MeasurementStatus.Allowed) return true;
         if (m.expiresAt != 0 && m.expiresAt <= by) return true;
         Worker storage w = _workers[worker];
-        return w.registered && !w.invalidated && w.measurementIndex == m.index && _belowPolicy(w.tcbStatus, m);
+        if (!w.registered || w.invalidated || w.measurementIndex != m.index) return false;
+        if (_belowPolicy(w.tcbStatus, m)) return true;
+        // A GPU requirement or version floor governance set is governance's doing too; an expired
+        // GPU attestation is not (the pool renews it, as the CPU attestation).
+        return m.gpuRequired && (!w.gpu || _gpuBelowPolicy(_gpus[worker], m));
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -401,6 +509,31 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             attributesMask: m.attributesMask,
             attributesValue: m.attributesValue
         });
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function gpuPolicyOf(bytes32 measurementId) external view returns (GpuPolicy memory) {
+        Measurement storage m = _measurements[measurementId];
+        return GpuPolicy({required: m.gpuRequired, minDriverVersion: m.minDriverVersion, minVbiosVersion: m.minVbiosVersion});
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function gpuInfo(address worker) external view returns (GpuInfo memory) {
+        GpuRecord storage r = _gpus[worker];
+        return GpuInfo({
+            deviceId: r.deviceId,
+            model: r.model,
+            driverVersion: r.driverVersion,
+            vbiosVersion: r.vbiosVersion,
+            verifiedAt: r.verifiedAt,
+            attestedUntil: r.attestedUntil
+        });
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function gpuWorker(bytes32 deviceId) external view returns (address) {
+        address holder = _gpuHolders[deviceId];
+        return holder != address(0) && _gpuLive(holder) ? holder : address(0);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -452,8 +585,13 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @dev A renewal's checks and key rotation, before the verdict: returns what the quote must
-    ///      bind and the floor its verdict must be strictly newer than.
-    function _renewal(address worker, address newWorker, bytes32 encryptionKey) private returns (Binding memory) {
+    ///      bind and the floor its verdict must be strictly newer than. A renewal keeps the key's GPU
+    ///      record (and its own expiry) unless it rotates the key: the GPU report's nonce bound the
+    ///      old key, so the record goes with it. `gpu`: the renewal brings GPU evidence.
+    function _renewal(address worker, address newWorker, bytes32 encryptionKey, bool gpu)
+        private
+        returns (Binding memory)
+    {
         Worker storage current = _workers[worker];
         if (!current.registered) revert RegistryUnknownWorker(worker);
         uint256 poolId = current.poolId;
@@ -462,6 +600,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         // The key's floor while registered is its record's verifiedAt (the newest verdict accepted
         // for it, the invalidating one included): a renewal must be strictly newer.
         uint64 floor = current.verifiedAt;
+        bool hasGpu = current.gpu;
         if (newWorker != worker) {
             if (_workers[newWorker].registered) revert RegistryWorkerExists(newWorker);
             // The new key inherits the old key's floor (and keeps its own, if it had one); the
@@ -469,9 +608,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             uint64 newKeyFloor = _evidenceFloor[newWorker];
             if (newKeyFloor > floor) floor = newKeyFloor;
             _raiseFloor(worker, current.verifiedAt);
+            if (hasGpu) _releaseGpu(worker);
+            hasGpu = false;
             delete _workers[worker];
         }
-        return Binding(newWorker, encryptionKey, poolId, floor);
+        return Binding(newWorker, encryptionKey, poolId, floor, gpu || hasGpu);
     }
 
     /// @dev Verify a quote through an allow-listed verifier and check the verdict is usable now
@@ -484,11 +625,78 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (!v.allowed) revert RegistryVerifierNotAllowed(verifier);
         index = v.index;
         q = IQuoteVerifier(verifier).verify(quote, evidence);
-        if (block.timestamp >= q.expiresAt) revert RegistryVerdictExpired(q.expiresAt);
-        if (q.verifiedAt + maxVerdictAge < block.timestamp) revert RegistryVerdictStale(q.verifiedAt, maxVerdictAge);
-        if (q.verifiedAt > block.timestamp + MAX_CLOCK_SKEW) {
-            revert RegistryVerdictFromFuture(q.verifiedAt, MAX_CLOCK_SKEW);
+        _checkFresh(q.verifiedAt, q.expiresAt);
+    }
+
+    /// @dev A verdict is usable now: unexpired, not stale, not dated beyond the clock skew.
+    function _checkFresh(uint64 verifiedAt, uint64 expiresAt) private view {
+        if (block.timestamp >= expiresAt) revert RegistryVerdictExpired(expiresAt);
+        if (verifiedAt + maxVerdictAge < block.timestamp) revert RegistryVerdictStale(verifiedAt, maxVerdictAge);
+        if (verifiedAt > block.timestamp + MAX_CLOCK_SKEW) revert RegistryVerdictFromFuture(verifiedAt, MAX_CLOCK_SKEW);
+    }
+
+    /// @dev The GPU half of a GPU registration or renewal, after the worker's record is written:
+    ///      GPU evidence through the same (allow-listed) verifier, its nonce committing to the
+    ///      worker's binding, fresh, within the measurement's GPU policy, strictly newer than the
+    ///      key's current GPU record, and a GPU that backs no other live worker. The GPU attestation
+    ///      ends with the CPU attestation (`until`) or the GPU verdict, whichever is first.
+    // Only reached from nonReentrant entry points; the record is made of the verifier's answer.
+    // slither-disable-next-line reentrancy-benign,reentrancy-events
+    function _attestGpu(Binding memory b, address verifier, bytes calldata gpuEvidence, uint64 until, bytes32 measurementId)
+        private
+    {
+        IGpuVerifier.VerifiedGpu memory g = IGpuVerifier(verifier).verifyGpu(gpuEvidence);
+        bytes32 expected =
+            WorkerBinding.gpuNonce(WorkerBinding.binding(block.chainid, address(this), b.worker, b.encryptionKey, b.poolId));
+        if (g.nonce != expected) revert RegistryGpuNonceMismatch(expected, g.nonce);
+        _checkFresh(g.verifiedAt, g.expiresAt);
+        Measurement storage m = _measurements[measurementId];
+        if (g.driverVersion < m.minDriverVersion || g.vbiosVersion < m.minVbiosVersion) {
+            revert RegistryGpuBelowPolicy(g.driverVersion, g.vbiosVersion);
         }
+        GpuRecord storage r = _gpus[b.worker];
+        if (g.verifiedAt <= r.verifiedAt) revert RegistryGpuEvidenceNotNewer(g.verifiedAt, r.verifiedAt);
+        address holder = _gpuHolders[g.deviceId];
+        if (holder != b.worker) {
+            if (holder != address(0)) {
+                if (_gpuLive(holder)) revert RegistryGpuInUse(g.deviceId, holder);
+                // The former holder is not live: it loses the GPU for good (fresh GPU evidence
+                // for it is refused while this worker is live).
+                _gpus[holder].attestedUntil = 0;
+            }
+            _gpuHolders[g.deviceId] = b.worker;
+        }
+        bytes32 previous = r.deviceId;
+        if (previous != bytes32(0) && previous != g.deviceId && _gpuHolders[previous] == b.worker) {
+            delete _gpuHolders[previous];
+        }
+        if (g.expiresAt < until) until = g.expiresAt;
+        r.deviceId = g.deviceId;
+        r.model = g.model;
+        r.verifiedAt = g.verifiedAt;
+        r.attestedUntil = until;
+        r.driverVersion = g.driverVersion;
+        r.vbiosVersion = g.vbiosVersion;
+        emit WorkerGpuAttested(b.worker, g.deviceId, g.model, g.driverVersion, g.vbiosVersion, g.verifiedAt, until);
+    }
+
+    /// @dev Whether a GPU's holder still counts as backed by it: registered, not invalidated, its
+    ///      GPU attestation unexpired.
+    function _gpuLive(address holder) private view returns (bool) {
+        Worker storage w = _workers[holder];
+        return w.registered && !w.invalidated && block.timestamp < _gpus[holder].attestedUntil;
+    }
+
+    /// @dev Drop a key's GPU record and free its device (if the key still holds it).
+    function _releaseGpu(address worker) private {
+        bytes32 deviceId = _gpus[worker].deviceId;
+        if (_gpuHolders[deviceId] == worker) delete _gpuHolders[deviceId];
+        delete _gpus[worker];
+        emit WorkerGpuReleased(worker, deviceId);
+    }
+
+    function _gpuBelowPolicy(GpuRecord storage r, Measurement storage m) private view returns (bool) {
+        return r.driverVersion < m.minDriverVersion || r.vbiosVersion < m.minVbiosVersion;
     }
 
     /// @dev Invalidation through `verifier` of a worker admitted by the verifier at `admittedBy`:
@@ -522,16 +730,17 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         _checkBinding(q, bound);
         // Evidence time per key never goes backwards, nor stays: strictly newer than the floor.
         if (q.verifiedAt <= b.floor) revert RegistryEvidenceNotNewer(q.verifiedAt, b.floor);
-        until = _admissionEnd(q);
+        until = _admissionEnd(q, b.gpu);
         _workers[b.worker] = Worker({
             measurementIndex: _measurements[q.measurementId].index,
-            poolId: uint64(b.poolId),
+            poolId: uint56(b.poolId),
             attestedUntil: until,
             verifiedAt: q.verifiedAt,
             tcbStatus: q.tcbStatus,
             registered: true,
             invalidated: false,
-            verifierIndex: verifierIndex
+            verifierIndex: verifierIndex,
+            gpu: b.gpu
         });
         // The entry's index is not needed here: the event carries it.
         // slither-disable-next-line unused-return
@@ -547,10 +756,12 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @dev The measurement's policy applied to a verdict; returns when the attestation ends
-    ///      (the registry's validity, the verdict's expiry, or an OutOfDate grace window).
-    function _admissionEnd(IQuoteVerifier.VerifiedQuote memory q) private view returns (uint64 until) {
+    ///      (the registry's validity, the verdict's expiry, or an OutOfDate grace window). A
+    ///      measurement that requires a GPU admits only a worker with GPU evidence (`gpu`).
+    function _admissionEnd(IQuoteVerifier.VerifiedQuote memory q, bool gpu) private view returns (uint64 until) {
         Measurement storage m = _measurements[q.measurementId];
         if (m.status != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(q.measurementId, m.status);
+        if (m.gpuRequired && !gpu) revert RegistryGpuRequired(q.measurementId);
         if (m.expiresAt != 0 && block.timestamp >= m.expiresAt) {
             revert RegistryMeasurementExpired(q.measurementId, m.expiresAt);
         }
@@ -601,8 +812,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @dev The eligibility checks, cheapest first; reads the worker's slot, the measurement's
-    ///      first slot, the relayer's authorisation (when asked) and the pool's backing flag: no
-    ///      external call.
+    ///      first slot, the worker's GPU slot (only when the measurement requires a GPU), the
+    ///      relayer's authorisation (when asked) and the pool's backing flag: no external call.
     function _check(address worker, bytes32 measurementId, IQuoteVerifier.TcbStatus jobMax, address relayer)
         private
         view
@@ -620,6 +831,12 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         IQuoteVerifier.TcbStatus status = w.tcbStatus;
         if (_belowPolicy(status, m)) return (Reason.TcbBelowPolicy, poolId);
         if (!_tcbAccepted(status, jobMax)) return (Reason.TcbBelowJobFloor, poolId);
+        if (m.gpuRequired) {
+            if (!w.gpu) return (Reason.GpuMissing, poolId);
+            GpuRecord storage r = _gpus[worker];
+            if (block.timestamp >= r.attestedUntil) return (Reason.GpuAttestationExpired, poolId);
+            if (_gpuBelowPolicy(r, m)) return (Reason.GpuBelowPolicy, poolId);
+        }
         if (relayer != address(0) && !_relayers[poolId][relayer]) return (Reason.RelayerNotAuthorised, poolId);
         if (_underBacked[poolId]) return (Reason.PoolUnderBacked, poolId);
         return (Reason.Eligible, poolId);
@@ -689,6 +906,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (r == Reason.TcbBelowPolicy) return "TCB status is below the measurement's policy";
         if (r == Reason.TcbBelowJobFloor) return "TCB status is below the job's floor";
         if (r == Reason.PoolUnderBacked) return "pool stake is below the minimum for its workers";
+        if (r == Reason.GpuMissing) return "measurement requires a GPU: worker has no GPU evidence";
+        if (r == Reason.GpuAttestationExpired) return "GPU attestation has expired: renew with fresh GPU evidence";
+        if (r == Reason.GpuBelowPolicy) return "GPU driver or VBIOS version is below the measurement's GPU policy";
         return "relayer is not authorised by the worker's pool";
     }
 }

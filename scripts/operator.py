@@ -3,14 +3,17 @@
     ape run operator register --pool 1 --worker-url http://127.0.0.1:8001 [--verifier dev]
     ape run operator register --pool 1 --worker-url URL --verifier committee \\
         --attester-url http://a1:8300 --attester-url http://a2:8300
-    ape run operator renew --worker 0x... --worker-url URL [...]
+    ape run operator register --pool 1 --worker-url URL --gpu-evidence gpu.json [...]
+    ape run operator renew --worker 0x... --worker-url URL [--gpu-evidence gpu.json] [...]
     ape run operator deregister --worker 0x...
     ape run operator authorise-relayer --pool 1 --relayer 0x... [--revoke]
     ape run operator worker-status --worker 0x... [--measurement-id 0x...] [--json]
 
 The worker's quote must bind this chain, this registry and the pool (start the worker with
 them: see docs/worker.md). With the committee verifier the first attester proposes a statement
-and the others verify the quote themselves before co-signing it.
+and the others verify the quote themselves before co-signing it. With `--gpu-evidence` (a
+GPU report whose nonce commits to the worker's binding, docs/gpu.md) the attesters verify the
+GPU too, and the registry records it (registerGpuWorker / renewGpuWorker).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pha.fmt import echo_json, json_option
 from pha.registry.actions import (
     WorkerAttestation,
     choose_verifier,
+    gpu_evidence,
     prepare_renewal,
     quote_and_evidence,
     worker_status,
@@ -37,6 +41,8 @@ def _verifier_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--verifier", default="dev", show_default=True,
                      help="dev, committee, automata (from the manifest) or a verifier address."),
         click.option("--attester-url", "attester_urls", multiple=True, help="Committee attester (repeat)."),
+        click.option("--gpu-evidence", "gpu_file", default=None,
+                     help="The worker's GPU evidence JSON (report + certs): register it as a GPU worker."),
     ]):  # fmt: skip
         f = option(f)
     return f
@@ -73,7 +79,7 @@ def cli() -> None:
 @_verifier_options
 def register(
     network_choice: str, account_alias: str | None, pool_id: int, worker_url: str, verifier: str,
-    attester_urls: tuple[str, ...],
+    attester_urls: tuple[str, ...], gpu_file: str | None,
 ) -> None:  # fmt: skip
     """Register a running worker into your pool."""
     from ape import chain
@@ -85,16 +91,17 @@ def register(
         attestation = WorkerAttestation.fetch(worker_url)
         attestation.check_target(chain.chain_id, registry.address, pool_id)
         address, quote, evidence = _evidence(w, attestation, verifier, attester_urls)
-        registry.registerWorker(
-            pool_id,
-            attestation.worker,
-            attestation.encryption_key,
-            address,
-            quote,
-            evidence,
-            sender=w["account"],
-        )
+        args = (pool_id, attestation.worker, attestation.encryption_key, address, quote, evidence)
+        if gpu_file is None:
+            registry.registerWorker(*args, sender=w["account"])
+        else:
+            _, threshold = _verifier(w, verifier)
+            gpu = gpu_evidence(
+                gpu_file, attestation, verifier, address, list(attester_urls), threshold, _chain_now()
+            )
+            registry.registerGpuWorker(*args, gpu, sender=w["account"])
         lines = worker_status(registry, attestation.worker, _chain_now()).lines()
+        lines += _gpu_lines(registry, attestation.worker) if gpu_file else []
         click.echo(
             "\n".join(["registered" + (" (SIMULATED quote)" if attestation.simulated else ""), *lines])
         )
@@ -107,7 +114,7 @@ def register(
 @_verifier_options
 def renew(
     network_choice: str, account_alias: str | None, worker: str, worker_url: str, verifier: str,
-    attester_urls: tuple[str, ...],
+    attester_urls: tuple[str, ...], gpu_file: str | None,
 ) -> None:  # fmt: skip
     """Renew a worker's attestation with a fresh quote (rotates keys if the worker restarted)."""
     from ape import chain
@@ -122,8 +129,15 @@ def renew(
             worker, worker_url, chain.chain_id, registry.address, int(info.poolId), address, verifier,
             list(attester_urls), threshold,
         )  # fmt: skip
-        registry.renewWorker(*renewal.args, sender=w["account"])
+        if gpu_file is None:
+            registry.renewWorker(*renewal.args, sender=w["account"])
+        else:
+            gpu = gpu_evidence(
+                gpu_file, renewal.attestation, verifier, address, list(attester_urls), threshold, _chain_now()
+            )
+            registry.renewGpuWorker(*renewal.args, gpu, sender=w["account"])
         lines = worker_status(registry, renewal.attestation.worker, _chain_now()).lines()
+        lines += _gpu_lines(registry, renewal.attestation.worker) if gpu_file else []
         click.echo("\n".join([f"renewed{' with new keys' if renewal.rotated else ''}", *lines]))
 
 
@@ -179,6 +193,17 @@ def worker_status_cmd(network_choice: str, worker: str, measurement_id: str | No
             click.echo("\n".join(status.lines()))
         if not status.eligible:
             raise SystemExit(1)
+
+
+def _gpu_lines(registry: Any, worker: str) -> list[str]:
+    from pha.fmt import format_time
+
+    g = registry.gpuInfo(worker)
+    model = bytes(g.model).rstrip(b"\0").decode("ascii", "replace")
+    return [
+        f"GPU:          {model} (device 0x{bytes(g.deviceId).hex()[:16]}…)",
+        f"GPU to:       {format_time(int(g.attestedUntil), _chain_now())}",
+    ]
 
 
 def _chain_now() -> int:

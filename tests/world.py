@@ -100,3 +100,41 @@ def committee_evidence(
     )
     signatures = [(k.address, sign_statement(statement, k.key, chain_id, verifier)) for k in attester_keys]
     return encode_evidence(statement, signatures)
+
+
+def gpu_statement(
+    enclave: Enclave,
+    chain_id: int,
+    registry: str,
+    pool_id: int,
+    now: int,
+    device: str = "gpu-0",
+    lifetime: int = 86_400,
+    driver: str = "550.90.07",
+    vbios: str = "96.00.9f.00.01",
+    nonce: bytes | None = None,
+):
+    """A GpuStatement for `enclave`'s binding (its nonce), as attesters would sign it."""
+    from pha.gpu.binding import gpu_nonce
+    from pha.gpu.statement import GpuStatement, driver_version_code, model_bytes, vbios_version_code
+
+    return GpuStatement(
+        nonce=nonce or gpu_nonce(chain_id, registry, enclave.address, enclave.encryption_key, pool_id),
+        device_id=keccak(f"device {device}".encode()),
+        model=model_bytes("GH100 A01 GSP BROM"),
+        driver_version=driver_version_code(driver),
+        vbios_version=vbios_version_code(vbios),
+        verified_at=now,
+        expires_at=now + lifetime,
+    )
+
+
+def gpu_committee_evidence(
+    statement, attester_keys: list[LocalAccount], chain_id: int, verifier: str
+) -> bytes:
+    """verifyGpu evidence for CommitteeQuoteVerifier: the statement signed by each given attester."""
+    from pha.gpu.statement import committee_evidence, sign_statement
+
+    return committee_evidence(
+        statement, [(k.address, sign_statement(statement, k.key, chain_id, verifier)) for k in attester_keys]
+    )

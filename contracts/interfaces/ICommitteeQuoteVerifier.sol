@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IGpuVerifier} from "./IGpuVerifier.sol";
 import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 
 /// @title ICommitteeQuoteVerifier
@@ -10,7 +11,7 @@ import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 ///         SGX v3) and the signatures go on-chain.
 /// @dev evidence = abi.encode(Statement statement, bytes signatures), signatures = 65-byte (r, s, v)
 ///      entries concatenated, ordered by strictly increasing signer address.
-interface ICommitteeQuoteVerifier is IQuoteVerifier {
+interface ICommitteeQuoteVerifier is IQuoteVerifier, IGpuVerifier {
     /// @notice The attested verdict (EIP-712 type `QuoteStatement`, see STATEMENT_TYPEHASH).
     struct Statement {
         bytes32 quoteHash;
@@ -78,4 +79,7 @@ interface ICommitteeQuoteVerifier is IQuoteVerifier {
 
     /// @notice The EIP-712 digest attesters sign for `statement`.
     function statementDigest(Statement calldata statement) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest attesters sign for a GPU statement (type GpuStatement).
+    function gpuStatementDigest(VerifiedGpu calldata statement) external view returns (bytes32);
 }

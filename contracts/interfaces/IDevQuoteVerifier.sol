@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IGpuVerifier} from "./IGpuVerifier.sol";
 import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 
 /// @title IDevQuoteVerifier
@@ -16,14 +17,17 @@ import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 ///      bytes[] preimages)) with `inner` empty. RTMR3 is then replayed and the compose hash read as
 ///      the on-chain Automata path does (see `DstackAppLog`); the result carries that `composeHash`
 ///      and the TDXCompose measurement id.
-interface IDevQuoteVerifier is IQuoteVerifier {
+///      GPU: `verifyGpu` takes a GpuStatement signed by the development key (what `pha.gpu`
+///      verified of simulated GPU evidence, labelled as such), also on local chains only.
+interface IDevQuoteVerifier is IQuoteVerifier, IGpuVerifier {
     /// @notice This chain is not local (deployment and verification refused).
     error DevQuoteVerifierChainNotAllowed(uint256 chainId);
     /// @notice The quote is not a simulated quote (QE vendor id) or has no 65-byte dev signature.
     error DevQuoteVerifierNotSimulated();
     /// @notice The signature is not the development key's.
     error DevQuoteVerifierBadSignature(address recovered);
-    /// @notice App-log evidence with a non-empty `inner` part (this verifier takes none).
+    /// @notice App-log evidence with a non-empty `inner` part (this verifier takes none), or a
+    ///         simulated GPU statement dated in the future or expired.
     error DevQuoteVerifierBadEvidence();
     /// @notice Zero address or zero validity.
     error DevQuoteVerifierBadParameter();

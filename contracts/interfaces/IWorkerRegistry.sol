@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IGpuVerifier} from "./IGpuVerifier.sol";
 import {IPoolBackingObserver} from "./IPoolBackingObserver.sol";
 import {IQuoteVerifier} from "./IQuoteVerifier.sol";
 
@@ -30,7 +31,33 @@ interface IWorkerRegistry is IPoolBackingObserver {
         TcbBelowPolicy,
         TcbBelowJobFloor,
         PoolUnderBacked,
-        RelayerNotAuthorised
+        RelayerNotAuthorised,
+        GpuMissing,
+        GpuAttestationExpired,
+        GpuBelowPolicy
+    }
+
+    /// @notice Governance's GPU policy for one measurement (set apart from `Policy`, so that a
+    ///         CPU-only measurement's policy and its callers are unchanged).
+    /// @param required Workers of this measurement need live GPU evidence to be admitted and paid.
+    /// @param minDriverVersion The lowest driver version accepted (IGpuVerifier encoding; 0: any).
+    /// @param minVbiosVersion The lowest VBIOS version accepted (IGpuVerifier encoding; 0: any).
+    struct GpuPolicy {
+        bool required;
+        uint32 minDriverVersion;
+        uint64 minVbiosVersion;
+    }
+
+    /// @notice A worker's GPU as the registry recorded it (all zero: none).
+    /// @param attestedUntil End of the GPU attestation: at most the CPU attestation's end at the
+    ///        same admission, and the GPU verdict's expiry.
+    struct GpuInfo {
+        bytes32 deviceId;
+        bytes32 model;
+        uint32 driverVersion;
+        uint64 vbiosVersion;
+        uint64 verifiedAt;
+        uint64 attestedUntil;
     }
 
     /// @notice Governance's policy for one measurement.
@@ -99,6 +126,16 @@ interface IWorkerRegistry is IPoolBackingObserver {
     error RegistryInvalidatorNotAccepted(address verifier, address admittedBy);
     /// @notice No short index left for another verifier.
     error RegistryTooManyVerifiers(uint256 maximum);
+    /// @notice The measurement requires a GPU: register or renew with GPU evidence.
+    error RegistryGpuRequired(bytes32 measurementId);
+    /// @notice The GPU report's nonce does not commit to this worker's binding.
+    error RegistryGpuNonceMismatch(bytes32 expected, bytes32 actual);
+    /// @notice The GPU already backs another live worker (one GPU, one worker).
+    error RegistryGpuInUse(bytes32 deviceId, address worker);
+    /// @notice The GPU's driver or VBIOS version is below the measurement's GPU policy.
+    error RegistryGpuBelowPolicy(uint32 driverVersion, uint64 vbiosVersion);
+    /// @notice The GPU verdict is not strictly newer than the key's current GPU record.
+    error RegistryGpuEvidenceNotNewer(uint64 verifiedAt, uint64 floor);
 
     // ------------------------------------------------------------------ events
 
@@ -133,6 +170,12 @@ interface IWorkerRegistry is IPoolBackingObserver {
     event WorkerInvalidated(address indexed worker, address indexed reporter, IQuoteVerifier.TcbStatus tcbStatus, bytes32 quoteHash);
     event WorkerDeregistered(address indexed worker, uint256 indexed poolId);
     event RelayerAuthorised(uint256 indexed poolId, address indexed relayer, bool authorised);
+    event MeasurementGpuPolicySet(bytes32 indexed measurementId, GpuPolicy policy);
+    /// @notice A worker's GPU was recorded at registration or renewal (the worker's own
+    ///         WorkerRegistered / WorkerRenewed event precedes it).
+    event WorkerGpuAttested(address indexed worker, bytes32 indexed deviceId, bytes32 model, uint32 driverVersion, uint64 vbiosVersion, uint64 verifiedAt, uint64 attestedUntil);
+    /// @notice A worker's GPU record was dropped (deregistration, or a key rotation without GPU evidence).
+    event WorkerGpuReleased(address indexed worker, bytes32 indexed deviceId);
 
     // ------------------------------------------------------------------ governance
 
@@ -150,6 +193,9 @@ interface IWorkerRegistry is IPoolBackingObserver {
 
     /// @notice Replace an allowed measurement's policy; applies to registered workers at once.
     function setPolicy(bytes32 measurementId, Policy calldata policy) external;
+
+    /// @notice Set an allowed measurement's GPU policy; applies to registered workers at once.
+    function setGpuPolicy(bytes32 measurementId, GpuPolicy calldata policy) external;
 
     /// @notice Tolerate (or stop tolerating) an Intel advisory id for a measurement.
     function setAdvisoryTolerance(bytes32 measurementId, bytes32 advisoryId, bool tolerated) external;
@@ -187,6 +233,29 @@ interface IWorkerRegistry is IPoolBackingObserver {
         address verifier,
         bytes calldata quote,
         bytes calldata evidence
+    ) external;
+
+    /// @notice As `registerWorker`, with GPU evidence for the same `verifier` (an IGpuVerifier):
+    ///         its nonce must commit to the worker's binding, its GPU must back no other live worker.
+    function registerGpuWorker(
+        uint256 poolId,
+        address worker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence,
+        bytes calldata gpuEvidence
+    ) external;
+
+    /// @notice As `renewWorker`, renewing the GPU record too (the GPU may change).
+    function renewGpuWorker(
+        address worker,
+        address newWorker,
+        bytes32 encryptionKey,
+        address verifier,
+        bytes calldata quote,
+        bytes calldata evidence,
+        bytes calldata gpuEvidence
     ) external;
 
     /// @notice Remove a worker from its pool (operator only). Stake is never tied to it.
@@ -240,6 +309,15 @@ interface IWorkerRegistry is IPoolBackingObserver {
     function measurementStatus(bytes32 measurementId) external view returns (MeasurementStatus);
 
     function policyOf(bytes32 measurementId) external view returns (Policy memory);
+
+    function gpuPolicyOf(bytes32 measurementId) external view returns (GpuPolicy memory);
+
+    /// @notice The worker's recorded GPU (all zero: none).
+    function gpuInfo(address worker) external view returns (GpuInfo memory);
+
+    /// @notice The live worker a GPU backs (registered, not invalidated, GPU attestation
+    ///         unexpired), or zero: while non-zero the GPU cannot back another worker.
+    function gpuWorker(bytes32 deviceId) external view returns (address);
 
     function isAdvisoryTolerated(bytes32 measurementId, bytes32 advisoryId) external view returns (bool);
 

@@ -6,6 +6,7 @@ pragma solidity ^0.8.28;
 ///         replayed on another chain, registry, key or pool. Python: `pha.quote.binding`.
 /// @dev report_data[0:32]  = keccak256(abi.encode(BINDING_TYPEHASH, chainId, registry, signer, encryptionKey, poolId))
 ///      report_data[32:64] = 32 zero bytes.
+///      GPU report nonce    = keccak256(abi.encode(GPU_NONCE_TYPEHASH, report_data[0:32])).
 library WorkerBinding {
     /// @notice keccak256("PHA.WorkerBinding.v1")
     bytes32 internal constant BINDING_TYPEHASH = keccak256("PHA.WorkerBinding.v1");
@@ -17,6 +18,16 @@ library WorkerBinding {
         returns (bytes32)
     {
         return keccak256(abi.encode(BINDING_TYPEHASH, chainId, registry, signer, encryptionKey, poolId));
+    }
+
+    /// @notice keccak256("PHA.GpuNonce.v1")
+    bytes32 internal constant GPU_NONCE_TYPEHASH = keccak256("PHA.GpuNonce.v1");
+
+    /// @notice The SPDM requester nonce a worker's GPU report must carry: a commitment to the same
+    ///         binding as its quote's report_data, under its own tag so neither passes for the
+    ///         other. Python: `pha.gpu.binding.gpu_nonce`.
+    function gpuNonce(bytes32 workerBinding) internal pure returns (bytes32) {
+        return keccak256(abi.encode(GPU_NONCE_TYPEHASH, workerBinding));
     }
 
     /// @notice True when `reportData` is exactly (binding, 32 zero bytes).

@@ -113,8 +113,8 @@ def check_measurements(report: GpuReport, driver: Rim, vbios: Rim) -> int:
 def verify_gpu_evidence(
     report_bytes: bytes,
     chain: list[x509.Certificate],
-    driver_rim: Path,
-    vbios_rim: Path,
+    driver_rim: Path | None,
+    vbios_rim: Path | None,
     device_root: x509.Certificate,
     rim_root: x509.Certificate,
     *,
@@ -124,7 +124,10 @@ def verify_gpu_evidence(
     dev_chain_id: int | None = None,
     check_rim_measurements: bool = True,
 ) -> GpuVerdict:
-    """Verify GPU evidence offline; raise GpuEvidenceError naming the first failed check."""
+    """Verify GPU evidence offline; raise GpuEvidenceError naming the first failed check.
+
+    RIMs may be left out (both None) only for simulated evidence on a development chain: steps 7
+    and 8 are then skipped and named in `not_checked` (the simulator's measurements are made up)."""
     from pha.gpu.simulate import is_simulator_root
 
     at = datetime.now(UTC) if at is None else at if at.tzinfo else at.replace(tzinfo=UTC)
@@ -151,19 +154,28 @@ def verify_gpu_evidence(
         )
     if revoked is not None:
         revoked.check(chain, "device chain")
-    driver = load_rim(driver_rim, rim_root, at, revoked)
-    vbios = load_rim(vbios_rim, rim_root, at, revoked)
-    if driver.kind != "driver" or vbios.kind != "vbios":
-        raise GpuEvidenceError(
-            "rim", f"expected a driver then a VBIOS RIM, got {driver.kind} and {vbios.kind}"
-        )
-    checked = check_measurements(report, driver, vbios) if check_rim_measurements else 0
     not_checked = ["OCSP (network): revocation rests on the supplied list only" if revoked else "revocation"]
+    if driver_rim is None or vbios_rim is None:
+        if not simulated or driver_rim is not None or vbios_rim is not None:
+            raise GpuEvidenceError(
+                "rim", "GPU evidence needs a driver and a VBIOS RIM (only simulated evidence goes without)"
+            )
+        driver_version, vbios_version, checked = "-", "-", 0
+        not_checked.append("RIMs and measurements (simulated evidence, no RIM given)")
+    else:
+        driver = load_rim(driver_rim, rim_root, at, revoked)
+        vbios = load_rim(vbios_rim, rim_root, at, revoked)
+        if driver.kind != "driver" or vbios.kind != "vbios":
+            raise GpuEvidenceError(
+                "rim", f"expected a driver then a VBIOS RIM, got {driver.kind} and {vbios.kind}"
+            )
+        driver_version, vbios_version = driver.version, vbios.version
+        checked = check_measurements(report, driver, vbios) if check_rim_measurements else 0
     if expected_nonce is None:
         not_checked.append("nonce (no expected nonce given)")
     if not fwid_checked:
         not_checked.append("FWID (the report has none)")
-    if not check_rim_measurements:
+    if not check_rim_measurements and driver_rim is not None:
         not_checked.append("measurements against the RIMs")
     if report.feature_flag is None:
         not_checked.append("CC mode (not in the report)")
@@ -183,13 +195,13 @@ def verify_gpu_evidence(
         signature_verified=True,
         chain_verified=True,
         revocation=f"checked against {revoked.source}" if revoked else "revocation not checked",
-        rims_verified=True,
-        driver_rim_version=driver.version,
-        vbios_rim_version=vbios.version,
-        driver_rim_matches=driver.version.lower() == (report.driver_version or "").lower(),
-        vbios_rim_matches=vbios.version.lower() == (report.vbios_version or "").lower(),
+        rims_verified=driver_rim is not None,
+        driver_rim_version=driver_version,
+        vbios_rim_version=vbios_version,
+        driver_rim_matches=driver_version.lower() == (report.driver_version or "").lower(),
+        vbios_rim_matches=vbios_version.lower() == (report.vbios_version or "").lower(),
         measurements_checked=checked,
-        measurements_verified=check_rim_measurements,
+        measurements_verified=check_rim_measurements and driver_rim is not None,
         cc_mode=CC_MODE_NOT_IN_REPORT
         if report.feature_flag is None
         else f"{report.feature_flag} (signed FEATURE_FLAG opaque field)",

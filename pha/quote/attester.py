@@ -9,6 +9,7 @@ and the id is the plain TDX one. Collateral older than `max_collateral_age` is r
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,28 @@ class Attester:
         return SignedStatement(
             statement, self.address, signature, self.chain_id, self.verifier, verdict.parsed.signed_part, app
         )
+
+    def attest_gpu(
+        self,
+        evidence: Any,
+        trust: Any,
+        now: int | None = None,
+        proposed: Any = None,
+        tolerance: int = DEFAULT_COSIGN_TOLERANCE,
+    ) -> tuple[Any, bytes]:
+        """Verify GPU evidence (pha.gpu.attest.verify_gpu, at `now`) and sign its GpuStatement, or,
+        given another attester's `proposed` statement, co-sign it only if it says what this
+        attester's own verdict says. Returns (statement, signature)."""
+        from pha.gpu.attest import check_cosign, verify_gpu
+        from pha.gpu.statement import sign_statement as sign_gpu
+
+        at = int(time.time()) if now is None else now
+        _, mine = verify_gpu(evidence, trust, self.chain_id, at, self.lifetime)
+        if proposed is not None:
+            check_cosign(mine, proposed, self.lifetime, tolerance)
+            mine = proposed
+        log.info("attested GPU %s (model %s)", mine.device_id.hex()[:16], mine.model.rstrip(b"\0").decode())
+        return mine, sign_gpu(mine, self._key, self.chain_id, self.verifier)
 
     def cosign(
         self,

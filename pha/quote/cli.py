@@ -270,6 +270,15 @@ def attest(
 @click.option("--verifier", required=True, help="CommitteeQuoteVerifier address.")
 @click.option("--lifetime", type=int, default=24 * 3600, show_default=True)
 @click.option("--pccs-url", default=None, help="Fetch collateral here when a request carries none.")
+@click.option(
+    "--gpu-rim",
+    "gpu_rim_dir",
+    default=None,
+    help="Driver + VBIOS RIMs for GPU evidence (else simulated only).",
+)
+@click.option(
+    "--gpu-revoked", "gpu_revoked_file", default=None, help="GPU revocation list JSON (see docs/gpu.md)."
+)
 @MAX_AGE_OPTION
 def serve(
     host: str,
@@ -278,15 +287,25 @@ def serve(
     verifier: str,
     lifetime: int,
     pccs_url: str | None,
+    gpu_rim_dir: str | None,
+    gpu_revoked_file: str | None,
     max_collateral_age_days: float,
 ) -> None:
-    """Run the attester HTTP service (POST /attest, GET /health)."""
+    """Run the attester HTTP service (POST /attest, POST /attest-gpu, GET /health)."""
     from aiohttp import web
 
+    from pha.gpu.attest import GpuTrust
+    from pha.gpu.certs import RevocationList
     from pha.quote.service import make_app, pccs_provider
 
     attester = _attester(chain_id, verifier, lifetime, max_collateral_age_days)
-    app = make_app(attester, pccs_provider(pccs_url) if pccs_url else None)
+    if gpu_rim_dir is not None and not Path(gpu_rim_dir).is_dir():
+        raise click.ClickException(f"--gpu-rim {gpu_rim_dir} is not a directory")
+    revoked = None
+    if gpu_revoked_file is not None:
+        revoked = RevocationList.from_json(_read_bytes(gpu_revoked_file), gpu_revoked_file)
+    trust = GpuTrust.from_rim_dir(None if gpu_rim_dir is None else Path(gpu_rim_dir), revoked)
+    app = make_app(attester, pccs_provider(pccs_url) if pccs_url else None, gpu_trust=trust)
     web.run_app(app, host=host, port=port, print=None)
 
 

@@ -9,6 +9,10 @@
                    -> 400 {"error": "one line"} for bad input (an event log that does not replay
                       to the quote included), 422 when dcap-qvl refuses the quote or the
                       collateral is older than the attester's maximum age
+    POST /attest-gpu {"evidence": {"report": "hex", "certs": "PEM"} (pha.gpu.evidence),
+                    "statement": {...} (optional: co-sign another attester's GPU statement)}
+                   -> 200 {"statement": {...} (pha.gpu.statement.GpuStatement), "attester", "signature"}
+                   -> 400 malformed input, 422 when pha.gpu refuses the evidence (one line)
     GET  /health   -> 200 {"attester", "chainId", "verifier"}
 
 Collateral: the request's, else the service's configured provider (a file, or a PCCS fetch). The
@@ -51,10 +55,52 @@ def pccs_provider(pccs_url: str) -> CollateralProvider:
 
 
 def make_app(
-    attester: Attester, provider: CollateralProvider | None = None, clock: Clock | None = None
+    attester: Attester,
+    provider: CollateralProvider | None = None,
+    clock: Clock | None = None,
+    gpu_trust: Any = None,
 ) -> web.Application:
-    """Build the aiohttp application."""
+    """Build the aiohttp application (`gpu_trust`: pha.gpu.attest.GpuTrust; default: the NVIDIA
+    roots and no RIMs, which verifies simulated evidence on a development chain only)."""
+    from pha.gpu.attest import GpuTrust
+
     app = web.Application(client_max_size=MAX_BODY)
+    trust = gpu_trust or GpuTrust()
+
+    async def attest_gpu(request: web.Request) -> web.Response:
+        from pha.gpu.errors import GpuEvidenceError
+        from pha.gpu.evidence import GpuEvidence
+        from pha.gpu.statement import GpuStatement
+
+        try:
+            body: Any = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, 'expected {"evidence": {"report": "hex", "certs": "PEM"}}')
+        try:
+            evidence = GpuEvidence.from_json(body.get("evidence"))
+            proposed = None
+            if body.get("statement") is not None:
+                try:
+                    proposed = GpuStatement.from_json(body["statement"])
+                except (KeyError, TypeError, ValueError) as error:
+                    return _error(400, f"GPU statement is malformed: {error}")
+            now = clock() if clock else None
+            statement, signature = await asyncio.to_thread(
+                attester.attest_gpu, evidence, trust, now, proposed
+            )
+        except GpuEvidenceError as error:
+            return _error(400 if error.code == "format" else 422, str(error))
+        except VerificationError as error:
+            return _error(422, str(error))
+        return web.json_response(
+            {
+                "statement": statement.as_json(),
+                "attester": attester.address,
+                "signature": "0x" + signature.hex(),
+            }
+        )
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response(
@@ -114,6 +160,7 @@ def make_app(
 
     app.router.add_get("/health", health)
     app.router.add_post("/attest", attest)
+    app.router.add_post("/attest-gpu", attest_gpu)
     return app
 
 

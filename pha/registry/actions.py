@@ -149,6 +149,56 @@ def quote_and_evidence(
     return attestation.quote, onchain_evidence(attestation)
 
 
+def gpu_evidence(
+    evidence_file: str,
+    attestation: WorkerAttestation,
+    verifier_kind: str,
+    verifier: str,
+    attester_urls: list[str],
+    threshold: int,
+    now: int,
+) -> bytes:
+    """`verifyGpu` evidence for the worker's GPU report: checked first to carry this worker's
+    binding (its nonce), then vouched for by the committee (each attester verifies it with pha.gpu)
+    or, with the dev verifier, verified here and signed with the public development key."""
+    from pathlib import Path
+
+    from pha.gpu.attest import GpuTrust, verify_gpu
+    from pha.gpu.binding import gpu_nonce
+    from pha.gpu.errors import GpuEvidenceError
+    from pha.gpu.evidence import GpuEvidence
+    from pha.gpu.spdm import parse_report
+    from pha.gpu.statement import GpuStatement, committee_evidence, dev_evidence
+
+    a = attestation
+    try:
+        evidence = GpuEvidence.load(Path(evidence_file))
+        expected = gpu_nonce(a.chain_id, a.registry, a.worker, a.encryption_key, a.pool_id)
+        actual = parse_report(evidence.report).requester_nonce
+        if actual != expected:
+            raise UserError(
+                f"--gpu-evidence: the report nonce 0x{actual.hex()} is not this worker's"
+                f" binding 0x{expected.hex()}"
+                " (pha-quote gpu nonce computes it)"
+            )
+        if verifier_kind == "dev":
+            _, statement = verify_gpu(evidence, GpuTrust(), a.chain_id, now)
+            return dev_evidence(statement, a.chain_id, verifier)
+    except GpuEvidenceError as error:
+        raise UserError(f"--gpu-evidence: {error}") from None
+    if verifier_kind != "committee":
+        raise UserError("GPU evidence is vouched for by the committee (or the dev verifier on a local chain)")
+    if len(attester_urls) < threshold:
+        raise UserError(f"the committee needs {threshold} attesters, {len(attester_urls)} given")
+    request: dict[str, Any] = {"evidence": evidence.as_json()}
+    first = http_json(attester_urls[0].rstrip("/") + "/attest-gpu", request)
+    signatures = [(first["attester"], bytes.fromhex(first["signature"].removeprefix("0x")))]
+    for url in attester_urls[1:threshold]:
+        answer = http_json(url.rstrip("/") + "/attest-gpu", {**request, "statement": first["statement"]})
+        signatures.append((answer["attester"], bytes.fromhex(answer["signature"].removeprefix("0x"))))
+    return committee_evidence(GpuStatement.from_json(first["statement"]), signatures)
+
+
 def onchain_evidence(attestation: WorkerAttestation) -> bytes:
     """Evidence for the dev and Automata (on-chain) verifiers: the app-log form for a dstack app,
     so that the verifier replays its RTMR3 and reports its compose measurement; else empty."""

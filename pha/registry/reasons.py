@@ -22,6 +22,10 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("PoolUnderBacked", "the pool's stake is below the registry's minimum: `ape run stake delegate`"),
     ("RelayerNotAuthorised", "the pool operator authorises the relayer: "
                              "`ape run operator authorise-relayer`"),
+    ("GpuMissing", "the measurement requires a GPU: `ape run operator renew --gpu-evidence FILE`"),
+    ("GpuAttestationExpired", "renew its GPU evidence: `ape run operator renew --gpu-evidence FILE`"),
+    ("GpuBelowPolicy", "update the GPU driver / VBIOS to the measurement's floor, "
+                       "then renew with GPU evidence"),
 )  # fmt: skip
 NAMES = tuple(name for name, _ in REASONS)
 
