@@ -194,12 +194,15 @@ def _autosign(account: Any, passphrase: str | None, source: str) -> None:
 
 
 def _read_passphrase(path: Path) -> str:
-    from pha.passphrase import PassphraseFileError, read_passphrase
-
+    """The file's text without its line end (an editor's trailing newline is not part of it)."""
     try:
-        return read_passphrase(path, "--passphrase-file")
-    except PassphraseFileError as error:
-        raise click.ClickException(str(error)) from None
+        text = path.read_text(encoding="utf8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"cannot read --passphrase-file {path}: {error}") from None
+    passphrase = text.removesuffix("\n").removesuffix("\r")
+    if not passphrase:
+        raise click.ClickException(f"--passphrase-file {path} is empty")
+    return passphrase
 
 
 def current_manifest_path(deployments: Path | None = None) -> Path:

@@ -130,12 +130,15 @@ def check(config: Path | None, as_json: bool) -> None:
 
 async def _check(settings: RelayerSettings) -> dict[str, Any]:
     """What `check` found: the RPC, the relayer's gas money, every worker, and the problems."""
+    from eth_account import Account
+
     from pha.escrow.typed_data import Domain
     from relayer.chain.rpc import Rpc, RpcUnavailable
     from relayer.workers import WorkerPool
 
     problems: list[str] = []
-    address = settings.signer().address
+    key = settings.key()
+    address = Account.from_key(key).address
     escrow, registry, _ = settings.resolved_addresses()
     rpc = Rpc(settings.rpc_urls, settings.rpc_timeout)
     report: dict[str, Any] = {"rpc": None, "relayer": None, "workers": [], "problems": problems}
@@ -183,25 +186,15 @@ async def _check(settings: RelayerSettings) -> dict[str, Any]:
 @json_option
 def status(config: Path | None, as_json: bool) -> None:
     """Jobs by state, the checkpoint and open transactions, from the relayer's database."""
-    from relayer.store import OPEN_INTENT, open_existing
+    from relayer.store import OPEN_INTENT, Store
 
     settings = _settings(config)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    store = Store(settings.db_path)
     try:
-        store = open_existing(settings.store_target())
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        lease = store.lease("leader")
         data = {
-            "db": store.target,
-            "schema_version": store.schema_version,
-            "leader": None
-            if lease is None
-            else {
-                "replica": lease.holder,
-                "token": lease.token,
-                "expires_in_s": round(lease.expires_in, 1),
-            },
+            "db": str(settings.db_path),
             "deployment": store.get_meta("deployment"),
             "checkpoint": store.checkpoint(),
             "jobs": store.count_by_state(),
@@ -223,9 +216,6 @@ def status(config: Path | None, as_json: bool) -> None:
         echo_json(data)
         return
     click.echo(f"deployment {data['deployment']}, checkpoint {data['checkpoint']}")
-    if data["leader"] is not None:
-        lead = data["leader"]
-        click.echo(f"leader {lead['replica']} (lease token {lead['token']}, {lead['expires_in_s']} s left)")
     for state, n in sorted(data["jobs"].items()):
         click.echo(f"  {state:<18} {n}")
     if data["refused"]:
@@ -350,9 +340,9 @@ def flush(config: Path | None, pools: tuple[int, ...], send: bool, as_json: bool
 
     settings = _settings(config)
     try:
-        chosen = sorted(set(pools)) or known_pools(settings)
+        chosen = sorted(set(pools)) or known_pools(settings.db_path)
         if not chosen:
-            raise LedgerError(f"the store {settings.store_target()} names no pool: name them with --pool")
+            raise LedgerError(f"the database {settings.db_path} names no pool: name them with --pool")
         if send and len(chosen) > MAX_FLUSH_POOLS:
             raise LedgerError(f"{len(chosen)} pools: one flush takes at most {MAX_FLUSH_POOLS} (use --pool)")
         owed = show_ledgers(settings, chosen)

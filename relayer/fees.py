@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError
@@ -24,7 +25,7 @@ class FeesError(Exception):
 
 def _escrow(settings: RelayerSettings) -> tuple[Rpc, str, Any]:
     escrow, _, _ = settings.resolved_addresses()
-    account = settings.signer()
+    account = Account.from_key(settings.key())
     return Rpc(settings.rpc_urls, settings.rpc_timeout), escrow, account
 
 

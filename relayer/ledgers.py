@@ -11,8 +11,10 @@ which it treats as an answer).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_abi import decode
+from eth_account import Account
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -59,14 +61,13 @@ def _rpc(settings: RelayerSettings) -> tuple[Rpc, str]:
     return Rpc(settings.rpc_urls, settings.rpc_timeout), escrow
 
 
-def known_pools(settings: RelayerSettings) -> list[int]:
-    """The pools whose ledger this relayer's single settlements entered (from its store)."""
-    from relayer.store import StoreMissingError, open_existing
+def known_pools(db_path: Path) -> list[int]:
+    """The pools whose ledger this relayer's single settlements entered (from its database)."""
+    from relayer.store import Store
 
-    try:
-        store = open_existing(settings.store_target())
-    except StoreMissingError as error:
-        raise LedgerError(f"{error}: name the pools with --pool") from None
+    if not db_path.exists():
+        raise LedgerError(f"no database at {db_path}: name the pools with --pool")
+    store = Store(db_path)
     try:
         return store.known_pools()
     finally:
@@ -90,7 +91,7 @@ def flush_ledgers(settings: RelayerSettings, pools: list[int]) -> Flushed:
     if len(pools) > MAX_FLUSH_POOLS:
         raise LedgerError(f"{len(pools)} pools: one flush takes at most {MAX_FLUSH_POOLS}")
     rpc, escrow = _rpc(settings)
-    account = settings.signer()
+    account = Account.from_key(settings.key())
 
     def sign(w3: Web3) -> bytes:
         _, owed = read_ledgers(w3, escrow, pools)

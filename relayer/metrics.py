@@ -57,9 +57,6 @@ class Metrics:
         )
         self.eligible_workers = Gauge("pha_relayer_eligible_workers", "Workers eligible now", registry=r)
         self.balance = Gauge("pha_relayer_balance_wei", "The relayer's native balance", registry=r)
-        self.leader = Gauge(
-            "pha_relayer_leader", "1 while this replica holds the leader lease (replicas only)", registry=r
-        )
         self.flushes_sent = Counter(
             "pha_relayer_pool_flushes_sent", "flushPoolRewards transactions sent", registry=r
         )

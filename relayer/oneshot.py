@@ -15,12 +15,11 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted
 
 from relayer.chain.rpc import Rpc, RpcUnavailable
-from relayer.signer import Signer
 
 RECEIPT_TIMEOUT = 120
 
 
-def signed(w3: Web3, account: Signer, call: Any) -> bytes:
+def signed(w3: Web3, account: Any, call: Any) -> bytes:
     """`call` (a bound contract function) as a raw transaction from `account` at its pending nonce."""
     tx = call.build_transaction(
         {
@@ -29,7 +28,7 @@ def signed(w3: Web3, account: Signer, call: Any) -> bytes:
             "chainId": w3.eth.chain_id,
         }
     )
-    return account.sign_transaction(dict(tx))
+    return bytes(account.sign_transaction(tx).raw_transaction)
 
 
 def send_once(rpc: Rpc, sign: Callable[[Web3], bytes], error: type[Exception], what: str) -> tuple[Any, str]:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import os
 import random
-import secrets
-import socket
 import time
 from dataclasses import replace
 from typing import Any
@@ -34,7 +32,7 @@ from pha.escrow.spec import JobSpec, claim_commitment, spec_hash
 from pha.escrow.typed_data import Domain, ResultEntry
 from pha.fmt import format_pha
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi, encode_call, eth_calls
-from relayer.chain.txmanager import CANCEL, Landed, Simulation, TxManager
+from relayer.chain.txmanager import Landed, Simulation, TxManager
 from relayer.chain.watcher import Scan, Watcher
 from relayer.decide import (
     TERMINAL,
@@ -55,7 +53,7 @@ from relayer.decide import (
 from relayer.ledgers import read_ledgers
 from relayer.metrics import Metrics, start_server
 from relayer.settings import RelayerSettings, SettingsError
-from relayer.store import Job, LeaseLostError, Store
+from relayer.store import Job, Store
 from relayer.workers import WorkerError, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -70,8 +68,6 @@ LEDGER_READ_S = 5.0
 """With `flush_min_reward_wei` on: how often every unpaid pool's ledger is read."""
 FLUSH_RETRY_S = 5.0
 """After a flush the simulation refused: wait this long before planning the next."""
-LEASE = "leader"
-"""The replicas' lease (one per store; a store serves one deployment)."""
 
 
 class Relayer:
@@ -95,17 +91,12 @@ class Relayer:
         self._flush_retry_at = 0.0
         self._balance_checked = 0.0
         self.balance_wei: int | None = None
-        self.replicated = settings.lease_ttl_s > 0
-        """Replicas share the store: only the lease holder (leader) scans, dispatches and sends."""
-        self.replica = settings.replica_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.token: int | None = None
-        """The leader lease's fencing token while this replica leads."""
 
     # ------------------------------------------------------------------ lifecycle
 
     async def setup(self) -> None:
         s = self.s
-        signer = s.signer()
+        key = s.key()
         self.rpc = Rpc(s.rpc_urls, s.rpc_timeout)
         self.rpc.on_error = self.metrics.rpc_errors.inc
         chain_id = await self._retrying(lambda w3: int(w3.eth.chain_id))
@@ -115,16 +106,18 @@ class Relayer:
         self.escrow_address = escrow
         self.escrow = Web3().eth.contract(address=to_checksum_address(escrow), abi=abi("IJobEscrow"))
         self.domain = Domain(chain_id, escrow)
-        self.store = Store(s.store_target())
+        self.store = Store(s.db_path)
         bound = f"{chain_id}:{escrow}"
-        known = self.store.bind_meta("deployment", bound)
-        if known != bound:
-            raise SettingsError(f"store {self.store.target} belongs to deployment {known}, not {bound}")
-        self.txm = TxManager(self.rpc, self.store, signer, chain_id, s)
+        known = self.store.get_meta("deployment")
+        if known is None:
+            self.store.set_meta("deployment", bound)
+        elif known != bound:
+            raise SettingsError(f"database {s.db_path} belongs to deployment {known}, not {bound}")
+        self.txm = TxManager(self.rpc, self.store, key, chain_id, s)
         self.txm.on_sent = lambda intent: self.metrics.txs_sent.labels(intent.purpose).inc()
         self.txm.on_replaced = self._on_dropped
-        self.txm.inspectors = {"settle_batch": self._inspect_batch}
         self.address = self.txm.address
+        self._our_txs = {i.tx_hash: i.purpose for i in self.store.all_intents()}
         self.watcher = Watcher(
             self.rpc, self.store, escrow, s.confirmations, s.log_chunk, start, relayer=self.address
         )
@@ -132,8 +125,16 @@ class Relayer:
             s.workers, self.rpc, registry, self.address, self.domain, s.worker_timeout,
             s.worker_concurrency, s.quarantine_s, s.eligibility_ttl_s,
         )  # fmt: skip
-        if not self.replicated:
-            self._take_over()
+        # Worker calls in flight when we stopped: their results are lost, run them again. The
+        # interrupted call was not the worker's failure: it does not use up that worker's try.
+        with self.store.tx() as db:
+            running = db.execute("SELECT job_id, attempts, tried FROM jobs WHERE state = 'running'")
+            for row in running.fetchall():
+                tried = json.loads(row["tried"])[:-1]
+                db.execute(
+                    "UPDATE jobs SET state = 'new', attempts = ?, tried = ? WHERE job_id = ?",
+                    (max(0, int(row["attempts"]) - 1), json.dumps(tried), row["job_id"]),
+                )
         await self.workers.refresh(force=True)
         if s.watch_interval_s > 0:  # the operator watch: its own task and cadence (relayer/watch.py)
             from relayer.watch import Watch
@@ -146,62 +147,9 @@ class Relayer:
                 self.metrics, self.health, s.metrics_host, s.metrics_port
             )
         log.info(
-            "relayer %s on chain %d, escrow %s, %d worker(s), store %s, checkpoint %s%s",
-            self.address, chain_id, escrow, len(s.workers), self.store.target, self.store.checkpoint(),
-            f", replica {self.replica} (lease {s.lease_ttl_s:g} s)" if self.replicated else "",
+            "relayer %s on chain %d, escrow %s, %d worker(s), checkpoint %s",
+            self.address, chain_id, escrow, len(s.workers), self.store.checkpoint(),
         )  # fmt: skip
-
-    def _take_over(self) -> None:
-        """Start writing: at start (one relayer), or on taking the lease (a replica). Worker calls in
-        flight when the previous writer stopped are lost: run them again."""
-        requeued = self.store.requeue_running()
-        if requeued:
-            log.info("%d job(s) were running when the last writer stopped: queued again", requeued)
-        self._our_txs = {i.tx_hash: i.purpose for i in self.store.all_intents()}
-
-    # ------------------------------------------------------------------ replicas (leader lease)
-
-    async def _lead(self) -> bool:
-        """With replicas: whether this one leads now, taking the lease when it is free or expired."""
-        if self.token is not None:
-            return True
-        ttl = self.s.lease_ttl_s
-        token = self.store.acquire_lease(LEASE, self.replica, ttl)
-        if token is None:
-            return False
-        self.store.fence(LEASE, self.replica, token, ttl)
-        self.token = token
-        self.metrics.leader.set(1)
-        log.warning("replica %s leads now (lease token %d)", self.replica, token)
-        self._take_over()
-        self._spawn(self._keep_lease(token))
-        return True
-
-    async def _keep_lease(self, token: int) -> None:
-        """Renew the lease every third of its length; a failed renewal (expired: this process was
-        paused or the database unreachable too long; or taken) steps down. Writes do not rely on
-        this task: each transaction checks the token itself."""
-        ttl = self.s.lease_ttl_s
-        while self.token == token:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), ttl / 3)
-            if self.stopping.is_set() or self.token != token:
-                return
-            try:
-                ok = self.store.renew_lease(LEASE, self.replica, token, ttl)
-            except Exception as error:  # the database is unreachable: try again until it expires
-                log.warning("lease renewal failed: %s", str(error).splitlines()[0] if str(error) else error)
-                continue
-            if not ok:
-                self._step_down(f"lease token {token} expired or was taken")
-
-    def _step_down(self, why: str) -> None:
-        if self.token is None:
-            return
-        log.warning("replica %s no longer leads: %s", self.replica, why)
-        self.token = None
-        self.metrics.leader.set(0)
-        # The fence keeps the lost token: whatever is still in flight here is refused by the store.
 
     async def _retrying(self, fn: Any) -> Any:
         delay = 0.5
@@ -220,16 +168,8 @@ class Relayer:
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                if self.replicated and not await self._lead():
-                    self.last_step_ok = time.time()  # a healthy follower
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stopping.wait(), self.s.poll_interval)
-                    continue
                 caught_up = await self.step()
                 failures = 0
-            except LeaseLostError as error:
-                self._step_down(str(error))
-                continue
             except RpcUnavailable as error:
                 failures += 1
                 self.metrics.step_errors.inc()
@@ -256,9 +196,6 @@ class Relayer:
         if self._runner is not None:
             await self._runner.cleanup()
         if hasattr(self, "store"):
-            if self.token is not None:  # a clean stop hands over at once, not after the lease runs out
-                with contextlib.suppress(Exception):
-                    self.store.release_lease(LEASE, self.replica, self.token)
             self.store.close()
         log.info("relayer stopped")
 
@@ -272,7 +209,6 @@ class Relayer:
         body = {
             "ok": ok,
             "relayer": getattr(self, "address", None),
-            "leader": self.token is not None if self.replicated else None,
             "last_step_age_s": age,
             "checkpoint": self.store.checkpoint() if hasattr(self, "store") else None,
             "head": getattr(getattr(self, "watcher", None), "head", None),
@@ -346,7 +282,23 @@ class Relayer:
             self.metrics.reorgs.inc()
             n = scan.rewound_to
             with self.store.tx() as db:
-                self.store.rewind(db, n)
+                db.execute("DELETE FROM blocks WHERE number > ?", (n,))
+                # Ends seen in the replaced blocks may be gone: re-check those jobs.
+                db.execute(
+                    "UPDATE jobs SET state = 'closing', updated_at = ? WHERE ended_block > ?",
+                    (time.time(), n),
+                )
+                # Our transactions mined in the replaced blocks: follow them again, re-sending the
+                # same bytes at once (keeps the nonce sequence without a gap).
+                db.execute(
+                    "UPDATE intents SET status = 'signed', mined_block = NULL, mined_hash = NULL"
+                    " WHERE mined_block > ? AND status IN ('mined', 'final', 'failed')",
+                    (n,),
+                )
+                # Postings in the replaced blocks are re-read from the new chain (ids may be reused).
+                db.execute("DELETE FROM jobs WHERE posted_block > ?", (n,))
+                # A ledger payment seen in the replaced blocks may be gone: unpaid again (a read decides).
+                db.execute("UPDATE pool_ledgers SET paid_block = NULL WHERE paid_block > ?", (n,))
             return
         if scan.end < scan.start:
             return
@@ -376,8 +328,8 @@ class Relayer:
                 if ev.name == "PoolRewardsFlushed":  # the ledger was paid (a batch or a flush, anyone's)
                     self.store.mark_paid(db, [int(ev.args["poolId"])], ev.block)
                     continue
-                known = self.store.job_state(db, ev.job_id)
-                if known is None:
+                row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (ev.job_id,)).fetchone()
+                if row is None:
                     continue  # posted before our start block
                 if ev.name == "JobClaimed":
                     self.store.update_job(
@@ -387,7 +339,7 @@ class Relayer:
                 kind = {"JobSettled": "settled", "JobCancelled": "cancelled", "JobExpired": "expired"}[
                     ev.name
                 ]
-                state = State(known)
+                state = State(row["state"])
                 new = on_event(state, kind, by_us=ev.tx_hash in self._our_txs)
                 if new != state:
                     fields: dict[str, Any] = {"state": new.value, "ended_block": ev.block}
@@ -395,7 +347,8 @@ class Relayer:
                         fields["settled_by"] = str(ev.args["worker"])
                     self.store.update_job(db, ev.job_id, **fields)
                     ended.append(new)
-            self.store.set_checkpoint(db, scan.end, scan.end_hash, KEEP_BLOCK_HASHES)
+            db.execute("INSERT OR REPLACE INTO blocks(number, hash) VALUES (?, ?)", (scan.end, scan.end_hash))
+            db.execute("DELETE FROM blocks WHERE number < ?", (scan.end - KEEP_BLOCK_HASHES,))
         for state in ended:
             self.metrics.jobs_ended.labels(state.value).inc()
             if state is State.SETTLED:
@@ -406,9 +359,6 @@ class Relayer:
         self.metrics.txs_landed.labels(intent.purpose, str(landed.status)).inc()
         if intent.purpose == "flush_pools":
             self._flush_landed(landed)
-            return
-        if intent.purpose == CANCEL:  # its nonce is filled; the jobs it held are decided again
-            self._release(intent)
             return
         settled, skipped = set(), {}
         for entry in landed.logs:
@@ -422,10 +372,10 @@ class Relayer:
                 skipped[job_id] = int.from_bytes(HexBytes(entry["data"])[-32:], "big")
         with self.store.tx() as db:
             for job_id in intent.job_ids:
-                known = self.store.job_state(db, job_id)
-                if known is None:
+                row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+                if row is None:
                     continue
-                state = State(known)
+                state = State(row["state"])
                 if state in TERMINAL:
                     continue
                 if intent.purpose == "expire":
@@ -462,15 +412,14 @@ class Relayer:
 
     def _on_dropped(self, intent: Any) -> None:
         self.metrics.txs_replaced.inc()
-        self._release(intent)
-
-    def _release(self, intent: Any) -> None:
-        """The intent's jobs are in no transaction any more (it was dropped, or cancelled and the
-        cancel landed): back to be decided (a settlement is simulated again before it is sent)."""
         with self.store.tx() as db:
             for job_id in intent.job_ids:
                 back = State.NEW if intent.purpose == "expire" else State.READY
-                self.store.update_job_if(db, job_id, (State.SUBMITTED, State.EXPIRING), state=back.value)
+                db.execute(
+                    "UPDATE jobs SET state = ?, updated_at = ?"
+                    " WHERE job_id = ? AND state IN ('submitted', 'expiring')",
+                    (back.value, time.time(), job_id),
+                )
 
     # ------------------------------------------------------------------ decisions
 
@@ -563,17 +512,7 @@ class Relayer:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if isinstance(error, LeaseLostError):  # e.g. worker results arriving after the lease was lost
-            self._step_down(str(error))
-        elif error is not None:
-            log.error("task failed", exc_info=error)
+        task.add_done_callback(self.tasks.discard)
 
     async def _run_jobs(self, jobs: list[Job], worker: str) -> None:
         """Run jobs on one worker (one /jobs/batch request per chunk) and store every checked
@@ -616,7 +555,14 @@ class Relayer:
     def _set_if(self, job_id: int, expected: State, db: Any = None, **fields: Any) -> None:
         """Update a job only if it is still in `expected` (an event may have ended it meanwhile);
         inside the caller's transaction when `db` is given."""
-        self.store.update_job_if(db, job_id, (expected.value,), **fields)
+        fields["updated_at"] = time.time()
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        sql = f"UPDATE jobs SET {cols} WHERE job_id = ? AND state = ?"
+        if db is not None:
+            db.execute(sql, (*fields.values(), job_id, expected.value))
+            return
+        with self.store.tx() as conn:
+            conn.execute(sql, (*fields.values(), job_id, expected.value))
 
     async def _recheck(self, job: Job) -> None:
         """A job believed ended whose event has not come: ask the escrow."""

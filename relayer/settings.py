@@ -1,9 +1,7 @@
 """Relayer configuration: a TOML or JSON file, overridden by PHA_RELAYER_* environment variables.
 
-The relayer's key is an encrypted keystore (`keystore`: a file, or `ape:<alias>`; its passphrase
-from `keystore_passphrase_file` or `PHA_RELAYER_KEYSTORE_PASSPHRASE`), or for development a raw
-key in the environment (`PHA_RELAYER_PRIVATE_KEY`). Secrets in a config file are refused, so that
-they never end up in config repositories (relayer/signer.py). Contract addresses come from a
+The private key is read from the environment only (`PHA_RELAYER_PRIVATE_KEY`): a file holding it
+is refused, so that keys never end up in config repositories. Contract addresses come from a
 deployment manifest (`manifest`) or are given directly (`escrow`, `registry`).
 """
 
@@ -13,13 +11,10 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from relayer.signer import Signer
 
 ENV_PREFIX = "PHA_RELAYER_"
 
@@ -68,14 +63,7 @@ class RelayerSettings(BaseSettings):
     chain_id: int | None = None
     """Expected chain id (checked at start); None: whatever the RPC says."""
     private_key: SecretStr | None = None
-    """The relayer's key as hex, for development: from PHA_RELAYER_PRIVATE_KEY only."""
-    keystore: str | None = None
-    """The relayer's key, encrypted: a keystore JSON file (relative to the config file) or
-    `ape:<alias>` (an Ape account: $APE_DATA_FOLDER/accounts/<alias>.json)."""
-    keystore_passphrase_file: Path | None = None
-    """A file holding the keystore's passphrase (else PHA_RELAYER_KEYSTORE_PASSPHRASE)."""
-    keystore_passphrase: SecretStr | None = None
-    """The keystore's passphrase: from PHA_RELAYER_KEYSTORE_PASSPHRASE only."""
+    """The relayer's key: from PHA_RELAYER_PRIVATE_KEY only."""
     manifest: Path | None = None
     escrow: str | None = None
     registry: str | None = None
@@ -147,20 +135,8 @@ class RelayerSettings(BaseSettings):
     operator_key: SecretStr | None = None
     """The pool operator's key, for renewals: from PHA_RELAYER_OPERATOR_KEY only."""
 
-    # --- store (relayer/dialect.py; docs/relayer.md "Run several relayers")
-    store: str | None = None
-    """`sqlite:///relayer.db` (relative to the config file), `sqlite:////abs/path.db`, or
-    `postgresql://user:password@host/db`; None: the SQLite file `db_path`."""
-    db_path: Path = Path("relayer.db")
-    """The SQLite file when `store` is not set (the setting of relayers before `store`)."""
-    lease_ttl_s: float = Field(0.0, ge=0)
-    """0: this relayer is the store's only writer. > 0: replicas share a PostgreSQL store, the
-    holder of the leader lease (this many seconds, renewed every third of it) works, the others
-    wait to take over; fail-over takes about this long after the leader dies."""
-    replica_id: str | None = None
-    """This replica's name in the lease (default: host:pid:random)."""
-
     # --- process
+    db_path: Path = Path("relayer.db")
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(9400, ge=0, le=65535)
     """/health and /metrics; None disables the server, 0 picks a free port."""
@@ -184,24 +160,6 @@ class RelayerSettings(BaseSettings):
             raise ValueError("give `manifest`, or both `escrow` and `registry`")
         return self
 
-    @model_validator(mode="after")
-    def _store_usable(self) -> RelayerSettings:
-        from relayer.dialect import PostgresDialect, StoreUrlError, dialect_for
-
-        try:
-            dialect = dialect_for(self.store_target())
-        except StoreUrlError as error:
-            raise ValueError(str(error)) from None
-        if self.lease_ttl_s > 0 and not isinstance(dialect, PostgresDialect):
-            raise ValueError("lease_ttl_s (replicas) needs a shared postgresql:// store")
-        if 0 < self.lease_ttl_s < 1:
-            raise ValueError("lease_ttl_s: at least 1 second (0: no replicas)")
-        return self
-
-    def store_target(self) -> str | Path:
-        """What `Store()` opens: the `store` URL, else the SQLite file `db_path`."""
-        return self.store if self.store is not None else self.db_path
-
     @field_validator("private_key", "operator_key")
     @classmethod
     def _is_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -214,45 +172,12 @@ class RelayerSettings(BaseSettings):
             raise ValueError(f"{name} is not a private key (32 bytes as 64 hex digits, 0x optional)")
         return value
 
-    def signer(self) -> Signer:
-        """The relayer's signer: the keystore when one is set, else the key in the environment."""
-        from relayer.signer import LocalSigner, SignerError, ape_keystore
-
-        if self.keystore is None:
-            if self.private_key is None:
-                raise SettingsError(
-                    f"no relayer key: set `keystore` (and its passphrase), or {ENV_PREFIX}PRIVATE_KEY"
-                    " for development"
-                )
-            return LocalSigner.from_key(self.private_key.get_secret_value())
-        if self.private_key is not None:
-            raise SettingsError(f"both `keystore` and {ENV_PREFIX}PRIVATE_KEY are set: keep one")
-        alias = self.keystore.removeprefix("ape:") if self.keystore.startswith("ape:") else None
-        path = ape_keystore(alias) if alias is not None else Path(self.keystore)
-        try:
-            passphrase, source = self._keystore_passphrase(alias)
-            return LocalSigner.from_keystore(path, passphrase, source)
-        except (SignerError, ValueError) as error:
-            raise SettingsError(str(error)) from None
-
-    def _keystore_passphrase(self, alias: str | None) -> tuple[str, str]:
-        """(passphrase, where it came from): the file, PHA_RELAYER_KEYSTORE_PASSPHRASE, or for an
-        Ape account Ape's own APE_ACCOUNTS_<alias>_PASSPHRASE."""
-        from pha.passphrase import read_passphrase
-
-        if self.keystore_passphrase_file is not None:
-            return read_passphrase(self.keystore_passphrase_file, "keystore_passphrase_file"), str(
-                self.keystore_passphrase_file
+    def key(self) -> str:
+        if self.private_key is None:
+            raise SettingsError(
+                f"set {ENV_PREFIX}PRIVATE_KEY (the relayer's key is read from the environment only)"
             )
-        if self.keystore_passphrase is not None:
-            return self.keystore_passphrase.get_secret_value(), f"{ENV_PREFIX}KEYSTORE_PASSPHRASE"
-        ape_variable = f"APE_ACCOUNTS_{alias}_PASSPHRASE" if alias is not None else None
-        if ape_variable and os.environ.get(ape_variable):
-            return os.environ[ape_variable], ape_variable
-        raise SettingsError(
-            f"keystore {self.keystore} is locked: set keystore_passphrase_file or"
-            f" {ENV_PREFIX}KEYSTORE_PASSPHRASE"
-        )
+        return self.private_key.get_secret_value()
 
     def resolved_addresses(self) -> tuple[str, str, int]:
         """(escrow, registry, first block to scan) from the settings, else from the manifest."""
@@ -285,7 +210,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a table of settings")
     data = data.get("relayer", data)
-    for secret in ("private_key", "operator_key", "keystore_passphrase"):
+    for secret in ("private_key", "operator_key"):
         if secret in data:
             raise SettingsError(f"{path}: {secret} is not read from files; set {ENV_PREFIX}{secret.upper()}")
     return data
@@ -299,18 +224,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> RelayerSettings
     values = {k: v for k, v in values.items() if f"{ENV_PREFIX}{k.upper()}" not in os.environ}
     if path is not None:
         base = path.resolve().parent
-        for name in ("db_path", "manifest", "keystore_passphrase_file"):
+        for name in ("db_path", "manifest"):
             if name in values and not Path(values[name]).is_absolute():
                 values[name] = str(base / values[name])
         for target in values.get("watch_workers") or []:
             if isinstance(target, dict) and isinstance(target.get("collateral"), str):
                 target["collateral"] = str(base / target["collateral"])
-        keystore = values.get("keystore")
-        if isinstance(keystore, str) and not keystore.startswith("ape:") and not Path(keystore).is_absolute():
-            values["keystore"] = str(base / keystore)
-        store = values.get("store")
-        if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
-            values["store"] = "sqlite:///" + str(base / store.removeprefix("sqlite:///"))
     values.update(overrides)
     try:
         return RelayerSettings(**values)

@@ -4,7 +4,7 @@ Rules (issue 8/9):
 - every transaction is simulated first (eth_estimateGas is an eth_call that also sizes the gas):
   a lost race reverts there and costs nothing;
 - the nonce is our own: max(chain pending nonce, last used + 1), under one lock;
-- the signed bytes are written to the store (intents) BEFORE they are sent: after a crash the very
+- the signed bytes are written to SQLite (intents) BEFORE they are sent: after a crash the very
   same bytes (same hash) are re-sent, so no second transaction for the same work exists;
 - "nonce too low" is an answer, not an RPC failure: that nonce is mined; we find out by whom;
 - a missing or empty receipt decides nothing: an intent is declared dropped only when its nonce
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak
 from hexbytes import HexBytes
@@ -31,7 +32,6 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from relayer.chain.rpc import Rpc, RpcUnavailable, abi
 from relayer.decide import bumped_fees, initial_fees, next_nonce
 from relayer.settings import RelayerSettings
-from relayer.signer import Signer
 from relayer.store import OPEN_INTENT, Intent, Store
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ log = logging.getLogger(__name__)
 DROP_CHECKS = 3
 """Consecutive observations of "nonce consumed, no receipt for any of ours" before an intent is dropped."""
 DROP_AFTER_S = 30.0
-CANCEL = "cancel"
-"""The purpose of a 0-value transfer to ourselves that fills the nonce of a transaction no longer
-worth sending (`TxManager._sound`)."""
-TRANSFER_GAS = 21_000
 """... spread over at least this long (a node that answers null receipts for a while decides nothing)."""
 
 
@@ -95,11 +91,11 @@ class Landed:
 
 
 class TxManager:
-    def __init__(self, rpc: Rpc, store: Store, signer: Signer, chain_id: int, settings: RelayerSettings):
+    def __init__(self, rpc: Rpc, store: Store, private_key: str, chain_id: int, settings: RelayerSettings):
         self.rpc = rpc
         self.store = store
-        self.signer = signer
-        self.address = signer.address
+        self.account = Account.from_key(private_key)
+        self.address = self.account.address
         self.chain_id = chain_id
         self.s = settings
         self.lock = asyncio.Lock()
@@ -107,35 +103,31 @@ class TxManager:
         self._first_miss: dict[int, float] = {}
         self.on_sent: Callable[[Intent], None] = lambda intent: None
         self.on_replaced: Callable[[Intent], None] = lambda intent: None
-        self.inspectors: dict[str, Callable[[Simulation], Simulation]] = {}
-        """Per purpose: the service's inspection of a simulation (as `submit`'s `inspect`), applied
-        again when a recorded transaction is re-checked before it is re-sent."""
         self.simulate_v1: bool | None = None
         """Whether the node answers eth_simulateV1 (None: not tried yet)."""
 
     # ------------------------------------------------------------------ sending
 
-    async def simulate(self, to: str, data: bytes, block: str = "pending") -> Simulation:
+    async def simulate(self, to: str, data: bytes) -> Simulation:
         """The call against the pending block: eth_simulateV1 when the node has it (one execution,
-        with the logs: entries a batch would skip are seen before sending), else eth_estimateGas.
-        `block="latest"` leaves out the node's pool (re-checking a transaction that may be in it)."""
+        with the logs: entries a batch would skip are seen before sending), else eth_estimateGas."""
         if self.simulate_v1 is not False:
-            sim = await self._simulate_v1(to, data, block)
+            sim = await self._simulate_v1(to, data)
             if sim is not None:
                 return sim
         tx = {"from": self.address, "to": to, "data": HexBytes(data)}
         try:
             # Against the pending block: a competing transaction already in the node's pool counts.
-            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx, block))  # type: ignore[arg-type]
+            gas = await self.rpc.run(lambda w3: w3.eth.estimate_gas(tx, "pending"))  # type: ignore[arg-type]
         except ContractLogicError as error:
             return Simulation(False, error=revert_name(error))
         except Web3RPCError as error:
             return Simulation(False, error=str(error)[:200])
         return Simulation(True, gas=int(gas) * (100 + self.s.gas_margin_pct) // 100)
 
-    async def _simulate_v1(self, to: str, data: bytes, block: str) -> Simulation | None:
+    async def _simulate_v1(self, to: str, data: bytes) -> Simulation | None:
         call = {"from": self.address, "to": to, "data": "0x" + data.hex()}
-        params = [{"blockStateCalls": [{"calls": [call]}]}, block]
+        params = [{"blockStateCalls": [{"calls": [call]}]}, "pending"]
         answer = await self.rpc.run(lambda w3: w3.provider.make_request("eth_simulateV1", params))  # type: ignore[arg-type]
         if "error" in answer or not answer.get("result"):
             error = answer.get("error") or {}
@@ -220,15 +212,11 @@ class TxManager:
             "maxFeePerGas": max_fee,
             "maxPriorityFeePerGas": priority,
         }
-        raw = self.signer.sign_transaction(tx)
-        return raw, HexBytes(keccak(raw)).to_0x_hex()
+        signed = self.account.sign_transaction(tx)
+        return bytes(signed.raw_transaction), HexBytes(signed.hash).to_0x_hex()
 
     async def broadcast(self, intent: Intent) -> None:
         """Send the intent's signed bytes; answers that mean "already there" count as sent."""
-        if not self.store.holds_lease():
-            # A replica that lost its lease sends nothing; the bytes are recorded, the leader sends them.
-            log.warning("tx %s (nonce %d) not sent: the lease is lost", intent.tx_hash, intent.nonce)
-            return
         try:
             await self.rpc.run(lambda w3: w3.eth.send_raw_transaction(intent.raw_tx))
         except RpcUnavailable as error:
@@ -277,8 +265,6 @@ class TxManager:
                 await self.broadcast(current)
                 continue
             if current.status == "signed":
-                if not await self._sound(current):
-                    continue  # cancelled instead (or no answer: asked again next step)
                 await self.broadcast(current)
                 again = self.store.intent(current.id)
                 if (
@@ -373,85 +359,7 @@ class TxManager:
         except RpcUnavailable:
             return True  # no answer decides nothing
 
-    async def _sound(self, intent: Intent) -> bool:
-        """Whether a recorded transaction is still worth sending as it is. The chain moved since it
-        was signed (the relayer crashed before sending it, or it sat stuck in the pool): sent now it
-        might revert or, for a batch, skip entries that another transaction ended meanwhile, and
-        its jobs would then be in two landed transactions. So it is simulated again (against the
-        latest block: it may itself be in the pool) and, if it no longer passes, its nonce is
-        filled by a cancel instead (`_cancel`). A transaction the node already holds is left alone
-        while it is only re-sent (its own effect is what a pending-block simulation would see)."""
-        if intent.purpose == CANCEL:
-            return True
-        if intent.status == "signed" and await self._known_to_node(intent.tx_hash):
-            return True
-        tx = TypedTransaction.from_bytes(HexBytes(intent.raw_tx)).as_dict()
-        try:
-            sim = await self.simulate(Web3.to_checksum_address(tx["to"]), bytes(tx["data"]), "latest")
-        except RpcUnavailable:
-            return False  # no answer decides nothing: ask again next step
-        inspect = self.inspectors.get(intent.purpose)
-        if sim.ok and inspect is not None:
-            sim = inspect(sim)
-        if sim.ok:
-            return True
-        log.warning(
-            "tx %s (nonce %d, %s) would no longer pass (%s): cancelling it", intent.tx_hash, intent.nonce,
-            intent.purpose, sim.error,
-        )  # fmt: skip
-        await self._cancel(intent)
-        return False
-
-    async def _known_to_node(self, tx_hash: str) -> bool:
-        def get(w3: Web3) -> bool:
-            try:
-                return bool(w3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
-            except TransactionNotFound:
-                return False
-
-        try:
-            return await self.rpc.run(get)
-        except RpcUnavailable:
-            return True  # no answer: do not cancel on it
-
-    async def _cancel(self, intent: Intent) -> None:
-        """Replace the intent by a 0-value transfer to ourselves at its nonce (a nonce cannot be
-        skipped: later ones would wait forever), with fees the node takes as a replacement. Its jobs
-        follow the cancel (their intent_id) and are decided again once it lands: until then the
-        original might still land instead, and they must not go into another transaction."""
-        base_fee = await self.rpc.run(lambda w3: int(w3.eth.get_block("latest").get("baseFeePerGas", 0)))
-        fresh = initial_fees(
-            base_fee, self.s.priority_fee_wei, self.s.base_fee_multiplier, self.s.max_fee_cap_wei
-        )
-        bumped = bumped_fees(
-            intent.max_fee, intent.priority_fee, base_fee, self.s.fee_bump_pct, self.s.max_fee_cap_wei
-        ) or (intent.max_fee, intent.priority_fee)
-        max_fee, priority = max(fresh[0], bumped[0]), max(fresh[1], bumped[1])
-        raw, tx_hash = self._sign(intent.nonce, self.address, b"", TRANSFER_GAS, max_fee, priority)
-        new = self.store.intent(
-            self._record_replacement(intent, CANCEL, raw, tx_hash, max_fee, priority, TRANSFER_GAS)
-        )
-        assert new is not None
-        await self.broadcast(new)
-
-    def _record_replacement(
-        self, intent: Intent, purpose: str, raw: bytes, tx_hash: str, max_fee: int, priority: int, gas: int
-    ) -> int:
-        """Record a transaction at `intent`'s nonce that replaces it; its jobs follow it."""
-        with self.store.tx() as db:
-            new_id = self.store.add_intent(
-                db, nonce=intent.nonce, purpose=purpose, job_ids=intent.job_ids, raw_tx=raw,
-                tx_hash=tx_hash, max_fee=max_fee, priority_fee=priority, gas=gas, worker=intent.worker,
-                replaces=intent.id,
-            )  # fmt: skip
-            self.store.update_intent(db, intent.id, replaced_by=new_id)
-            for job_id in intent.job_ids:
-                self.store.update_job(db, job_id, intent_id=new_id)
-        return new_id
-
     async def _replace(self, intent: Intent) -> None:
-        if not await self._sound(intent):
-            return
         base_fee = await self.rpc.run(lambda w3: int(w3.eth.get_block("latest").get("baseFeePerGas", 0)))
         fees = bumped_fees(
             intent.max_fee, intent.priority_fee, base_fee, self.s.fee_bump_pct, self.s.max_fee_cap_wei
@@ -464,7 +372,14 @@ class TxManager:
         tx = TypedTransaction.from_bytes(HexBytes(intent.raw_tx)).as_dict()
         to = Web3.to_checksum_address(tx["to"])
         raw, tx_hash = self._sign(intent.nonce, to, bytes(tx["data"]), intent.gas, max_fee, priority)
-        new_id = self._record_replacement(intent, intent.purpose, raw, tx_hash, max_fee, priority, intent.gas)
+        with self.store.tx() as db:
+            new_id = self.store.add_intent(
+                db, nonce=intent.nonce, purpose=intent.purpose, job_ids=intent.job_ids, raw_tx=raw,
+                tx_hash=tx_hash, max_fee=max_fee, priority_fee=priority, gas=intent.gas, worker=intent.worker,
+            )  # fmt: skip
+            self.store.update_intent(db, intent.id, replaced_by=new_id)
+            for job_id in intent.job_ids:
+                self.store.update_job(db, job_id, intent_id=new_id)
         log.info(
             "tx %s stuck: replaced by %s (max fee %d -> %d)", intent.tx_hash, tx_hash, intent.max_fee, max_fee
         )

@@ -30,42 +30,6 @@ from relayer.settings import RelayerSettings, load_settings
 from tests.devnet import Devnet
 
 
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """A real PostgreSQL 16 (pgserver's binaries, unix socket) for the session: `new_database()`
-    gives each test its own empty database URL."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("xdg")))  # pgserver wants one
-    import pgserver
-
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield PostgresServer(server.get_uri())
-    server.cleanup()
-
-
-class PostgresServer:
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        self.count = 0
-
-    def new_database(self) -> str:
-        import psycopg
-
-        self.count += 1
-        name = f"t{os.getpid()}_{self.count}"
-        with psycopg.connect(self.uri, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        head, _, query = self.uri.partition("?")
-        return f"{head.rsplit('/', 1)[0]}/{name}?{query}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    """An empty store on each backend: a SQLite file, and a database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'relayer.db'}"
-    return request.getfixturevalue("postgres").new_database()
-
-
 @pytest.fixture(scope="module")
 def node():
     with Anvil(chain_id=DEVNET_CHAIN_ID) as anvil:

@@ -81,7 +81,7 @@ def test_cli_status__no_database__one_line(tmp_path):
 
 
 EXAMPLE = ROOT / "relayer.example.toml"
-SECRETS = {"private_key", "operator_key", "keystore_passphrase"}  # environment only, refused in files
+SECRETS = {"private_key", "operator_key"}  # environment only, refused in files
 
 
 def example_keys(text: str) -> tuple[set[str], set[str]]:
